@@ -1,0 +1,217 @@
+/**
+ * @file conf.h  The configuration file (YAML), DESIGN.md §6
+ *
+ * Every section is parsed into one struct with its defaults, also for
+ * subsystems not built yet, so that the file format is settled. Durations
+ * are stored in [ms] unless the name says otherwise, SIP intervals in [s].
+ * See docs/config.md for every key.
+ */
+
+#ifndef GW_CONF_H
+#define GW_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/libre.h"
+#include "gateway/log.h"
+
+enum gw_transport { GW_TP_UDP = 0, GW_TP_TCP, GW_TP_TLS };
+enum gw_refresher { GW_REFRESHER_UAC = 0, GW_REFRESHER_UAS };
+enum gw_route_action { GW_ROUTE_ECHO = 0, GW_ROUTE_BRIDGE, GW_ROUTE_REJECT };
+enum gw_cleanup_scope { GW_SCOPE_ENDPOINT = 0, GW_SCOPE_IP };
+enum gw_tristate { GW_AUTO = 0, GW_ON, GW_OFF };
+enum gw_nw_method { GW_NW_AUTO = 0, GW_NW_ICMP, GW_NW_UDP, GW_NW_TCP };
+enum gw_refl_mode { GW_REFL_TUNNELED = 0, GW_REFL_DIRECT_EPHEMERAL };
+
+struct gw_listen {
+	enum gw_transport tp;
+	struct sa addr;
+};
+
+struct gw_cidr {
+	struct sa addr;               /**< network address, port 0 */
+	unsigned bits;                /**< prefix length */
+};
+
+struct gw_port_range {
+	uint16_t first;
+	uint16_t last;                /**< inclusive */
+};
+
+struct gw_session_timer_conf {
+	bool enabled;
+	uint32_t default_expires;     /**< [s] */
+	uint32_t min_se;              /**< [s], RFC 4028 floor is 90 */
+	enum gw_refresher prefer_refresher;
+	bool use_update;
+};
+
+struct gw_trunk {
+	char *name;
+	struct gw_cidr *addresses;
+	size_t n_addresses;
+	char *outbound_uri;
+	enum gw_transport transport;
+	char *username;
+	char *password;
+	bool reg;                     /**< key "register" */
+	/** effective values: the global section with this trunk's overrides */
+	struct gw_session_timer_conf session_timer;
+	bool probe;
+};
+
+struct gw_route {
+	char *match;                  /**< user, prefix ending in '*', or "*" */
+	enum gw_route_action action;
+	char *target;                 /**< bridge: request-URI of the new leg */
+	char *trunk;                  /**< bridge: trunk name */
+	uint16_t code;                /**< reject: SIP status */
+};
+
+struct gw_conf {
+	char *path;                   /**< file it came from, NULL: built-in */
+
+	struct {
+		struct gw_listen *listen;
+		size_t n_listen;
+		char *user_agent;
+		char *public_address;
+	} sip;
+
+	struct gw_session_timer_conf session_timer;
+
+	struct gw_trunk *trunks;
+	size_t n_trunks;
+
+	struct gw_route *routes;
+	size_t n_routes;
+
+	struct {
+		struct gw_port_range rtp_ports;
+		struct sa bind;       /**< unset (AF_UNSPEC): SIP address */
+		char *public_address;
+		uint64_t rtp_timeout; /**< [ms] */
+	} media;
+
+	struct {
+		bool enabled;
+		uint32_t error_threshold;
+		uint64_t record_ttl;      /**< [ms] */
+		uint64_t confirm_silence; /**< [ms] */
+		enum gw_cleanup_scope cleanup_scope;
+		enum gw_tristate raw_listeners;
+	} icmp;
+
+	struct {
+		char **targets;
+		size_t n_targets;
+		uint64_t interval;        /**< [ms] */
+		uint32_t probes_per_check;
+		uint64_t probe_timeout;   /**< [ms] */
+		enum gw_nw_method method;
+		uint16_t udp_port;
+		struct {
+			uint32_t latency_ms;
+			double loss_pct;
+			uint32_t jitter_ms;
+		} thresholds;
+	} netwatch;
+
+	struct {
+		bool enabled;
+		uint32_t max_sessions;
+		uint64_t idle_timeout;    /**< [ms] */
+		uint64_t echo_timeout;    /**< [ms] */
+		uint32_t max_concurrent_replies;  /**< 0: unlimited */
+		struct gw_cidr *allowed_cidrs;
+		size_t n_allowed_cidrs;
+	} icmp_relay;
+
+	struct {
+		bool enabled;
+		struct {
+			char *private_key_path;
+		} identity;
+		struct {
+			struct sa listen_address;
+			char *alpn;
+			enum gw_refl_mode mode;
+			uint16_t data_port_range_start;
+			uint16_t data_port_range_end;
+		} network;
+		struct {
+			bool pairing_enabled;
+			char **authorized_peers;
+			size_t n_authorized_peers;
+		} access;
+		struct {
+			uint32_t max_test_duration_sec;
+			uint32_t max_concurrent_tests;
+			uint32_t max_tests_per_hour_per_peer;
+			uint64_t max_bytes_per_day_per_peer;
+			uint32_t cooldown_sec;
+			bool allow_udp_echo;
+			bool allow_throughput;
+		} quotas;
+		struct {
+			char *path;
+			uint32_t default_streams;
+			uint32_t max_streams;
+		} iperf3;
+		struct {
+			char *audit_log_path;
+		} logging;
+	} reflector;
+
+	struct {
+		char *socket;         /**< NULL: gw_ctrl_default_path() */
+		bool http_enabled;
+		struct sa http;
+	} control;
+
+	struct {
+		enum gw_log_level level;
+		enum gw_log_format format;
+	} log;
+
+	/* every allocation above, released by the destructor */
+	void **owned;
+	size_t n_owned;
+	size_t cap_owned;
+};
+
+/** Receives one error line "FILE:LINE:COL: key.path: message" */
+typedef void (gw_conf_err_h)(const char *line, void *arg);
+
+/** The built-in configuration, used when no file is found */
+int gw_conf_default(struct gw_conf **confp);
+
+/**
+ * Parse and validate a file. Every error is reported through eh, then
+ * EINVAL is returned; no partial configuration is ever returned.
+ *
+ * @param confp  Configuration (out), a mem object
+ * @param path   YAML file
+ * @param eh     Error handler, called once per error
+ * @param arg    Handler argument
+ *
+ * @return 0, EINVAL on invalid content, or errno for I/O failures
+ */
+int gw_conf_load(struct gw_conf **confp, const char *path,
+		 gw_conf_err_h *eh, void *arg);
+
+/**
+ * Which file to read (DESIGN.md §5): the -c argument, $KEEPLINE_CONFIG,
+ * $REFLECTOR_CONFIG when invoked as reflector, /etc/keepline/keepline.yaml
+ * if it exists; NULL for the built-in defaults.
+ */
+const char *gw_conf_locate(const char *cli_path, bool as_reflector);
+
+const struct gw_trunk *gw_conf_trunk(const struct gw_conf *conf,
+				     const char *name);
+
+const char *gw_transport_name(enum gw_transport tp);
+
+#endif

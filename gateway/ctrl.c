@@ -1,0 +1,651 @@
+/**
+ * @file ctrl.c  Control socket server on the reactor
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "gateway/libre.h"
+#include "gateway/ctrl.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+
+enum {
+	MAX_OUTPUT = 1 << 20,         /**< unread replies before we give up */
+	MAX_DRAIN = 1 << 20,          /**< input discarded before closing */
+	JSON_MAX_DEPTH = 8,
+	READ_CHUNK = 4096,
+};
+
+struct ctrl_cmd {
+	struct le le;
+	char *name;
+	char *help;
+	gw_ctrl_cmd_h *h;
+	void *arg;
+};
+
+struct ctrl_client {
+	struct le le;
+	struct gw_ctrl *ctrl;
+	int fd;
+	struct gw_watch *w;
+	struct mbuf *in;
+	struct mbuf *out;
+	bool closing;                 /**< close once output is flushed */
+	bool eof;                     /**< the peer has closed its side */
+	bool draining;                /**< reply sent, discarding input */
+	size_t drained;
+	bool dead;                    /**< free on return to client_event() */
+};
+
+struct gw_ctrl {
+	struct gw_reactor *r;
+	char *path;
+	int fd;
+	struct gw_watch *w;
+	struct list cmds;
+	struct list clients;
+	struct gw_ctrl_stats st;
+};
+
+
+static void client_destructor(void *data)
+{
+	struct ctrl_client *cl = data;
+
+	list_unlink(&cl->le);
+	mem_deref(cl->w);
+	if (cl->fd >= 0)
+		close(cl->fd);
+	mem_deref(cl->in);
+	mem_deref(cl->out);
+
+	if (cl->ctrl && cl->ctrl->st.clients)
+		--cl->ctrl->st.clients;
+}
+
+
+/* Write what the socket takes; watch for writability while output waits. */
+static void client_flush(struct ctrl_client *cl)
+{
+	while (mbuf_get_left(cl->out)) {
+		ssize_t n = send(cl->fd, mbuf_buf(cl->out),
+				 mbuf_get_left(cl->out), MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			cl->dead = true;
+			return;
+		}
+		mbuf_advance(cl->out, n);
+	}
+
+	if (!mbuf_get_left(cl->out)) {
+		mbuf_reset(cl->out);
+		if (cl->closing && cl->eof) {
+			cl->dead = true;
+			return;
+		}
+		if (cl->closing) {
+			/* Closing with unread input would send a RST, and the
+			 * peer's kernel would drop our error reply with it:
+			 * half-close and discard input until the peer closes. */
+			shutdown(cl->fd, SHUT_WR);
+			cl->draining = true;
+			gw_watch_set(cl->w, GW_FD_READ);
+			return;
+		}
+		gw_watch_set(cl->w, GW_FD_READ);
+	}
+	else {
+		gw_watch_set(cl->w, cl->closing ? GW_FD_WRITE :
+			     GW_FD_READ | GW_FD_WRITE);
+	}
+}
+
+
+static void client_send(struct ctrl_client *cl, const struct odict *reply)
+{
+	size_t pos = cl->out->pos;
+
+	if (mbuf_get_left(cl->out) > MAX_OUTPUT) {
+		gw_log(GW_LOG_WARN, "gateway", "ctrl_client_slow",
+		       GW_FIELDS(GW_FU("pending", mbuf_get_left(cl->out))),
+		       "Control client does not read its replies, closing");
+		cl->dead = true;
+		return;
+	}
+
+	/* append at the end, keep the read position for flushing */
+	cl->out->pos = cl->out->end;
+	if (mbuf_printf(cl->out, "%H\n", json_encode_odict, reply)) {
+		cl->out->pos = pos;
+		cl->dead = true;
+		return;
+	}
+	cl->out->pos = pos;
+}
+
+
+static void send_error(struct ctrl_client *cl, const struct odict *req,
+		       const char *msg)
+{
+	struct odict *reply;
+	const struct odict_entry *id = req ? odict_lookup(req, "id") : NULL;
+
+	if (odict_alloc(&reply, 8))
+		return;
+
+	odict_entry_add(reply, "ok", ODICT_BOOL, false);
+	if (id && id->type == ODICT_INT)
+		odict_entry_add(reply, "id", ODICT_INT, id->u.integer);
+	else if (id && id->type == ODICT_STRING)
+		odict_entry_add(reply, "id", ODICT_STRING, id->u.str);
+	odict_entry_add(reply, "error", ODICT_STRING, msg);
+
+	++cl->ctrl->st.errors;
+	client_send(cl, reply);
+	mem_deref(reply);
+}
+
+
+static struct ctrl_cmd *cmd_find(struct gw_ctrl *c, const char *name)
+{
+	for (struct le *le = c->cmds.head; le; le = le->next) {
+		struct ctrl_cmd *cmd = le->data;
+		if (!strcmp(cmd->name, name))
+			return cmd;
+	}
+
+	return NULL;
+}
+
+
+static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
+{
+	struct gw_ctrl *c = cl->ctrl;
+	struct odict *req = NULL, *reply = NULL;
+	const struct odict_entry *id;
+	struct ctrl_cmd *cmd;
+	const char *name;
+	char msg[160];
+	int err;
+
+	++c->st.requests;
+
+	/* libre's decoder accepts bare words; a request is an object */
+	while (len && (*line == ' ' || *line == '\t')) {
+		++line;
+		--len;
+	}
+
+	if (!len || *line != '{' ||
+	    json_decode_odict(&req, 16, line, len, JSON_MAX_DEPTH)) {
+		send_error(cl, NULL, "malformed request: expected one JSON "
+			   "object per line");
+		goto out;
+	}
+
+	name = odict_string(req, "cmd");
+	if (!name) {
+		send_error(cl, req, "malformed request: no \"cmd\" string");
+		goto out;
+	}
+
+	cmd = cmd_find(c, name);
+	if (!cmd) {
+		snprintf(msg, sizeof(msg), "unknown command '%.64s' (try "
+			 "\"help\")", name);
+		send_error(cl, req, msg);
+		goto out;
+	}
+
+	if (odict_alloc(&reply, 16)) {
+		send_error(cl, req, "out of memory");
+		goto out;
+	}
+
+	err = cmd->h(reply, req, cmd->arg);
+	if (err) {
+		const char *e = odict_string(reply, "error");
+		send_error(cl, req, e ? e : strerror(err));
+		goto out;
+	}
+
+	/* "ok" first would be nicer to read, but odict keeps insertion
+	 * order and the handler already filled it: clients go by key. */
+	odict_entry_add(reply, "ok", ODICT_BOOL, true);
+	id = odict_lookup(req, "id");
+	if (id && id->type == ODICT_INT)
+		odict_entry_add(reply, "id", ODICT_INT, id->u.integer);
+	else if (id && id->type == ODICT_STRING)
+		odict_entry_add(reply, "id", ODICT_STRING, id->u.str);
+
+	client_send(cl, reply);
+
+ out:
+	mem_deref(req);
+	mem_deref(reply);
+}
+
+
+/* Take every complete line out of the input buffer. */
+static bool process_input(struct ctrl_client *cl)
+{
+	struct mbuf *in = cl->in;
+
+	for (;;) {
+		const uint8_t *start = mbuf_buf(in);
+		size_t left = mbuf_get_left(in);
+		const uint8_t *nl = memchr(start, '\n', left);
+		size_t len;
+
+		if (!nl)
+			break;
+
+		len = (size_t)(nl - start);
+		if (len && start[len - 1] == '\r')
+			--len;
+
+		if (len)
+			handle_line(cl, (const char *)start, len);
+		if (cl->dead)
+			return false;
+
+		mbuf_advance(in, (ssize_t)(nl - start) + 1);
+	}
+
+	/* keep the partial line at the start of the buffer */
+	if (in->pos) {
+		size_t left = mbuf_get_left(in);
+		memmove(in->buf, mbuf_buf(in), left);
+		in->pos = 0;
+		in->end = left;
+	}
+
+	if (mbuf_get_left(in) > GW_CTRL_MAX_MSG) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "request too large (limit %d "
+			 "bytes per line)", GW_CTRL_MAX_MSG);
+		gw_log(GW_LOG_WARN, "gateway", "ctrl_request_too_large",
+		       GW_FIELDS(GW_FU("limit", GW_CTRL_MAX_MSG)),
+		       "Control request too large, closing client");
+		send_error(cl, NULL, msg);
+		mbuf_reset(in);
+		cl->closing = true;
+		return false;
+	}
+
+	return true;
+}
+
+
+static void client_drain(struct ctrl_client *cl)
+{
+	char scratch[4096];
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(cl->fd, scratch, sizeof(scratch), 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0 && errno == EINTR)
+			continue;
+		cl->drained += n > 0 ? (size_t)n : 0;
+		if (n <= 0 || cl->drained > MAX_DRAIN) {
+			cl->dead = true;
+			return;
+		}
+	}
+}
+
+
+/* The one place that frees a client: everything below only marks it. */
+static void client_event(int fd, int events, void *arg)
+{
+	struct ctrl_client *cl = arg;
+
+	if (cl->draining) {
+		client_drain(cl);
+		goto out;
+	}
+
+	if (events & GW_FD_WRITE)
+		client_flush(cl);
+
+	if (cl->dead || cl->closing ||
+	    !(events & (GW_FD_READ | GW_FD_ERROR)))
+		goto out;
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n;
+
+		/* room after end; mbuf_get_space() counts from pos */
+		if (cl->in->size - cl->in->end < READ_CHUNK &&
+		    mbuf_resize(cl->in, cl->in->size + READ_CHUNK)) {
+			cl->dead = true;
+			goto out;
+		}
+
+		n = recv(fd, cl->in->buf + cl->in->end,
+			 cl->in->size - cl->in->end, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			/* peer gone or failed: answer what it sent, close */
+			cl->closing = true;
+			cl->eof = true;
+			process_input(cl);
+			break;
+		}
+
+		cl->in->end += (size_t)n;
+
+		if (!process_input(cl))
+			break;
+	}
+
+	if (!cl->dead)
+		client_flush(cl);
+
+ out:
+	if (cl->dead)
+		mem_deref(cl);
+}
+
+
+static void reject_client(struct gw_ctrl *c, int fd)
+{
+	static const char msg[] =
+		"{\"ok\":false,\"error\":\"too many control clients\"}\n";
+
+	++c->st.clients_rejected;
+	++c->st.errors;
+	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+
+static void listener_event(int fd, int events, void *arg)
+{
+	struct gw_ctrl *c = arg;
+	(void)events;
+
+	/* bounded, so a connect storm cannot starve other sockets */
+	for (int i = 0; i < 32; i++) {
+		struct ctrl_client *cl;
+		int cfd = accept4(fd, NULL, NULL,
+				  SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				gw_log(GW_LOG_WARN, "gateway",
+				       "ctrl_accept_failed",
+				       GW_FIELDS(GW_FERR(errno)),
+				       "Control socket accept failed");
+			return;
+		}
+
+		if (c->st.clients >= GW_CTRL_MAX_CLIENTS) {
+			reject_client(c, cfd);
+			continue;
+		}
+
+		cl = mem_zalloc(sizeof(*cl), client_destructor);
+		if (!cl) {
+			close(cfd);
+			continue;
+		}
+		cl->fd = cfd;
+		cl->in = mbuf_alloc(READ_CHUNK);
+		cl->out = mbuf_alloc(1024);
+		if (!cl->in || !cl->out ||
+		    gw_watch_alloc(&cl->w, c->r, cfd, GW_FD_READ,
+				   client_event, cl)) {
+			mem_deref(cl);
+			continue;
+		}
+
+		cl->ctrl = c;
+		list_append(&c->clients, &cl->le, cl);
+		++c->st.clients;
+		++c->st.clients_total;
+	}
+}
+
+
+static int cmd_help(struct odict *reply, const struct odict *req, void *arg)
+{
+	struct gw_ctrl *c = arg;
+	struct odict *cmds;
+	(void)req;
+
+	if (odict_alloc(&cmds, 16))
+		return ENOMEM;
+
+	for (struct le *le = c->cmds.head; le; le = le->next) {
+		struct ctrl_cmd *cmd = le->data;
+		odict_entry_add(cmds, cmd->name, ODICT_STRING, cmd->help);
+	}
+
+	odict_entry_add(reply, "commands", ODICT_OBJECT, cmds);
+	mem_deref(cmds);
+
+	return 0;
+}
+
+
+static void cmd_destructor(void *data)
+{
+	struct ctrl_cmd *cmd = data;
+
+	list_unlink(&cmd->le);
+	mem_deref(cmd->name);
+	mem_deref(cmd->help);
+}
+
+
+static void ctrl_destructor(void *data)
+{
+	struct gw_ctrl *c = data;
+
+	/* clients first: their destructors update c->st */
+	list_flush(&c->clients);
+	list_flush(&c->cmds);
+	mem_deref(c->w);
+
+	if (c->fd >= 0) {
+		close(c->fd);
+		if (c->path)
+			unlink(c->path);
+	}
+
+	mem_deref(c->path);
+	mem_deref(c->r);
+}
+
+
+/* mkdir -p for the socket's directory; 0750 keeps other users out */
+static int make_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (strlen(path) >= sizeof(dir))
+		return ENAMETOOLONG;
+
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return errno;
+		*p = '/';
+	}
+
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return errno;
+
+	return 0;
+}
+
+
+/* A socket file left by a daemon that died is replaced; a live one not. */
+static int clear_stale(const struct sockaddr_un *sun)
+{
+	struct stat sb;
+	int fd, err = 0;
+
+	if (lstat(sun->sun_path, &sb))
+		return errno == ENOENT ? 0 : errno;
+
+	if (!S_ISSOCK(sb.st_mode))
+		return EEXIST;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+
+	if (0 == connect(fd, (const struct sockaddr *)sun, sizeof(*sun)))
+		err = EADDRINUSE;
+	else if (errno == ECONNREFUSED || errno == ENOENT)
+		err = unlink(sun->sun_path) ? errno : 0;
+	else
+		err = errno;
+
+	close(fd);
+
+	return err;
+}
+
+
+int gw_ctrl_alloc(struct gw_ctrl **cp, struct gw_reactor *r,
+		  const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct gw_ctrl *c;
+	int err;
+
+	if (!cp || !r || !path)
+		return EINVAL;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+
+	c = mem_zalloc(sizeof(*c), ctrl_destructor);
+	if (!c)
+		return ENOMEM;
+
+	c->fd = -1;
+	c->r = mem_ref(r);
+	err = str_dup(&c->path, path);
+	if (err)
+		goto out;
+
+	err = make_parent_dir(path);
+	if (err)
+		goto out;
+
+	err = clear_stale(&sun);
+	if (err)
+		goto out;
+
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		err = errno;
+		goto out;
+	}
+
+	if (bind(c->fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		err = errno;
+		close(c->fd);
+		c->fd = -1;  /* not ours to unlink */
+		goto out;
+	}
+
+	if (chmod(path, 0660) || listen(c->fd, 64)) {
+		err = errno;
+		goto out;
+	}
+
+	err = gw_watch_alloc(&c->w, r, c->fd, GW_FD_READ, listener_event, c);
+	if (err)
+		goto out;
+
+	err = gw_ctrl_register(c, "help", "list the commands", cmd_help, c);
+
+ out:
+	if (err)
+		mem_deref(c);
+	else
+		*cp = c;
+
+	return err;
+}
+
+
+int gw_ctrl_register(struct gw_ctrl *c, const char *name, const char *help,
+		     gw_ctrl_cmd_h *h, void *arg)
+{
+	struct ctrl_cmd *cmd;
+	int err;
+
+	if (!c || !name || !h)
+		return EINVAL;
+
+	if (cmd_find(c, name))
+		return EALREADY;
+
+	cmd = mem_zalloc(sizeof(*cmd), cmd_destructor);
+	if (!cmd)
+		return ENOMEM;
+
+	err = str_dup(&cmd->name, name);
+	if (!err)
+		err = str_dup(&cmd->help, help ? help : "");
+	if (err) {
+		mem_deref(cmd);
+		return ENOMEM;
+	}
+
+	cmd->h = h;
+	cmd->arg = arg;
+	list_append(&c->cmds, &cmd->le, cmd);
+
+	return 0;
+}
+
+
+void gw_ctrl_stats(const struct gw_ctrl *c, struct gw_ctrl_stats *st)
+{
+	if (c && st)
+		*st = c->st;
+}
+
+
+const char *gw_ctrl_path(const struct gw_ctrl *c)
+{
+	return c ? c->path : NULL;
+}

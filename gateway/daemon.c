@@ -1,0 +1,290 @@
+/**
+ * @file daemon.c  keepline serve
+ *
+ * One process, one thread, one reactor. SIGTERM and SIGINT stop the loop
+ * (graceful: every object is freed, the control socket unlinked); SIGHUP
+ * re-reads the configuration and hands it to the modules that registered a
+ * reload hook, keeping the running one if the new file has errors.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/libre.h"
+#include "gateway/conf.h"
+#include "gateway/ctrl.h"
+#include "gateway/daemon.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+
+enum { MAX_PROVIDERS = 16, MAX_RELOADERS = 16 };
+
+struct reloader {
+	gw_reload_h *h;
+	void *arg;
+};
+
+struct gw_daemon {
+	struct gw_conf *conf;
+	struct gw_reactor *r;
+	struct gw_ctrl *ctrl;
+	uint64_t started_ms;          /**< monotonic */
+	uint64_t started_wall;        /**< [s] since the epoch */
+	struct gw_status_provider providers[MAX_PROVIDERS];
+	size_t n_providers;
+	struct reloader reloaders[MAX_RELOADERS];
+	size_t n_reloaders;
+};
+
+
+void gw_daemon_apply_log(const struct gw_conf *conf)
+{
+	gw_log_set_level(conf->log.level);
+	gw_log_set_format(conf->log.format);
+}
+
+
+static void on_stop_signal(int signo, void *arg)
+{
+	struct gw_daemon *d = arg;
+
+	char name[16];
+
+	snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(signo));
+	gw_log(GW_LOG_INFO, "gateway", "stop",
+	       GW_FIELDS(GW_FS("signal", name)), "Shutting down on %s", name);
+
+	gw_reactor_stop(d->r);
+}
+
+
+static void reload_error(const char *line, void *arg)
+{
+	(void)arg;
+
+	gw_log(GW_LOG_ERROR, "gateway", "reload_config_error",
+	       GW_FIELDS(GW_FS("error", line)), "Configuration error: %s",
+	       line);
+}
+
+
+static void on_reload_signal(int signo, void *arg)
+{
+	struct gw_daemon *d = arg;
+	struct gw_conf *conf;
+	int err;
+	(void)signo;
+
+	if (!d->conf->path) {
+		gw_log(GW_LOG_INFO, "gateway", "reload_skipped", NULL,
+		       "SIGHUP: running on built-in defaults, no file to "
+		       "re-read");
+		return;
+	}
+
+	err = gw_conf_load(&conf, d->conf->path, reload_error, d);
+	if (err) {
+		gw_log(GW_LOG_ERROR, "gateway", "reload_failed",
+		       GW_FIELDS(GW_FS("config", d->conf->path)),
+		       "Configuration not reloaded, keeping the running one");
+		return;
+	}
+
+	gw_daemon_apply_log(conf);
+	for (size_t i = 0; i < d->n_reloaders; i++)
+		d->reloaders[i].h(conf, d->reloaders[i].arg);
+
+	gw_log(GW_LOG_INFO, "gateway", "reload",
+	       GW_FIELDS(GW_FS("config", conf->path),
+			 GW_FS("level", gw_log_level_name(conf->log.level))),
+	       "Configuration reloaded (listen addresses and ports change "
+	       "on restart only)");
+
+	/* Modules keep pointers into the configuration they started with,
+	 * so the running one stays; the hooks copied what they apply. */
+	mem_deref(conf);
+}
+
+
+static void daemon_destructor(void *data)
+{
+	struct gw_daemon *d = data;
+
+	mem_deref(d->ctrl);
+	mem_deref(d->r);
+	mem_deref(d->conf);
+}
+
+
+int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
+{
+	struct gw_daemon *d;
+	const char *path;
+	int err;
+
+	if (!dp || !conf)
+		return EINVAL;
+
+	d = mem_zalloc(sizeof(*d), daemon_destructor);
+	if (!d)
+		return ENOMEM;
+
+	d->conf = mem_ref(conf);
+	d->started_ms = gw_now_ms();
+	d->started_wall = (uint64_t)time(NULL);
+
+	gw_daemon_apply_log(conf);
+
+	/* a client that disconnects mid-reply must not kill the daemon */
+	signal(SIGPIPE, SIG_IGN);
+
+	err = gw_reactor_alloc(&d->r);
+	if (err) {
+		gw_log(GW_LOG_ERROR, "gateway", "reactor_failed",
+		       GW_FIELDS(GW_FERR(err)), "Cannot create the reactor");
+		goto out;
+	}
+
+	err = gw_reactor_signal(d->r, SIGTERM, on_stop_signal, d);
+	if (!err)
+		err = gw_reactor_signal(d->r, SIGINT, on_stop_signal, d);
+	if (!err)
+		err = gw_reactor_signal(d->r, SIGHUP, on_reload_signal, d);
+	if (err) {
+		gw_log(GW_LOG_ERROR, "gateway", "signals_failed",
+		       GW_FIELDS(GW_FERR(err)), "Cannot set up signal handling");
+		goto out;
+	}
+
+	path = conf->control.socket ? conf->control.socket :
+		gw_ctrl_default_path();
+
+	err = gw_ctrl_alloc(&d->ctrl, d->r, path);
+	if (err) {
+		gw_log(GW_LOG_ERROR, "gateway", "ctrl_failed",
+		       GW_FIELDS(GW_FS("path", path), GW_FERR(err)),
+		       err == EADDRINUSE ?
+		       "Control socket %s is in use: is keepline already "
+		       "running?" : "Cannot open control socket %s", path);
+		goto out;
+	}
+
+	err = gw_ctrl_register(d->ctrl, "status",
+			       "version, uptime, subsystems and counters",
+			       gw_status_cmd, d);
+	if (err)
+		goto out;
+
+	gw_log(GW_LOG_INFO, "gateway", "ctrl_listen",
+	       GW_FIELDS(GW_FS("path", path)),
+	       "Control socket listening on %s", path);
+
+ out:
+	if (err)
+		mem_deref(d);
+	else
+		*dp = d;
+
+	return err;
+}
+
+
+int gw_daemon_run(struct gw_daemon *d)
+{
+	int err;
+
+	if (!d)
+		return EINVAL;
+
+	gw_log(GW_LOG_INFO, "gateway", "start",
+	       GW_FIELDS(GW_FS("version", VERSION), GW_FI("pid", getpid()),
+			 GW_FS("config", d->conf->path ? d->conf->path :
+			       "built-in defaults")),
+	       "Keepline %s started", VERSION);
+
+	err = gw_reactor_run(d->r);
+
+	gw_log(GW_LOG_INFO, "gateway", "stopped",
+	       GW_FIELDS(GW_FU("uptime_s",
+			       (gw_now_ms() - d->started_ms) / 1000)),
+	       "Keepline stopped");
+
+	return err;
+}
+
+
+struct gw_reactor *gw_daemon_reactor(struct gw_daemon *d)
+{
+	return d ? d->r : NULL;
+}
+
+
+struct gw_ctrl *gw_daemon_ctrl(struct gw_daemon *d)
+{
+	return d ? d->ctrl : NULL;
+}
+
+
+const struct gw_conf *gw_daemon_conf(const struct gw_daemon *d)
+{
+	return d ? d->conf : NULL;
+}
+
+
+int gw_daemon_status_register(struct gw_daemon *d, const char *subsystem,
+			      gw_status_h *h, void *arg)
+{
+	if (!d || !subsystem || !h)
+		return EINVAL;
+
+	if (d->n_providers == MAX_PROVIDERS)
+		return ENOSPC;
+
+	d->providers[d->n_providers++] = (struct gw_status_provider){
+		.name = subsystem, .h = h, .arg = arg,
+	};
+
+	return 0;
+}
+
+
+int gw_daemon_reload_register(struct gw_daemon *d, gw_reload_h *h, void *arg)
+{
+	if (!d || !h)
+		return EINVAL;
+
+	if (d->n_reloaders == MAX_RELOADERS)
+		return ENOSPC;
+
+	d->reloaders[d->n_reloaders++] = (struct reloader){.h = h, .arg = arg};
+
+	return 0;
+}
+
+
+uint64_t gw_daemon_started_ms(const struct gw_daemon *d)
+{
+	return d->started_ms;
+}
+
+
+uint64_t gw_daemon_started_wall(const struct gw_daemon *d)
+{
+	return d->started_wall;
+}
+
+
+const struct gw_status_provider *gw_daemon_status_provider(
+	const struct gw_daemon *d, const char *subsystem)
+{
+	for (size_t i = 0; i < d->n_providers; i++) {
+		if (!strcmp(d->providers[i].name, subsystem))
+			return &d->providers[i];
+	}
+
+	return NULL;
+}

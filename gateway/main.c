@@ -1,0 +1,480 @@
+/**
+ * @file main.c  The keepline command line (DESIGN.md §5)
+ *
+ * Exit status: 0 success, 1 runtime failure (e.g. no daemon answers),
+ * 2 usage or configuration error.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/libre.h"
+#include "gateway/conf.h"
+#include "gateway/ctrl.h"
+#include "gateway/daemon.h"
+#include "gateway/log.h"
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, CTRL_TIMEOUT_MS = 5000 };
+
+struct cli {
+	const char *conf_path;        /**< -c FILE */
+	bool as_reflector;            /**< invoked as "reflector" */
+};
+
+struct command {
+	const char *name;
+	const char *usage;
+	const char *summary;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct command *find_command(const struct command *table,
+					  const char *name);
+
+
+static void print_conf_error(const char *line, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+}
+
+
+/* The file from -c, the environment or /etc, else built-in defaults.
+ * Errors are printed; returns the exit status to use, 0 on success. */
+static int load_conf(struct cli *cli, struct gw_conf **confp)
+{
+	const char *path = gw_conf_locate(cli->conf_path, cli->as_reflector);
+	int err;
+
+	if (!path)
+		return gw_conf_default(confp) ? EXIT_RUNTIME : 0;
+
+	/* invalid or unreadable: every error is printed already */
+	err = gw_conf_load(confp, path, print_conf_error, NULL);
+
+	return err ? EXIT_USAGE : 0;
+}
+
+
+/* Sub-command options: -c FILE is accepted after the command too. */
+static int parse_sub_opts(struct cli *cli, int argc, char **argv,
+			  bool *json)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli->conf_path = optarg;
+			break;
+		case 'j':
+			if (!json)
+				goto usage;
+			*json = true;
+			break;
+		case 'h':
+			return -1;
+		default:
+			goto usage;
+		}
+	}
+
+	if (optind != argc) {
+		fprintf(stderr, "keepline %s: unexpected argument '%s'\n",
+			argv[0], argv[optind]);
+		goto usage;
+	}
+
+	return 0;
+
+ usage:
+	return EXIT_USAGE;
+}
+
+
+static int sub_usage(const struct command *table, const char *name, int rc)
+{
+	const struct command *cmd = find_command(table, name);
+
+	if (cmd)
+		fprintf(rc ? stderr : stdout, "usage: %s\n%s\n", cmd->usage,
+			cmd->summary);
+
+	return rc;
+}
+
+
+static const struct command commands[];
+
+
+static int cmd_serve(struct cli *cli, int argc, char **argv)
+{
+	struct gw_daemon *d = NULL;
+	struct gw_conf *conf = NULL;
+	int rc, err;
+
+	rc = parse_sub_opts(cli, argc, argv, NULL);
+	if (rc)
+		return sub_usage(commands, "serve", rc < 0 ? 0 : rc);
+
+	rc = load_conf(cli, &conf);
+	if (rc)
+		return rc;
+
+	err = gw_daemon_alloc(&d, conf);
+	mem_deref(conf);
+	if (err)
+		return EXIT_RUNTIME;
+
+	err = gw_daemon_run(d);
+	mem_deref(d);
+
+	return err ? EXIT_RUNTIME : 0;
+}
+
+
+static int cmd_check_config(struct cli *cli, int argc, char **argv)
+{
+	struct gw_conf *conf = NULL;
+	int rc;
+
+	rc = parse_sub_opts(cli, argc, argv, NULL);
+	if (rc)
+		return sub_usage(commands, "check-config", rc < 0 ? 0 : rc);
+
+	rc = load_conf(cli, &conf);
+	if (rc)
+		return rc;
+
+	printf("configuration OK\n");
+	mem_deref(conf);
+
+	return 0;
+}
+
+
+/* Send one request to the running daemon; prints why when it fails. */
+static int ctrl_request(struct cli *cli, const char *request,
+			struct odict **replyp, char **rawp)
+{
+	struct gw_conf *conf = NULL;
+	const char *path;
+	struct odict *reply = NULL;
+	char *raw = NULL;
+	bool ok = false;
+	int rc, err;
+
+	rc = load_conf(cli, &conf);
+	if (rc)
+		return rc;
+
+	path = conf->control.socket ? conf->control.socket :
+		gw_ctrl_default_path();
+
+	err = gw_ctrl_call(path, request, &raw, CTRL_TIMEOUT_MS);
+	if (err == ENOENT || err == ECONNREFUSED) {
+		fprintf(stderr, "keepline: no daemon answers on %s (is "
+			"`keepline serve` running?)\n", path);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (err) {
+		fprintf(stderr, "keepline: control socket %s: %s\n", path,
+			strerror(err));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	if (json_decode_odict(&reply, 32, raw, strlen(raw), 16)) {
+		fprintf(stderr, "keepline: malformed reply from daemon: %s\n",
+			raw);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	if (!odict_get_boolean(reply, &ok, "ok") || !ok) {
+		const char *e = odict_string(reply, "error");
+		fprintf(stderr, "keepline: daemon: %s\n", e ? e : raw);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	*replyp = reply;
+	reply = NULL;
+	if (rawp) {
+		*rawp = raw;
+		raw = NULL;
+	}
+
+ out:
+	mem_deref(reply);
+	mem_deref(raw);
+	mem_deref(conf);
+
+	return rc;
+}
+
+
+static int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct odict *reply = NULL;
+	char *raw = NULL;
+	bool json = false;
+	int rc;
+
+	rc = parse_sub_opts(cli, argc, argv, &json);
+	if (rc)
+		return sub_usage(commands, "status", rc < 0 ? 0 : rc);
+
+	rc = ctrl_request(cli, "{\"cmd\":\"status\"}", &reply, &raw);
+	if (rc)
+		return rc;
+
+	if (json)
+		printf("%s\n", raw);
+	else
+		gw_status_print(reply);
+
+	mem_deref(reply);
+	mem_deref(raw);
+
+	return 0;
+}
+
+
+static int refl_status(struct cli *cli, int argc, char **argv)
+{
+	const struct odict_entry *subs, *refl;
+	struct odict *reply = NULL;
+	bool json = false, enabled = false, running = false;
+	int rc;
+
+	rc = parse_sub_opts(cli, argc, argv, &json);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+
+	rc = ctrl_request(cli, "{\"cmd\":\"status\"}", &reply, NULL);
+	if (rc)
+		return rc;
+
+	subs = odict_lookup(reply, "subsystems");
+	refl = subs && subs->type == ODICT_OBJECT ?
+		odict_lookup(subs->u.odict, "reflector") : NULL;
+	if (refl && refl->type == ODICT_OBJECT) {
+		odict_get_boolean(refl->u.odict, &enabled, "enabled");
+		odict_get_boolean(refl->u.odict, &running, "running");
+	}
+
+	if (json)
+		re_printf("%H\n", json_encode_odict,
+			  refl ? refl->u.odict : reply);
+	else
+		printf("reflector: %s, %s\n",
+		       enabled ? "enabled" : "disabled",
+		       running ? "running" : "not running");
+
+	mem_deref(reply);
+
+	return 0;
+}
+
+
+static int refl_help(struct cli *cli, int argc, char **argv);
+
+static const struct command refl_commands[] = {
+	{"status", "reflector status [--json]",
+	 "State of the reflector in the running daemon.", refl_status},
+	{"help", "reflector help [SUBCOMMAND]",
+	 "Describe the reflector sub-commands.", refl_help},
+	{0},
+};
+
+
+static int refl_help(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+
+	if (argc > 1) {
+		if (!find_command(refl_commands, argv[1])) {
+			fprintf(stderr, "reflector: unknown sub-command "
+				"'%s'\n", argv[1]);
+			return EXIT_USAGE;
+		}
+		return sub_usage(refl_commands, argv[1], 0);
+	}
+
+	printf("usage: reflector [-c FILE] SUBCOMMAND  (same as keepline "
+	       "reflector)\n\n");
+	for (const struct command *c = refl_commands; c->name; c++)
+		printf("  %-28s %s\n", c->usage, c->summary);
+
+	return 0;
+}
+
+
+static int cmd_reflector(struct cli *cli, int argc, char **argv)
+{
+	const struct command *cmd;
+
+	if (argc < 2) {
+		fprintf(stderr, "reflector: a sub-command is needed (see "
+			"`keepline reflector help`)\n");
+		return EXIT_USAGE;
+	}
+
+	cmd = find_command(refl_commands, argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "reflector: unknown sub-command '%s' (see "
+			"`keepline reflector help`)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+
+	return cmd->run(cli, argc - 1, argv + 1);
+}
+
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+
+static const struct command commands[] = {
+	{"serve", "keepline [-c FILE] serve",
+	 "Run the daemon in the foreground, logging to stderr.", cmd_serve},
+	{"check-config", "keepline [-c FILE] check-config",
+	 "Parse and validate the configuration; print \"configuration OK\" "
+	 "or every error.", cmd_check_config},
+	{"status", "keepline [-c FILE] status [--json]",
+	 "Version, uptime, pid, subsystems and counters of the running "
+	 "daemon.", cmd_status},
+	{"reflector", "keepline [-c FILE] reflector SUBCOMMAND",
+	 "Reflector commands (see `keepline reflector help`).",
+	 cmd_reflector},
+	{"help", "keepline help [SUBCOMMAND]",
+	 "Describe keepline or one of its sub-commands.", cmd_help},
+	{0},
+};
+
+
+static const struct command *find_command(const struct command *table,
+					  const char *name)
+{
+	for (const struct command *c = table; c->name; c++) {
+		if (!strcmp(c->name, name))
+			return c;
+	}
+
+	return NULL;
+}
+
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: keepline [-c FILE] COMMAND [ARGS]\n"
+		"       keepline --version | --help\n\n"
+		"Keepline, a SIP trunk media gateway.\n\n"
+		"Commands:\n");
+
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-40s %s\n", c->usage, c->summary);
+
+	fprintf(f, "\nConfiguration: -c FILE, else $KEEPLINE_CONFIG, else "
+		"/etc/keepline/keepline.yaml,\nelse built-in defaults.\n");
+}
+
+
+static int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+
+	if (!strcmp(argv[1], "reflector") && argc > 2)
+		return refl_help(cli, argc - 1, argv + 1);
+
+	if (!find_command(commands, argv[1])) {
+		fprintf(stderr, "keepline: unknown command '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+
+	if (!strcmp(argv[1], "reflector"))
+		return refl_help(cli, 1, argv);
+
+	return sub_usage(commands, argv[1], 0);
+}
+
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	struct cli cli = {0};
+	const struct command *cmd;
+	char *name = basename(argv[0]);
+	int c;
+
+	cli.as_reflector = !strcmp(name, "reflector");
+
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli.conf_path = optarg;
+			break;
+		case 'h':
+			if (cli.as_reflector)
+				return refl_help(&cli, 1, argv);
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("keepline %s\n", VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+
+	argc -= optind;
+	argv += optind;
+
+	/* "reflector ARGS" is "keepline reflector ARGS" */
+	if (cli.as_reflector) {
+		char *rargv[argc + 2];
+
+		rargv[0] = "reflector";
+		memcpy(rargv + 1, argv, (size_t)argc * sizeof(*argv));
+		rargv[argc + 1] = NULL;
+
+		return cmd_reflector(&cli, argc + 1, rargv);
+	}
+
+	if (argc < 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	cmd = find_command(commands, argv[0]);
+	if (!cmd) {
+		fprintf(stderr, "keepline: unknown command '%s' (see "
+			"`keepline --help`)\n", argv[0]);
+		return EXIT_USAGE;
+	}
+
+	return cmd->run(&cli, argc, argv);
+}

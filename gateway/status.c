@@ -1,0 +1,181 @@
+/**
+ * @file status.c  `keepline status`: the daemon's side and the CLI's print
+ *
+ * A subsystem that is enabled in the configuration but has no status
+ * provider is reported as not running: the status never claims more than
+ * the process actually does.
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/libre.h"
+#include "gateway/conf.h"
+#include "gateway/ctrl.h"
+#include "gateway/daemon.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+
+struct subsystem {
+	const char *name;
+	bool enabled;
+};
+
+
+static void add_subsystem(struct odict *subs, const struct gw_daemon *d,
+			  const char *name, bool enabled)
+{
+	const struct gw_status_provider *p;
+	struct odict *o;
+
+	if (odict_alloc(&o, 8))
+		return;
+
+	odict_entry_add(o, "enabled", ODICT_BOOL, enabled);
+
+	p = gw_daemon_status_provider(d, name);
+	if (p) {
+		p->h(o, p->arg);
+	}
+	else {
+		odict_entry_add(o, "built", ODICT_BOOL, false);
+		odict_entry_add(o, "running", ODICT_BOOL, false);
+	}
+
+	odict_entry_add(subs, name, ODICT_OBJECT, o);
+	mem_deref(o);
+}
+
+
+int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg)
+{
+	struct gw_daemon *d = arg;
+	const struct gw_conf *conf = gw_daemon_conf(d);
+	struct gw_ctrl_stats cs;
+	struct odict *ctrl = NULL, *log = NULL, *subs = NULL;
+	char started[32];
+	time_t t = (time_t)gw_daemon_started_wall(d);
+	struct tm tm;
+	int err = ENOMEM;
+	(void)req;
+
+	gmtime_r(&t, &tm);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	odict_entry_add(reply, "version", ODICT_STRING, VERSION);
+	odict_entry_add(reply, "pid", ODICT_INT, (int64_t)getpid());
+	odict_entry_add(reply, "started", ODICT_STRING, started);
+	odict_entry_add(reply, "uptime_s", ODICT_INT,
+			(int64_t)((gw_now_ms() - gw_daemon_started_ms(d)) /
+				  1000));
+	odict_entry_add(reply, "config", ODICT_STRING,
+			conf->path ? conf->path : "built-in defaults");
+
+	if (odict_alloc(&ctrl, 8) || odict_alloc(&log, 8) ||
+	    odict_alloc(&subs, 16))
+		goto out;
+
+	gw_ctrl_stats(gw_daemon_ctrl(d), &cs);
+	odict_entry_add(ctrl, "socket", ODICT_STRING,
+			gw_ctrl_path(gw_daemon_ctrl(d)));
+	odict_entry_add(ctrl, "clients", ODICT_INT, (int64_t)cs.clients);
+	odict_entry_add(ctrl, "requests", ODICT_INT, (int64_t)cs.requests);
+	odict_entry_add(ctrl, "errors", ODICT_INT, (int64_t)cs.errors);
+	odict_entry_add(ctrl, "clients_rejected", ODICT_INT,
+			(int64_t)cs.clients_rejected);
+	odict_entry_add(reply, "control", ODICT_OBJECT, ctrl);
+
+	odict_entry_add(log, "level", ODICT_STRING,
+			gw_log_level_name(gw_log_get_level()));
+	odict_entry_add(log, "warnings", ODICT_INT,
+			(int64_t)gw_log_count(GW_LOG_WARN));
+	odict_entry_add(log, "errors", ODICT_INT,
+			(int64_t)gw_log_count(GW_LOG_ERROR));
+	odict_entry_add(reply, "log", ODICT_OBJECT, log);
+
+	add_subsystem(subs, d, "sip", true);
+	add_subsystem(subs, d, "media", true);
+	add_subsystem(subs, d, "session_timer", conf->session_timer.enabled);
+	add_subsystem(subs, d, "icmp", conf->icmp.enabled);
+	add_subsystem(subs, d, "netwatch", true);
+	add_subsystem(subs, d, "icmp_relay", conf->icmp_relay.enabled);
+	add_subsystem(subs, d, "reflector", conf->reflector.enabled);
+	add_subsystem(subs, d, "http", conf->control.http_enabled);
+	odict_entry_add(reply, "subsystems", ODICT_OBJECT, subs);
+
+	err = 0;
+
+ out:
+	mem_deref(ctrl);
+	mem_deref(log);
+	mem_deref(subs);
+
+	return err;
+}
+
+
+static int64_t num(const struct odict *o, const char *key)
+{
+	const struct odict_entry *e = o ? odict_lookup(o, key) : NULL;
+
+	return e && e->type == ODICT_INT ? e->u.integer : 0;
+}
+
+
+static bool flag(const struct odict *o, const char *key)
+{
+	bool b = false;
+
+	return o && odict_get_boolean(o, &b, key) && b;
+}
+
+
+static const struct odict *obj(const struct odict *o, const char *key)
+{
+	const struct odict_entry *e = o ? odict_lookup(o, key) : NULL;
+
+	return e && e->type == ODICT_OBJECT ? e->u.odict : NULL;
+}
+
+
+void gw_status_print(const struct odict *reply)
+{
+	const struct odict *ctrl = obj(reply, "control");
+	const struct odict *log = obj(reply, "log");
+	const struct odict *subs = obj(reply, "subsystems");
+	int64_t up = num(reply, "uptime_s");
+
+	printf("keepline %s, pid %lld, up %lldd %02lld:%02lld:%02lld "
+	       "(since %s)\n",
+	       odict_string(reply, "version"), (long long)num(reply, "pid"),
+	       (long long)(up / 86400), (long long)(up / 3600 % 24),
+	       (long long)(up / 60 % 60), (long long)(up % 60),
+	       odict_string(reply, "started"));
+	printf("config:   %s\n", odict_string(reply, "config"));
+	printf("control:  %s (%lld client%s, %lld requests, %lld errors)\n",
+	       odict_string(ctrl, "socket"), (long long)num(ctrl, "clients"),
+	       num(ctrl, "clients") == 1 ? "" : "s",
+	       (long long)num(ctrl, "requests"),
+	       (long long)num(ctrl, "errors"));
+	printf("log:      level %s, %lld warnings, %lld errors\n",
+	       odict_string(log, "level"), (long long)num(log, "warnings"),
+	       (long long)num(log, "errors"));
+	printf("subsystems:\n");
+
+	for (struct le *le = subs ? subs->lst.head : NULL; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+		const struct odict *s = e->type == ODICT_OBJECT ?
+			e->u.odict : NULL;
+
+		const struct odict_entry *built = s ?
+			odict_lookup(s, "built") : NULL;
+
+		printf("  %-14s %-9s %s%s\n", e->key,
+		       flag(s, "enabled") ? "enabled" : "disabled",
+		       flag(s, "running") ? "running" : "not running",
+		       built && built->type == ODICT_BOOL && !built->u.boolean ?
+		       " (not in this build yet)" : "");
+	}
+}

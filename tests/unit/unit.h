@@ -1,0 +1,81 @@
+/**
+ * @file unit.h  Unit tests: int test_x(void) functions in one table
+ *
+ * A test returns 0 or an errno. TEST_* macros report the failing line and
+ * jump to the test's `out:` label, where it frees what it made: the runner
+ * checks that every test leaves the heap as it found it.
+ */
+
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TEST_FAIL(...) do {                                             \
+		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);         \
+		fprintf(stderr, __VA_ARGS__);                           \
+		fprintf(stderr, "\n");                                  \
+		err = err ? err : EINVAL;                               \
+		goto out;                                               \
+	} while (0)
+
+#define TEST_ASSERT(cond) do {                                          \
+		if (!(cond))                                            \
+			TEST_FAIL("assertion failed: %s", #cond);       \
+	} while (0)
+
+#define TEST_EQUALS(expected, actual) do {                              \
+		long long e_ = (long long)(expected);                   \
+		long long a_ = (long long)(actual);                     \
+		if (e_ != a_)                                           \
+			TEST_FAIL("%s: expected %lld, got %lld", #actual, \
+				  e_, a_);                              \
+	} while (0)
+
+#define TEST_STRCMP(expected, actual) do {                              \
+		const char *e_ = (expected), *a_ = (actual);            \
+		if (!a_ || strcmp(e_, a_))                              \
+			TEST_FAIL("%s: expected \"%s\", got \"%s\"",    \
+				  #actual, e_, a_ ? a_ : "(null)");     \
+	} while (0)
+
+#define TEST_ERR(e) do {                                                \
+		if ((e)) {                                              \
+			err = (e);                                      \
+			TEST_FAIL("%s: %s", #e, strerror(err));         \
+		}                                                       \
+	} while (0)
+
+/* A scratch file with the given content; path written to buf */
+int unit_write_file(char *buf, size_t size, const char *content);
+
+int test_conf_defaults(void);
+int test_conf_values(void);
+int test_conf_full_file(void);
+int test_conf_three_errors(void);
+int test_conf_cross_field(void);
+int test_conf_types(void);
+int test_conf_trunk_override(void);
+int test_conf_example(void);
+int test_conf_locate(void);
+int test_log_text(void);
+int test_log_json(void);
+int test_log_level(void);
+int test_log_errno(void);
+int test_reactor_timer_order(void);
+int test_reactor_periodic(void);
+int test_reactor_timer_restart(void);
+int test_reactor_fd_read(void);
+int test_reactor_pollerr(void);
+int test_reactor_watch_set(void);
+int test_reactor_free_other(void);
+int test_reactor_signal(void);
+int test_reactor_child(void);
+int test_ctrl_request(void);
+int test_ctrl_errors(void);
+int test_ctrl_oversize(void);
+int test_ctrl_stale_socket(void);
+
+#endif
