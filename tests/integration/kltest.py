@@ -1,0 +1,198 @@
+"""Helpers for Keepline integration tests: TAP output, the real binary,
+daemons started and stopped by PID, scratch directories that always go.
+
+Every wait is bounded; every process a test starts is stopped by its PID
+when the test ends, whether it passed, failed or raised.
+"""
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+KEEPLINE = os.environ.get("KEEPLINE_BIN", os.path.abspath("keepline"))
+SRCDIR = os.environ.get("KEEPLINE_SRCDIR", os.path.abspath("."))
+BINDIR = os.path.dirname(KEEPLINE)
+
+_started = []   # Popen objects still to stop at exit
+
+
+def _stop_all():
+    for p in _started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=5)
+
+
+atexit.register(_stop_all)
+
+
+class TAP:
+    """Runs test functions, prints TAP, exits 1 if any failed."""
+
+    def __init__(self):
+        self.tests = []
+
+    def test(self, fn):
+        self.tests.append(fn)
+        return fn
+
+    def run(self):
+        print("1..%d" % len(self.tests), flush=True)
+        failed = 0
+        for i, fn in enumerate(self.tests, 1):
+            try:
+                fn()
+                print("ok %d - %s" % (i, fn.__name__), flush=True)
+            except Exception as e:  # report, keep going
+                failed += 1
+                print("not ok %d - %s" % (i, fn.__name__), flush=True)
+                for line in traceback.format_exception(e):
+                    for part in line.rstrip().split("\n"):
+                        print("# " + part, flush=True)
+        _stop_all()
+        sys.exit(1 if failed else 0)
+
+
+def check(cond, msg, *context):
+    if not cond:
+        raise AssertionError(msg + "".join("\n" + str(c) for c in context))
+
+
+class Scratch:
+    """A temporary directory removed at exit."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="keepline-it-")
+        atexit.register(shutil.rmtree, self.path, True)
+
+    def file(self, name, text):
+        p = os.path.join(self.path, name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+
+def run(args, timeout=10, env=None, argv0=None):
+    """Run keepline (or argv0) with args; returns CompletedProcess."""
+    full_env = dict(os.environ)
+    full_env.pop("KEEPLINE_CONFIG", None)
+    full_env.pop("REFLECTOR_CONFIG", None)
+    if env:
+        full_env.update(env)
+    cmd = [argv0 or KEEPLINE] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+class Daemon:
+    """keepline serve with a config whose control socket is private."""
+
+    def __init__(self, extra_yaml="", scratch=None, env=None):
+        self.scratch = scratch or Scratch()
+        self.sock = os.path.join(self.scratch.path, "control.sock")
+        self.conf = self.scratch.file(
+            "keepline.yaml",
+            "control:\n  socket: %s\n%s" % (self.sock, extra_yaml))
+        self.log_path = os.path.join(self.scratch.path, "serve.log")
+        self.env = env
+        self.proc = None
+
+    def start(self, wait=True):
+        full_env = dict(os.environ)
+        if self.env:
+            full_env.update(self.env)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [KEEPLINE, "-c", self.conf, "serve"], stdout=self.log,
+            stderr=subprocess.STDOUT, env=full_env)
+        _started.append(self.proc)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("keepline exited with %d:\n%s" %
+                                     (self.proc.returncode, self.logs()))
+            try:
+                self.request({"cmd": "help"}, timeout=0.5)
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError("keepline not ready after %.1fs:\n%s" %
+                             (timeout, self.logs()))
+
+    def request(self, obj, timeout=2.0):
+        """One request line, one reply line, as JSON."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.sock)
+            s.sendall((json.dumps(obj) + "\n").encode())
+            return json.loads(read_line(s))
+
+    def cli(self, *args, **kw):
+        return run(["-c", self.conf] + list(args), **kw)
+
+    def send_signal(self, signo):
+        os.kill(self.proc.pid, signo)
+
+    def stop(self, signo=signal.SIGTERM, timeout=5.0):
+        """Signal by PID; returns (exit status, seconds it took)."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode, 0.0
+        t0 = time.monotonic()
+        os.kill(self.proc.pid, signo)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            raise AssertionError("keepline ignored signal %d" % signo)
+        return rc, time.monotonic() - t0
+
+    def logs(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, needle, timeout=3.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.logs():
+                return
+            time.sleep(0.02)
+        raise AssertionError("log never said %r:\n%s" % (needle,
+                                                         self.logs()))
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.stop(signal.SIGKILL)
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+def read_line(s, limit=1 << 20):
+    buf = b""
+    while b"\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            raise ConnectionError("closed before a whole line: %r" % buf)
+        buf += d
+        if len(buf) > limit:
+            raise ValueError("reply too long")
+    return buf.split(b"\n", 1)[0].decode()

@@ -1,0 +1,88 @@
+"""The command line: version, help, exit codes, the reflector link."""
+
+import os
+import re
+
+from kltest import BINDIR, TAP, Daemon, Scratch, check, run
+
+t = TAP()
+
+
+@t.test
+def version_prints_and_exits_0():
+    r = run(["--version"])
+    check(r.returncode == 0, "exit %d" % r.returncode, r.stderr)
+    check(re.fullmatch(r"keepline \d+\.\d+\.\d+\n", r.stdout),
+          "unexpected --version output", r.stdout)
+
+
+@t.test
+def help_lists_the_commands():
+    r = run(["--help"])
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    for cmd in ("serve", "check-config", "status [--json]", "reflector",
+                "help [SUBCOMMAND]"):
+        check(cmd in r.stdout, "--help does not mention %r" % cmd, r.stdout)
+
+
+@t.test
+def help_subcommand_shows_its_usage():
+    r = run(["help", "status"])
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    check(r.stdout.startswith("usage: keepline [-c FILE] status [--json]"),
+          "help status", r.stdout)
+    r = run(["status", "--help"])
+    check(r.returncode == 0 and "usage: keepline" in r.stdout,
+          "status --help", r.stdout, r.stderr)
+    r = run(["help", "reflector", "status"])
+    check(r.returncode == 0 and "reflector status [--json]" in r.stdout,
+          "help reflector status", r.stdout)
+
+
+@t.test
+def usage_errors_exit_2():
+    r = run(["frobnicate"])
+    check(r.returncode == 2, "unknown command: exit %d" % r.returncode)
+    check("unknown command 'frobnicate'" in r.stderr, "message", r.stderr)
+    r = run([])
+    check(r.returncode == 2 and "usage:" in r.stderr, "no command",
+          r.stderr)
+    r = run(["status", "--bogus"])
+    check(r.returncode == 2, "bad option: exit %d" % r.returncode)
+    r = run(["help", "nope"])
+    check(r.returncode == 2, "help nope: exit %d" % r.returncode)
+
+
+@t.test
+def status_without_daemon_says_so():
+    s = Scratch()
+    conf = s.file("k.yaml", "control: {socket: %s/none.sock}\n" % s.path)
+    r = run(["-c", conf, "status"])
+    check(r.returncode == 1, "exit %d" % r.returncode)
+    check("no daemon answers on %s/none.sock" % s.path in r.stderr,
+          "message", r.stderr)
+
+
+@t.test
+def reflector_link_behaves_as_keepline_reflector():
+    link = os.path.join(BINDIR, "reflector")
+    check(os.path.islink(link), "build did not make the reflector link")
+    r = run(["--help"], argv0=link)
+    check(r.returncode == 0 and r.stdout.startswith("usage: reflector"),
+          "reflector --help", r.stdout, r.stderr)
+    r = run(["--version"], argv0=link)
+    check(r.returncode == 0 and r.stdout.startswith("keepline "),
+          "reflector --version", r.stdout)
+    r = run(["bogus"], argv0=link)
+    check(r.returncode == 2 and "unknown sub-command 'bogus'" in r.stderr,
+          "reflector bogus", r.stderr)
+
+    with Daemon() as d:
+        a = run(["-c", d.conf, "status"], argv0=link)
+        b = d.cli("reflector", "status")
+        check(a.returncode == 0, "reflector status", a.stderr)
+        check(a.stdout == b.stdout == "reflector: disabled, not running\n",
+              "reflector status output", a.stdout, b.stdout)
+
+
+t.run()

@@ -1,0 +1,108 @@
+"""Configuration files: errors with file, line and column, lookup order."""
+
+import os
+import re
+
+from kltest import BINDIR, SRCDIR, TAP, Daemon, Scratch, check, run
+
+t = TAP()
+
+THREE_ERRORS = """\
+sip:
+  listen: [udp:127.0.0.1:5060]
+  user_agnet: Keepline
+session_timer:
+  min_se: 60
+media:
+  rtp_ports: 30000-20000
+"""
+
+
+@t.test
+def three_errors_reported_at_once_with_position():
+    s = Scratch()
+    path = s.file("bad.yaml", THREE_ERRORS)
+    r = run(["-c", path, "check-config"])
+    check(r.returncode == 2, "exit %d" % r.returncode, r.stderr)
+    check("configuration OK" not in r.stdout, "claimed OK", r.stdout)
+    lines = r.stderr.splitlines()
+    check(lines == [
+        "%s:3:3: sip.user_agnet: unknown key" % path,
+        "%s:5:11: session_timer.min_se: 60 is below the minimum 90" % path,
+        "%s:7:14: media.rtp_ports: '30000-20000': port range is empty "
+        "(first port is above the last)" % path,
+    ], "error lines", r.stderr)
+
+
+@t.test
+def example_config_is_valid():
+    r = run(["-c", os.path.join(SRCDIR, "docker", "keepline.yaml"),
+             "check-config"])
+    check(r.returncode == 0, "exit %d" % r.returncode, r.stderr)
+    check(r.stdout == "configuration OK\n", "output", r.stdout)
+
+
+@t.test
+def missing_file_is_an_error():
+    r = run(["-c", "/nonexistent/keepline.yaml", "check-config"])
+    check(r.returncode == 2, "exit %d" % r.returncode)
+    check(r.stderr == "/nonexistent/keepline.yaml: cannot read: No such "
+          "file or directory\n", "message", r.stderr)
+
+
+@t.test
+def yaml_syntax_error_has_position():
+    s = Scratch()
+    path = s.file("syntax.yaml", "sip:\n  listen: [udp:1.2.3.4\n")
+    r = run(["-c", path, "check-config"])
+    check(r.returncode == 2, "exit %d" % r.returncode)
+    check(re.match(re.escape(path) + r":\d+:\d+: YAML syntax error: ",
+                   r.stderr), "message", r.stderr)
+
+
+@t.test
+def lookup_order_cli_then_env():
+    s = Scratch()
+    good = s.file("good.yaml", "log: {level: warn}\n")
+    bad = s.file("bad.yaml", "log: {level: loud}\n")
+    # $KEEPLINE_CONFIG is read when there is no -c
+    r = run(["check-config"], env={"KEEPLINE_CONFIG": bad})
+    check(r.returncode == 2 and bad in r.stderr, "env not read", r.stderr)
+    # -c wins over the environment
+    r = run(["-c", good, "check-config"], env={"KEEPLINE_CONFIG": bad})
+    check(r.returncode == 0, "-c did not win", r.stderr)
+    # -c is accepted after the command too
+    r = run(["check-config", "-c", good], env={"KEEPLINE_CONFIG": bad})
+    check(r.returncode == 0, "check-config -c", r.stderr)
+
+
+@t.test
+def reflector_config_env_only_for_reflector():
+    s = Scratch()
+    bad = s.file("bad.yaml", "reflector: {enabled: perhaps}\n")
+    link = os.path.join(BINDIR, "reflector")
+    r = run(["status"], argv0=link, env={"REFLECTOR_CONFIG": bad})
+    check(r.returncode == 2, "reflector ignored $REFLECTOR_CONFIG",
+          r.stdout, r.stderr)
+    check("%s:1:22: reflector.enabled: 'perhaps': expected true or false"
+          % bad in r.stderr, "message", r.stderr)
+    if not os.path.exists("/etc/keepline/keepline.yaml"):
+        r = run(["check-config"], env={"REFLECTOR_CONFIG": bad})
+        check(r.returncode == 0, "keepline read $REFLECTOR_CONFIG",
+              r.stderr)
+
+
+@t.test
+def serve_refuses_an_invalid_config():
+    s = Scratch()
+    d = Daemon("session_timer: {min_se: 100, default_expires: 95}\n",
+               scratch=s)
+    d.start(wait=False)
+    rc = d.proc.wait(timeout=5)
+    check(rc == 2, "exit %d" % rc, d.logs())
+    check("session_timer.min_se: min_se (100s) is greater than "
+          "default_expires (95s)" in d.logs(), "message", d.logs())
+    check(not os.path.exists(d.sock), "socket created anyway")
+
+
+t.run()
