@@ -1,9 +1,10 @@
 """The command line: version, help, exit codes, the reflector link."""
 
+import glob
 import os
 import re
 
-from kltest import BINDIR, TAP, Daemon, Scratch, check, run
+from kltest import BINDIR, SRCDIR, TAP, Daemon, Scratch, check, run
 
 t = TAP()
 
@@ -83,6 +84,22 @@ def reflector_link_behaves_as_keepline_reflector():
         check(a.returncode == 0, "reflector status", a.stderr)
         check(a.stdout == b.stdout == "reflector: disabled, not running\n",
               "reflector status output", a.stdout, b.stdout)
+
+
+@t.test
+def log_catalogue_lists_every_event():
+    """docs/logs.md is the operators' reference: no event may be missing."""
+    with open(os.path.join(SRCDIR, "docs", "logs.md")) as f:
+        catalogue = f.read()
+    call = re.compile(r'gw_log\(\s*GW_LOG_\w+,\s*"(\w+)",\s*"(\w+)"')
+    events = set()
+    for path in glob.glob(os.path.join(SRCDIR, "*", "*.c")):
+        with open(path) as f:
+            events.update(call.findall(f.read()))
+    check(len(events) >= 10, "found too few gw_log calls", events)
+    missing = sorted("%s/%s" % e for e in events
+                     if "| `%s` |" % e[1] not in catalogue)
+    check(not missing, "events missing from docs/logs.md", missing)
 
 
 t.run()
