@@ -180,6 +180,7 @@ struct gw_conf {
 	void **owned;
 	size_t n_owned;
 	size_t cap_owned;
+	bool oom;                     /**< an allocation failed while parsing */
 };
 
 /** Receives one error line "FILE:LINE:COL: key.path: message" */

@@ -101,31 +101,33 @@ yaml_node_t *conf_map_get(struct conf_parser *p, yaml_node_t *map,
 }
 
 
-static void owned_add(struct gw_conf *conf, void *mem)
+/* Allocation failures set conf->oom and return NULL; the walker carries
+ * on and gw_conf_load() fails with ENOMEM at the end. A SIGHUP reload runs
+ * this at runtime, where aborting is not an option. */
+void *conf_zalloc(struct gw_conf *conf, size_t size)
 {
+	void *m;
+
 	if (conf->n_owned == conf->cap_owned) {
 		size_t cap = conf->cap_owned ? conf->cap_owned * 2 : 32;
 		void **v = realloc(conf->owned, cap * sizeof(*v));
 
-		if (!v)
-			abort();  /* start-up only; cannot continue */
+		if (!v) {
+			conf->oom = true;
+			return NULL;
+		}
 
 		conf->owned = v;
 		conf->cap_owned = cap;
 	}
 
-	conf->owned[conf->n_owned++] = mem;
-}
+	m = mem_zalloc(size ? size : 1, NULL);
+	if (!m) {
+		conf->oom = true;
+		return NULL;
+	}
 
-
-void *conf_zalloc(struct gw_conf *conf, size_t size)
-{
-	void *m = mem_zalloc(size ? size : 1, NULL);
-
-	if (!m)
-		abort();  /* start-up only */
-
-	owned_add(conf, m);
+	conf->owned[conf->n_owned++] = m;
 
 	return m;
 }
@@ -136,7 +138,8 @@ char *conf_strdup(struct gw_conf *conf, const char *s)
 	size_t len = strlen(s);
 	char *d = conf_zalloc(conf, len + 1);
 
-	memcpy(d, s, len);
+	if (d)
+		memcpy(d, s, len);
 
 	return d;
 }
@@ -237,7 +240,7 @@ static bool parse_item(struct conf_parser *p, const struct conf_key *k,
 			goto bad;
 		}
 		((char **)array)[i] = conf_strdup(p->conf, scalar(n));
-		return true;
+		return ((char **)array)[i] != NULL;
 	}
 
  bad:
@@ -270,6 +273,8 @@ static void parse_scalar_list(struct conf_parser *p, const struct conf_key *k,
 		sizeof(char *);
 
 	array = conf_zalloc(p->conf, count * size);
+	if (!array)
+		return;
 
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *it = yaml_document_get_node(
@@ -321,6 +326,8 @@ static void parse_list(struct conf_parser *p, const struct conf_key *k,
 	count = (size_t)(n->data.sequence.items.top -
 			 n->data.sequence.items.start);
 	items = conf_zalloc(p->conf, count * l->item_size);
+	if (!items)
+		return;
 
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_t *it = yaml_document_get_node(
@@ -583,8 +590,12 @@ static struct gw_conf *conf_new(void)
 {
 	struct gw_conf *conf = mem_zalloc(sizeof(*conf), conf_destructor);
 
-	if (conf)
-		gw_conf_set_defaults(conf);
+	if (!conf)
+		return NULL;
+
+	gw_conf_set_defaults(conf);
+	if (conf->oom)
+		return mem_deref(conf);
 
 	return conf;
 }
@@ -700,6 +711,15 @@ int gw_conf_load(struct gw_conf **confp, const char *path,
 		yaml_document_delete(&doc);
 	yaml_parser_delete(&yp);
 	fclose(f);
+
+	if (conf->oom) {
+		char line[ERR_LINE_MAX];
+
+		snprintf(line, sizeof(line), "%s: out of memory", path);
+		p.eh(line, p.arg);
+		mem_deref(conf);
+		return ENOMEM;
+	}
 
 	if (p.errors) {
 		mem_deref(conf);

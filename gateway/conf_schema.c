@@ -508,6 +508,8 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	/* Loopback until told otherwise: a gateway started with no file
 	 * must not take calls from the network (docs/config.md). */
 	l = conf_zalloc(conf, 2 * sizeof(*l));
+	if (!l)
+		return;  /* conf->oom says so */
 	l[0].tp = GW_TP_UDP;
 	sa_set_str(&l[0].addr, "127.0.0.1", 5060);
 	l[1].tp = GW_TP_TCP;

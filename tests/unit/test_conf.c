@@ -67,6 +67,38 @@ static void dump(const struct errors *e)
 }
 
 
+/* A file that must be refused with this error line (after "FILE") */
+struct bad_case {
+	const char *yaml;
+	const char *error;
+};
+
+
+static int expect_errors(const struct bad_case *cases, size_t n)
+{
+	struct gw_conf *conf = NULL;
+	struct errors e;
+	char path[256];
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = load_text(&conf, &e, cases[i].yaml, path,
+				   sizeof(path));
+
+		if (rc != EINVAL || conf)
+			TEST_FAIL("case %zu: rc %d", i, rc);
+		if (!has_error(&e, path, cases[i].error)) {
+			dump(&e);
+			TEST_FAIL("case %zu: expected %s", i, cases[i].error);
+		}
+	}
+
+ out:
+	mem_deref(conf);
+	return err;
+}
+
+
 int test_conf_defaults(void)
 {
 	struct gw_conf *conf = NULL;
@@ -350,10 +382,7 @@ int test_conf_three_errors(void)
 
 int test_conf_cross_field(void)
 {
-	static const struct {
-		const char *yaml;
-		const char *error;   /* after "FILE" */
-	} cases[] = {
+	static const struct bad_case cases[] = {
 		{"session_timer: {default_expires: 100, min_se: 120}\n",
 		 ":1:47: session_timer.min_se: min_se (120s) is greater than "
 		 "default_expires (100s)"},
@@ -404,35 +433,19 @@ int test_conf_cross_field(void)
 		 ":2:1: YAML syntax error: did not find expected ',' or ']' "
 		 "while parsing a flow sequence"},
 	};
-	struct gw_conf *conf = NULL;
-	struct errors e;
-	char path[256];
-	int err = 0;
+	int err;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		int rc = load_text(&conf, &e, cases[i].yaml, path,
-				   sizeof(path));
-
-		if (rc != EINVAL || conf)
-			TEST_FAIL("case %zu: rc %d", i, rc);
-		if (!has_error(&e, path, cases[i].error)) {
-			dump(&e);
-			TEST_FAIL("case %zu: expected %s", i, cases[i].error);
-		}
-	}
+	err = expect_errors(cases, sizeof(cases) / sizeof(*cases));
+	TEST_ERR(err);
 
  out:
-	mem_deref(conf);
 	return err;
 }
 
 
 int test_conf_types(void)
 {
-	static const struct {
-		const char *yaml;
-		const char *error;
-	} cases[] = {
+	static const struct bad_case cases[] = {
 		{"icmp: {enabled: maybe}\n",
 		 ":1:17: icmp.enabled: 'maybe': expected true or false"},
 		{"icmp: {enabled: [true]}\n",
@@ -464,19 +477,10 @@ int test_conf_types(void)
 	struct gw_conf *conf = NULL;
 	struct errors e;
 	char path[256];
-	int err = 0;
+	int err;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		int rc = load_text(&conf, &e, cases[i].yaml, path,
-				   sizeof(path));
-
-		if (rc != EINVAL || conf)
-			TEST_FAIL("case %zu: rc %d", i, rc);
-		if (!has_error(&e, path, cases[i].error)) {
-			dump(&e);
-			TEST_FAIL("case %zu: expected %s", i, cases[i].error);
-		}
-	}
+	err = expect_errors(cases, sizeof(cases) / sizeof(*cases));
+	TEST_ERR(err);
 
 	/* an empty file and "section:" alone mean defaults */
 	TEST_ERR(load_text(&conf, &e, "", path, sizeof(path)));
