@@ -215,4 +215,7 @@ const struct gw_trunk *gw_conf_trunk(const struct gw_conf *conf,
 
 const char *gw_transport_name(enum gw_transport tp);
 
+/** Whether sa's address lies in the prefix c (families must match) */
+bool gw_cidr_contains(const struct gw_cidr *c, const struct sa *sa);
+
 #endif

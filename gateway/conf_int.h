@@ -35,7 +35,6 @@ int gw_conf_parse_listen(const char *s, struct gw_listen *l,
 int gw_conf_parse_addr_port(const char *s, struct sa *sa, const char **why);
 /** a bare IP address */
 int gw_conf_parse_ip(const char *s, struct sa *sa, const char **why);
-bool gw_cidr_contains(const struct gw_cidr *c, const struct sa *sa);
 
 
 /* Schema */
@@ -94,6 +93,9 @@ struct conf_key {
 extern const struct conf_key gw_conf_root_keys[];
 extern conf_check_h *const gw_conf_root_check;
 void gw_conf_set_defaults(struct gw_conf *conf);
+/** What only the file-less built-in configuration has: a loopback trunk
+ *  and an echo route, so a fresh install answers a test call */
+void gw_conf_set_builtin(struct gw_conf *conf);
 
 
 /* Walker services for the schema's checks */

@@ -612,6 +612,12 @@ int gw_conf_default(struct gw_conf **confp)
 	if (!conf)
 		return ENOMEM;
 
+	gw_conf_set_builtin(conf);
+	if (conf->oom) {
+		mem_deref(conf);
+		return ENOMEM;
+	}
+
 	*confp = conf;
 
 	return 0;

@@ -581,6 +581,35 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 }
 
 
+void gw_conf_set_builtin(struct gw_conf *conf)
+{
+	struct gw_trunk *t = conf_zalloc(conf, sizeof(*t));
+	struct gw_route *r = conf_zalloc(conf, sizeof(*r));
+	struct gw_cidr *a = conf_zalloc(conf, 2 * sizeof(*a));
+
+	if (!t || !r || !a)
+		return;  /* conf->oom says so */
+
+	gw_conf_parse_cidr("127.0.0.0/8", &a[0], NULL);
+	gw_conf_parse_cidr("::1", &a[1], NULL);
+	t->name = conf_strdup(conf, "local");
+	t->addresses = a;
+	t->n_addresses = 2;
+	t->transport = GW_TP_UDP;
+	t->session_timer = conf->session_timer;
+	t->probe = false;
+
+	r->match = conf_strdup(conf, "*");
+	r->action = GW_ROUTE_ECHO;
+	r->code = 603;
+
+	conf->trunks = t;
+	conf->n_trunks = 1;
+	conf->routes = r;
+	conf->n_routes = 1;
+}
+
+
 const char *gw_conf_locate(const char *cli_path, bool as_reflector)
 {
 	static const char *system_path = "/etc/keepline/keepline.yaml";

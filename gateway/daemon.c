@@ -20,6 +20,8 @@
 #include "gateway/daemon.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
+#include "media/media.h"
+#include "sip/sipua.h"
 
 enum { MAX_PROVIDERS = 16, MAX_RELOADERS = 16 };
 
@@ -32,6 +34,8 @@ struct gw_daemon {
 	struct gw_conf *conf;
 	struct gw_reactor *r;
 	struct gw_ctrl *ctrl;
+	struct media_mgr *mm;
+	struct sipua *ua;
 	uint64_t started_ms;          /**< monotonic */
 	uint64_t started_wall;        /**< [s] since the epoch */
 	struct gw_status_provider providers[MAX_PROVIDERS];
@@ -110,10 +114,42 @@ static void on_reload_signal(int signo, void *arg)
 }
 
 
+static void status_sip(struct odict *o, void *arg)
+{
+	struct gw_daemon *d = arg;
+
+	sipua_status(d->ua, o);
+}
+
+
+static void status_media(struct odict *o, void *arg)
+{
+	struct gw_daemon *d = arg;
+	unsigned used, total;
+
+	media_mgr_ports(d->mm, &used, &total);
+	odict_entry_add(o, "running", ODICT_BOOL, true);
+	odict_entry_add(o, "ports_used", ODICT_INT, (int64_t)used);
+	odict_entry_add(o, "ports_total", ODICT_INT, (int64_t)total);
+}
+
+
+static int cmd_calls(struct odict *reply, const struct odict *req, void *arg)
+{
+	struct gw_daemon *d = arg;
+	(void)req;
+
+	return sipua_calls(d->ua, reply);
+}
+
+
 static void daemon_destructor(void *data)
 {
 	struct gw_daemon *d = data;
 
+	/* calls first: they hold media streams and NTA objects */
+	mem_deref(d->ua);
+	mem_deref(d->mm);
 	mem_deref(d->ctrl);
 	mem_deref(d->r);
 	mem_deref(d->conf);
@@ -182,6 +218,20 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 	gw_log(GW_LOG_INFO, "gateway", "ctrl_listen",
 	       GW_FIELDS(GW_FS("path", path)),
 	       "Control socket listening on %s", path);
+
+	err = media_mgr_alloc(&d->mm, d->r, conf);
+	if (!err)
+		err = sipua_alloc(&d->ua, d->r, conf, d->mm);
+	if (err)
+		goto out;   /* sip/ logged why */
+
+	err = gw_daemon_status_register(d, "sip", status_sip, d);
+	if (!err)
+		err = gw_daemon_status_register(d, "media", status_media, d);
+	if (!err)
+		err = gw_ctrl_register(d->ctrl, "calls",
+				       "active calls: legs, peers, media "
+				       "counters", cmd_calls, d);
 
  out:
 	if (err)

@@ -43,6 +43,8 @@ void gw_daemon_apply_log(const struct gw_conf *conf);
 int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg);
 /** Print a status reply for people */
 void gw_status_print(const struct odict *reply);
+/** Print a calls reply for people */
+void gw_calls_print(const struct odict *reply);
 
 /* internal, for status.c */
 struct gw_status_provider {

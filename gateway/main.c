@@ -253,6 +253,33 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 }
 
 
+static int cmd_calls(struct cli *cli, int argc, char **argv)
+{
+	struct odict *reply = NULL;
+	char *raw = NULL;
+	bool json = false;
+	int rc;
+
+	rc = parse_sub_opts(cli, argc, argv, &json);
+	if (rc)
+		return sub_usage(commands, "calls", rc < 0 ? 0 : rc);
+
+	rc = ctrl_request(cli, "{\"cmd\":\"calls\"}", &reply, &raw);
+	if (rc)
+		return rc;
+
+	if (json)
+		printf("%s\n", raw);
+	else
+		gw_calls_print(reply);
+
+	mem_deref(reply);
+	mem_deref(raw);
+
+	return 0;
+}
+
+
 static int refl_status(struct cli *cli, int argc, char **argv)
 {
 	const struct odict_entry *subs, *refl;
@@ -355,6 +382,9 @@ static const struct command commands[] = {
 	{"status", "keepline [-c FILE] status [--json]",
 	 "Version, uptime, pid, subsystems and counters of the running "
 	 "daemon.", cmd_status},
+	{"calls", "keepline [-c FILE] calls [--json]",
+	 "Active calls: legs, signalling and media peers, RTP counters, "
+	 "age.", cmd_calls},
 	{"reflector", "keepline [-c FILE] reflector SUBCOMMAND",
 	 "Reflector commands (see `keepline reflector help`).",
 	 cmd_reflector},

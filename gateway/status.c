@@ -116,6 +116,14 @@ int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg)
 }
 
 
+static const char *str(const struct odict *o, const char *key)
+{
+	const char *s = o ? odict_string(o, key) : NULL;
+
+	return s ? s : "-";
+}
+
+
 static int64_t num(const struct odict *o, const char *key)
 {
 	const struct odict_entry *e = o ? odict_lookup(o, key) : NULL;
@@ -178,4 +186,52 @@ void gw_status_print(const struct odict *reply)
 		       built && built->type == ODICT_BOOL && !built->u.boolean ?
 		       " (not in this build yet)" : "");
 	}
+}
+
+
+void gw_calls_print(const struct odict *reply)
+{
+	const struct odict_entry *calls = odict_lookup(reply, "calls");
+	unsigned n = 0;
+
+	if (!calls || calls->type != ODICT_ARRAY || !calls->u.odict->lst.head) {
+		printf("no active calls\n");
+		return;
+	}
+
+	for (struct le *le = calls->u.odict->lst.head; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+		const struct odict *c = e->type == ODICT_OBJECT ?
+			e->u.odict : NULL;
+		const struct odict_entry *legs = c ? odict_lookup(c, "legs") :
+			NULL;
+
+		printf("%s  route=%s trunk=%s to=%s state=%s age=%llds\n",
+		       str(c, "call_id"), str(c, "route"), str(c, "trunk"),
+		       str(c, "to"), str(c, "state"),
+		       (long long)num(c, "age_s"));
+
+		if (!legs || legs->type != ODICT_ARRAY)
+			continue;
+
+		for (struct le *l = legs->u.odict->lst.head; l; l = l->next) {
+			const struct odict_entry *le2 = l->data;
+			const struct odict *leg = le2->type == ODICT_OBJECT ?
+				le2->u.odict : NULL;
+			const struct odict *m = obj(leg, "media");
+
+			printf("  %-8s sip %s  rtp %s <-> %s  "
+			       "rx %lld pkts  tx %lld pkts  %s\n",
+			       str(leg, "role"), str(leg, "signalling"),
+			       str(m, "local"),
+			       odict_string(m, "remote") ? str(m, "remote") :
+			       str(m, "remote_sdp"),
+			       (long long)num(m, "rx_packets"),
+			       (long long)num(m, "tx_packets"),
+			       str(m, "direction"));
+		}
+		++n;
+	}
+
+	printf("%u call%s\n", n, n == 1 ? "" : "s");
 }

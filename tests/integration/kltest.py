@@ -34,6 +34,10 @@ def _stop_all():
 atexit.register(_stop_all)
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here (reported as TAP SKIP)."""
+
+
 class TAP:
     """Runs test functions, prints TAP, exits 1 if any failed."""
 
@@ -51,6 +55,9 @@ class TAP:
             try:
                 fn()
                 print("ok %d - %s" % (i, fn.__name__), flush=True)
+            except Skip as e:
+                print("ok %d - %s # SKIP %s" % (i, fn.__name__, e),
+                      flush=True)
             except Exception as e:  # report, keep going
                 failed += 1
                 print("not ok %d - %s" % (i, fn.__name__), flush=True)
@@ -92,12 +99,25 @@ def run(args, timeout=10, env=None, argv0=None):
                           timeout=timeout, env=full_env)
 
 
+re_sip = __import__("re").compile(r"^sip:", __import__("re").M)
+
+
+def _free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Daemon:
     """keepline serve with a config whose control socket is private."""
 
     def __init__(self, extra_yaml="", scratch=None, env=None):
         self.scratch = scratch or Scratch()
         self.sock = os.path.join(self.scratch.path, "control.sock")
+        # a SIP port of its own, so tests can run side by side
+        if not re_sip.search(extra_yaml):
+            extra_yaml = "sip: {listen: [udp:127.0.0.1:%d]}\n%s" % (
+                _free_udp_port(), extra_yaml)
         self.conf = self.scratch.file(
             "keepline.yaml",
             "control:\n  socket: %s\n%s" % (self.sock, extra_yaml))
@@ -179,11 +199,17 @@ class Daemon:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
+        """Stop with SIGTERM and insist on exit status 0: a daemon that
+        cannot stop cleanly, or (ASan build) leaks, fails the test."""
+        rc = 0
         if self.proc and self.proc.poll() is None:
-            self.stop(signal.SIGKILL)
+            rc, _ = self.stop(signal.SIGTERM)
         if getattr(self, "log", None):
             self.log.close()
+        if rc != 0 and exc_type is None:
+            raise AssertionError("keepline exited with %d on SIGTERM:\n%s"
+                                 % (rc, self.logs()[-4000:]))
 
 
 def read_line(s, limit=1 << 20):

@@ -22,8 +22,11 @@ def status_answers_with_version_pid_and_subsystems():
                        % d.proc.pid, r.stdout), "first line", r.stdout)
         check("control:  %s (1 client" % d.sock in r.stdout, "control",
               r.stdout)
-        check(re.search(r"^  sip +enabled +not running", r.stdout, re.M),
+        check(re.search(r"^  sip +enabled +running$", r.stdout, re.M),
               "sip line", r.stdout)
+        check(re.search(r"^  netwatch +enabled +not running \(not in "
+                        r"this build yet\)$", r.stdout, re.M),
+              "netwatch line", r.stdout)
 
         r = d.cli("status", "--json")
         check(r.returncode == 0, "status --json", r.stderr)
@@ -70,9 +73,13 @@ def text_log_lines_carry_event_names():
         check(re.fullmatch(TS + r" INFO gateway: Control socket listening "
                            r"on \S+ ev=ctrl_listen path=\S+", logs[0]),
               "ctrl_listen", logs)
+        check(re.fullmatch(TS + r" INFO sip: SIP listening on "
+                           r"udp:127\.0\.0\.1:\d+ ev=listen "
+                           r"listen=udp:127\.0\.0\.1:\d+", logs[1]),
+              "sip listen", logs)
         check(re.fullmatch(TS + r" INFO gateway: Keepline \S+ started "
                            r"ev=start version=\S+ pid=%d config=\S+"
-                           % d.proc.pid, logs[1]), "start", logs)
+                           % d.proc.pid, logs[2]), "start", logs)
 
 
 @t.test
@@ -96,7 +103,7 @@ def json_log_lines_are_objects():
 def sighup_reloads_and_keeps_running_on_bad_config():
     with Daemon("log: {level: info}\n") as d:
         with open(d.conf, "a") as f:
-            f.write("sip: {listen: [udp:127.0.0.1:5099]}\n")
+            f.write("icmp: {error_threshold: 7}\n")
         d.send_signal(signal.SIGHUP)
         d.wait_log("ev=reload config=%s" % d.conf)
 

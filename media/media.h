@@ -1,0 +1,80 @@
+/**
+ * @file media.h  The media plane: anchored RTP/RTCP, SDP offer/answer, echo
+ *
+ * A media_stream is one leg's audio: an RTP socket on an even port and
+ * RTCP on the next (RFC 3550 §11), both from media.rtp_ports, owned by the
+ * gateway. sip/ hands it the peer's SDP as text and gets our SDP back as
+ * text: only this module parses SDP (libre's sdp), so that Sofia's and
+ * libre's SDP headers never meet.
+ */
+
+#ifndef MEDIA_H
+#define MEDIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gw_conf;
+struct gw_reactor;
+struct media_mgr;
+struct media_stream;
+struct odict;
+struct sa;
+
+/** Why a stream asks for its call to end */
+enum media_end_reason {
+	MEDIA_END_RTP_TIMEOUT = 0,    /**< media.rtp_timeout of silence */
+};
+
+typedef void (media_end_h)(struct media_stream *ms,
+			   enum media_end_reason reason, void *arg);
+
+struct media_stats {
+	uint64_t rx_pkts, rx_bytes;   /**< RTP received from the peer */
+	uint64_t tx_pkts, tx_bytes;   /**< RTP sent to the peer */
+	uint64_t rtcp_rx, rtcp_tx;    /**< RTCP packets */
+	uint64_t rx_bad;              /**< dropped: not RTP, wrong source */
+};
+
+int media_mgr_alloc(struct media_mgr **mmp, struct gw_reactor *r,
+		    const struct gw_conf *conf);
+/** Ports in use / in the range, for status */
+void media_mgr_ports(const struct media_mgr *mm, unsigned *used,
+		     unsigned *total);
+
+/**
+ * A stream with sockets bound to laddr (port ignored) on a free even port.
+ *
+ * @param msp    Stream (out), a mem object; freeing it closes the sockets
+ *               and returns the ports
+ * @param mm     Media manager
+ * @param laddr  Local address for the sockets and for our SDP
+ * @param endh   Called when the stream wants its call ended
+ * @param arg    Handler argument
+ */
+int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
+		       const struct sa *laddr, media_end_h *endh, void *arg);
+
+/**
+ * Answer an SDP offer (RFC 3264 §6): one audio stream; PCMU, PCMA and
+ * telephone-event in the caller's order; our address and ports; the
+ * direction mirrored. Applies the offer: remote address, direction.
+ *
+ * @param answerp  Our SDP (out), a mem string
+ * @return 0; EPROTO malformed SDP; ENOTSUP no common codec or no audio
+ */
+int media_stream_answer(struct media_stream *ms, const char *offer,
+			size_t len, char **answerp);
+
+/** Send the peer's RTP back to it (the echo route) */
+void media_stream_echo(struct media_stream *ms, bool on);
+
+void media_stream_stats(const struct media_stream *ms, struct media_stats *st);
+/** Fill an object for `keepline calls` */
+void media_stream_describe(const struct media_stream *ms, struct odict *o);
+/** Local RTP address (our SDP c=/m=) */
+const struct sa *media_stream_laddr(const struct media_stream *ms);
+
+const char *media_end_reason_name(enum media_end_reason r);
+
+#endif

@@ -1,0 +1,144 @@
+/**
+ * @file port.c  RTP/RTCP port pairs from media.rtp_ports
+ *
+ * RTP takes an even port and RTCP the next one (RFC 3550 §11). Pairs are
+ * handed out round-robin from a cursor, so a port just released is not
+ * reused at once (late packets of the old call would land in the new
+ * one). A pair another process holds is skipped.
+ */
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway/conf.h"
+#include "gateway/libre.h"
+#include "gateway/reactor.h"
+#include "media/media_int.h"
+
+
+static void mgr_destructor(void *data)
+{
+	struct media_mgr *mm = data;
+
+	mem_deref(mm->used);
+	mem_deref(mm->r);
+}
+
+
+int media_mgr_alloc(struct media_mgr **mmp, struct gw_reactor *r,
+		    const struct gw_conf *conf)
+{
+	struct media_mgr *mm;
+	unsigned first;
+
+	if (!mmp || !r || !conf)
+		return EINVAL;
+
+	mm = mem_zalloc(sizeof(*mm), mgr_destructor);
+	if (!mm)
+		return ENOMEM;
+
+	mm->r = mem_ref(r);
+	mm->conf = conf;
+
+	first = conf->media.rtp_ports.first;
+	first += first & 1;                 /* RTP on an even port */
+	mm->first = (uint16_t)first;
+	if (first < conf->media.rtp_ports.last)
+		mm->npairs = (conf->media.rtp_ports.last - first + 1) / 2;
+
+	mm->used = mem_zalloc(mm->npairs ? mm->npairs : 1, NULL);
+	if (!mm->used) {
+		mem_deref(mm);
+		return ENOMEM;
+	}
+
+	*mmp = mm;
+
+	return 0;
+}
+
+
+void media_mgr_ports(const struct media_mgr *mm, unsigned *used,
+		     unsigned *total)
+{
+	if (used)
+		*used = mm ? mm->nused * 2 : 0;
+	if (total)
+		*total = mm ? mm->npairs * 2 : 0;
+}
+
+
+static int bind_udp(const struct sa *laddr, uint16_t port, int *fdp)
+{
+	struct sa a = *laddr;
+	int fd, on = 1;
+
+	sa_set_port(&a, port);
+
+	fd = socket(sa_af(&a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+
+	/* ICMP errors our RTP provokes are queued, not lost (media/ICMP) */
+	if (sa_af(&a) == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+
+	if (bind(fd, &a.u.sa, a.len)) {
+		int err = errno;
+		close(fd);
+		return err;
+	}
+
+	*fdp = fd;
+
+	return 0;
+}
+
+
+int media_port_take(struct media_mgr *mm, const struct sa *laddr,
+		    uint16_t *portp, int fds[2])
+{
+	for (unsigned n = 0; n < mm->npairs; n++) {
+		unsigned i = (mm->cursor + n) % mm->npairs;
+		uint16_t port = (uint16_t)(mm->first + 2 * i);
+
+		if (mm->used[i])
+			continue;
+
+		if (bind_udp(laddr, port, &fds[0]))
+			continue;
+		if (bind_udp(laddr, (uint16_t)(port + 1), &fds[1])) {
+			close(fds[0]);
+			continue;
+		}
+
+		mm->used[i] = 1;
+		++mm->nused;
+		mm->cursor = (i + 1) % mm->npairs;
+		*portp = port;
+		return 0;
+	}
+
+	return EADDRINUSE;
+}
+
+
+void media_port_give(struct media_mgr *mm, uint16_t port)
+{
+	unsigned i;
+
+	if (port < mm->first)
+		return;
+
+	i = (unsigned)(port - mm->first) / 2;
+	if (i < mm->npairs && mm->used[i]) {
+		mm->used[i] = 0;
+		--mm->nused;
+	}
+}

@@ -1,0 +1,369 @@
+/**
+ * @file stream.c  One leg's RTP and RTCP sockets
+ *
+ * Symmetric RTP: the first packet from the peer latches the address we
+ * send to, whatever its SDP said (peers behind NAT send from elsewhere);
+ * packets from any other source are then dropped and counted. A new offer
+ * (re-INVITE) unlatches. Packets are read and echoed in batches of up to
+ * BATCH with recvmmsg/sendmmsg: one system call each way per wake-up.
+ */
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway/conf.h"
+#include "gateway/libre.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+#include "media/media_int.h"
+
+enum {
+	BATCH = 32,
+	PKT_MAX = 2048,
+	RTP_HDR = 12,                 /**< RFC 3550 §5.1 fixed header */
+	RTCP_HDR = 8,
+};
+
+struct media_stream {
+	struct media_mgr *mm;         /**< reference held */
+	int fd[2];                    /**< RTP, RTCP */
+	struct gw_watch *w[2];
+	struct sa laddr;              /**< our RTP address */
+	uint16_t port;
+	struct sdp_session *sdp;
+	struct media_offer peer;      /**< from the last offer */
+	struct sa latched[2];         /**< where RTP/RTCP really come from */
+	bool is_latched[2];
+	bool echo;
+	struct media_stats st;
+	uint64_t created;             /**< gw_now_ms() */
+	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
+	struct gw_timer *silence;
+	media_end_h *endh;
+	void *arg;
+};
+
+/* One thread: the batch buffers need not live on every stream. */
+static uint8_t bufs[BATCH][PKT_MAX];
+static struct sockaddr_storage froms[BATCH];
+
+
+static bool is_rtp(const uint8_t *p, size_t len)
+{
+	/* version 2; RTCP packet types 200-204 share the port when muxed
+	 * (RFC 5761 §4): those are not RTP */
+	return len >= RTP_HDR && (p[0] >> 6) == 2 &&
+		!(p[1] >= 200 && p[1] <= 204);
+}
+
+
+static void sock_to_sa(struct sa *sa, const struct sockaddr_storage *ss)
+{
+	sa_set_sa(sa, (const struct sockaddr *)ss);
+}
+
+
+static bool can_send(const struct media_stream *ms)
+{
+	/* RFC 3264 §6.1: no media to a peer that offered sendonly or
+	 * inactive (hold) */
+	return ms->peer.peer_receives;
+}
+
+
+static void stream_read(struct media_stream *ms, int which)
+{
+	struct mmsghdr msgs[BATCH], out[BATCH];
+	struct iovec iov[BATCH];
+	unsigned nout = 0;
+	int n;
+
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = PKT_MAX;
+		memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_name = &froms[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(froms[i]);
+	}
+
+	n = recvmmsg(ms->fd[which], msgs, BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;   /* EAGAIN, or an ICMP error: media/ICMP drains those */
+
+	for (int i = 0; i < n; i++) {
+		size_t len = msgs[i].msg_len;
+		struct sa from;
+
+		sock_to_sa(&from, &froms[i]);
+
+		if (which == 0 ? !is_rtp(bufs[i], len) : len < RTCP_HDR) {
+			++ms->st.rx_bad;
+			continue;
+		}
+
+		if (!ms->is_latched[which]) {
+			ms->latched[which] = from;
+			ms->is_latched[which] = true;
+		}
+		else if (!sa_cmp(&ms->latched[which], &from, SA_ALL)) {
+			++ms->st.rx_bad;
+			continue;
+		}
+
+		ms->last_rx = gw_now_ms();
+		if (which == 0) {
+			++ms->st.rx_pkts;
+			ms->st.rx_bytes += len;
+		}
+		else {
+			++ms->st.rtcp_rx;
+		}
+
+		if (!ms->echo || !can_send(ms))
+			continue;
+
+		/* the packet goes back unchanged: payload, SSRC, sequence */
+		out[nout] = msgs[i];
+		iov[i].iov_len = len;
+		out[nout].msg_hdr.msg_iov = &iov[i];
+		out[nout].msg_hdr.msg_name = &ms->latched[which].u.sa;
+		out[nout].msg_hdr.msg_namelen = ms->latched[which].len;
+		++nout;
+	}
+
+	if (nout) {
+		int sent = sendmmsg(ms->fd[which], out, nout, MSG_DONTWAIT);
+
+		for (int i = 0; i < sent; i++) {
+			if (which == 0) {
+				++ms->st.tx_pkts;
+				ms->st.tx_bytes += out[i].msg_len;
+			}
+			else {
+				++ms->st.rtcp_tx;
+			}
+		}
+	}
+}
+
+
+/* ICMP errors wait in the socket's error queue (IP_RECVERR); until the
+ * ICMP capability reads them, drop them so the fd does not spin. */
+static void drain_errors(int fd)
+{
+	uint8_t data[64], ctl[256];
+
+	for (int i = 0; i < 16; i++) {
+		struct iovec iov = {data, sizeof(data)};
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl, .msg_controllen = sizeof(ctl),
+		};
+
+		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+}
+
+
+static void rtp_event(int fd, int events, void *arg)
+{
+	struct media_stream *ms = arg;
+
+	if (events & GW_FD_ERROR)
+		drain_errors(fd);
+	if (events & GW_FD_READ)
+		stream_read(ms, 0);
+}
+
+
+static void rtcp_event(int fd, int events, void *arg)
+{
+	struct media_stream *ms = arg;
+
+	if (events & GW_FD_ERROR)
+		drain_errors(fd);
+	if (events & GW_FD_READ)
+		stream_read(ms, 1);
+}
+
+
+static void silence_check(void *arg)
+{
+	struct media_stream *ms = arg;
+	uint64_t timeout = ms->mm->conf->media.rtp_timeout;
+	uint64_t since = ms->last_rx ? ms->last_rx : ms->created;
+	uint64_t now = gw_now_ms();
+
+	/* a peer on hold (sendonly from us, inactive) sends nothing: that
+	 * silence is expected, RFC 3264 §8.4 */
+	if (!ms->peer.peer_sends || now - since < timeout) {
+		uint64_t left = ms->peer.peer_sends ? timeout - (now - since) :
+			timeout;
+		gw_timer_start(ms->silence, left, silence_check, ms);
+		return;
+	}
+
+	/* last touch of ms: the handler may free it */
+	ms->endh(ms, MEDIA_END_RTP_TIMEOUT, ms->arg);
+}
+
+
+static void stream_destructor(void *data)
+{
+	struct media_stream *ms = data;
+
+	mem_deref(ms->silence);
+	for (int i = 0; i < 2; i++) {
+		mem_deref(ms->w[i]);
+		if (ms->fd[i] >= 0)
+			close(ms->fd[i]);
+	}
+	if (ms->port)
+		media_port_give(ms->mm, ms->port);
+	mem_deref(ms->sdp);
+	mem_deref(ms->mm);
+}
+
+
+static void end_nop(struct media_stream *ms, enum media_end_reason r,
+		    void *arg)
+{
+	(void)ms;
+	(void)r;
+	(void)arg;
+}
+
+
+int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
+		       const struct sa *laddr, media_end_h *endh, void *arg)
+{
+	struct media_stream *ms;
+	int err;
+
+	if (!msp || !mm || !laddr)
+		return EINVAL;
+
+	ms = mem_zalloc(sizeof(*ms), stream_destructor);
+	if (!ms)
+		return ENOMEM;
+
+	ms->fd[0] = ms->fd[1] = -1;
+	ms->mm = mem_ref(mm);
+	ms->endh = endh ? endh : end_nop;
+	ms->arg = arg;
+	ms->created = gw_now_ms();
+	ms->peer.peer_sends = true;
+	ms->peer.peer_receives = true;
+
+	err = media_port_take(mm, laddr, &ms->port, ms->fd);
+	if (err)
+		goto out;
+
+	ms->laddr = *laddr;
+	sa_set_port(&ms->laddr, ms->port);
+
+	err = gw_watch_alloc(&ms->w[0], mm->r, ms->fd[0],
+			     GW_FD_READ | GW_FD_ERROR, rtp_event, ms);
+	if (!err)
+		err = gw_watch_alloc(&ms->w[1], mm->r, ms->fd[1],
+				     GW_FD_READ | GW_FD_ERROR, rtcp_event, ms);
+	if (!err)
+		err = gw_timer_alloc(&ms->silence, mm->r);
+	if (!err)
+		err = gw_timer_start(ms->silence,
+				     mm->conf->media.rtp_timeout,
+				     silence_check, ms);
+
+ out:
+	if (err)
+		mem_deref(ms);
+	else
+		*msp = ms;
+
+	return err;
+}
+
+
+int media_stream_answer(struct media_stream *ms, const char *offer,
+			size_t len, char **answerp)
+{
+	struct media_offer mo = {0};
+	int err;
+
+	if (!ms || !offer || !answerp)
+		return EINVAL;
+
+	err = media_sdp_answer(&ms->sdp, &ms->laddr, ms->port, offer, len,
+			       &mo, answerp);
+	if (err)
+		return err;
+
+	/* a new offer that moves the peer's media re-latches (RFC 3264 §8) */
+	if (!sa_cmp(&mo.raddr, &ms->peer.raddr, SA_ALL)) {
+		ms->is_latched[0] = ms->is_latched[1] = false;
+	}
+	ms->peer = mo;
+
+	return 0;
+}
+
+
+void media_stream_echo(struct media_stream *ms, bool on)
+{
+	if (ms)
+		ms->echo = on;
+}
+
+
+void media_stream_stats(const struct media_stream *ms, struct media_stats *st)
+{
+	if (ms && st)
+		*st = ms->st;
+}
+
+
+const struct sa *media_stream_laddr(const struct media_stream *ms)
+{
+	return ms ? &ms->laddr : NULL;
+}
+
+
+void media_stream_describe(const struct media_stream *ms, struct odict *o)
+{
+	char buf[64];
+
+	re_snprintf(buf, sizeof(buf), "%J", &ms->laddr);
+	odict_entry_add(o, "local", ODICT_STRING, buf);
+	re_snprintf(buf, sizeof(buf), "%J", &ms->peer.raddr);
+	odict_entry_add(o, "remote_sdp", ODICT_STRING, buf);
+	if (ms->is_latched[0]) {
+		re_snprintf(buf, sizeof(buf), "%J", &ms->latched[0]);
+		odict_entry_add(o, "remote", ODICT_STRING, buf);
+	}
+	odict_entry_add(o, "rx_packets", ODICT_INT, (int64_t)ms->st.rx_pkts);
+	odict_entry_add(o, "rx_bytes", ODICT_INT, (int64_t)ms->st.rx_bytes);
+	odict_entry_add(o, "tx_packets", ODICT_INT, (int64_t)ms->st.tx_pkts);
+	odict_entry_add(o, "tx_bytes", ODICT_INT, (int64_t)ms->st.tx_bytes);
+	odict_entry_add(o, "rtcp_rx", ODICT_INT, (int64_t)ms->st.rtcp_rx);
+	odict_entry_add(o, "rtcp_tx", ODICT_INT, (int64_t)ms->st.rtcp_tx);
+	odict_entry_add(o, "dropped", ODICT_INT, (int64_t)ms->st.rx_bad);
+	odict_entry_add(o, "direction", ODICT_STRING,
+			ms->peer.peer_sends ?
+			(ms->peer.peer_receives ? "sendrecv" : "sendonly") :
+			(ms->peer.peer_receives ? "recvonly" : "inactive"));
+}
+
+
+const char *media_end_reason_name(enum media_end_reason r)
+{
+	switch (r) {
+	case MEDIA_END_RTP_TIMEOUT: return "rtp_timeout";
+	default:                    return "?";
+	}
+}

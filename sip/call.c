@@ -1,0 +1,478 @@
+/**
+ * @file call.c  Calls from trunks: admission, routing, answer, teardown
+ *
+ *   trunk                  keepline
+ *     |------ INVITE ------->|  source in a trunk's addresses? else 403
+ *     |                      |  route on the request-URI user? else 404
+ *     |<----- 200 (SDP) -----|  echo: our RTP ports in the answer
+ *     |------- ACK --------->|
+ *     |====== RTP ==========>|  echoed back to where it came from
+ *     |------- BYE --------->|  (or our BYE after media.rtp_timeout)
+ *     |<------ 200 ----------|
+ *
+ * A call is freed from a zero-delay timer, never inside an NTA callback
+ * of its own leg or transaction: NTA may still use them on return.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <sofia-sip/msg_addr.h>
+
+#include "gateway/conf.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+#include "media/media.h"
+#include "sip/route.h"
+#include "sip/sip_int.h"
+
+static const char *const route_names[] = {"echo", "bridge", "reject"};
+
+
+const char *call_state_name(enum call_state st)
+{
+	switch (st) {
+	case CALL_ANSWERED:  return "answered";
+	case CALL_CONFIRMED: return "confirmed";
+	case CALL_ENDING:    return "ending";
+	default:             return "?";
+	}
+}
+
+
+static void call_destructor(void *data)
+{
+	struct call *c = data;
+
+	list_unlink(&c->le);
+	mem_deref(c->reap);
+	if (c->irq)
+		nta_incoming_destroy(c->irq);
+	if (c->bye)
+		nta_outgoing_destroy(c->bye);
+	if (c->leg)
+		nta_leg_destroy(c->leg);
+	mem_deref(c->ms);
+	mem_deref(c->call_id);
+	mem_deref(c->from);
+	mem_deref(c->to_user);
+}
+
+
+static void call_reap(void *arg)
+{
+	mem_deref(arg);
+}
+
+
+/* Log the end, release the media now, free the rest on the next turn. */
+static void call_end(struct call *c, const char *reason)
+{
+	struct media_stats ms = {0};
+
+	if (c->ended)
+		return;
+	c->ended = true;
+
+	media_stream_stats(c->ms, &ms);
+	gw_log(GW_LOG_INFO, "sip", "call_end",
+	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("reason", reason),
+			 GW_FU("duration_ms", gw_now_ms() - c->created),
+			 GW_FU("rx_packets", ms.rx_pkts),
+			 GW_FU("tx_packets", ms.tx_pkts)),
+	       "Call ended (%s)", reason);
+
+	c->ms = mem_deref(c->ms);
+	--c->ua->st.active;
+	++c->ua->st.ended;
+
+	gw_timer_start(c->reap, 0, call_reap, c);
+}
+
+
+static int bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+			sip_t const *sip)
+{
+	struct call *c = (struct call *)magic;
+	int status = nta_outgoing_status(orq);
+	(void)sip;
+
+	if (status < 200)
+		return 0;
+
+	/* any final answer, or NTA's own 408 after Timer F, ends it */
+	call_end(c, c->end_reason ? c->end_reason : "bye_sent");
+
+	return 0;
+}
+
+
+/* Our BYE, with the reason in a Reason header (RFC 3326) */
+static void call_send_bye(struct call *c, const char *reason,
+			  const char *reason_hdr)
+{
+	if (c->state == CALL_ENDING || c->ended)
+		return;
+
+	c->state = CALL_ENDING;
+	c->end_reason = reason;
+
+	c->bye = nta_outgoing_tcreate(c->leg, bye_response,
+				      (nta_outgoing_magic_t *)c, NULL,
+				      SIP_METHOD_BYE, NULL,
+				      SIPTAG_REASON_STR(reason_hdr),
+				      SIPTAG_USER_AGENT_STR(
+					      c->ua->conf->sip.user_agent),
+				      TAG_END());
+	if (!c->bye)
+		call_end(c, reason);  /* cannot even send: just drop it */
+}
+
+
+static void media_ended(struct media_stream *ms, enum media_end_reason r,
+			void *arg)
+{
+	struct call *c = arg;
+	(void)ms;
+
+	gw_log(GW_LOG_WARN, "sip", "rtp_timeout",
+	       GW_FIELDS(GW_FS("call_id", c->call_id),
+			 GW_FU("timeout_ms", c->ua->conf->media.rtp_timeout)),
+	       "No RTP from the caller for %llu ms, ending the call",
+	       (unsigned long long)c->ua->conf->media.rtp_timeout);
+
+	call_send_bye(c, media_end_reason_name(r),
+		      "SIP;cause=408;text=\"RTP timeout\"");
+}
+
+
+/* ACK for our 2xx, or CANCEL, or (sip NULL) no ACK in time */
+static int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
+			   sip_t const *sip)
+{
+	struct call *c = (struct call *)magic;
+
+	if (irq != c->irq)
+		return 0;
+
+	if (sip && sip->sip_request &&
+	    sip->sip_request->rq_method == sip_method_ack) {
+		if (c->state == CALL_ANSWERED)
+			c->state = CALL_CONFIRMED;
+		nta_incoming_destroy(c->irq);
+		c->irq = NULL;
+		return 0;
+	}
+
+	if (sip && sip->sip_request &&
+	    sip->sip_request->rq_method == sip_method_cancel)
+		return 0;  /* answered already: CANCEL has no effect (§9.2) */
+
+	/* RFC 3261 §13.3.1.4: no ACK for our 2xx -> end with BYE */
+	nta_incoming_destroy(c->irq);
+	c->irq = NULL;
+	call_send_bye(c, "ack_timeout", "SIP;cause=408;text=\"No ACK\"");
+
+	return 0;
+}
+
+
+/* Answer an offer (INVITE or re-INVITE) on c with our SDP */
+static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip)
+{
+	char *answer = NULL;
+	int err;
+
+	if (!sip->sip_payload || !sip->sip_content_type ||
+	    strcasecmp(sip->sip_content_type->c_type, "application/sdp")) {
+		/* an offer in our 200 and the answer in ACK is not done */
+		nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
+				    SIPTAG_WARNING_STR("399 keepline \"an SDP "
+						       "offer is required\""),
+				    TAG_END());
+		return EPROTO;
+	}
+
+	err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
+				  sip->sip_payload->pl_len, &answer);
+	if (err) {
+		gw_log(GW_LOG_WARN, "sip", "sdp_refused",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FS("why", err == EPROTO ? "malformed" :
+				       "no_common_codec")),
+		       "SDP offer refused: %s",
+		       err == EPROTO ? "malformed" :
+		       "no audio stream with PCMU, PCMA or telephone-event");
+		nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
+				    SIPTAG_WARNING_STR(err == EPROTO ?
+				       "399 keepline \"malformed SDP\"" :
+				       "304 keepline \"no common codec\""),
+				    TAG_END());
+		return err;
+	}
+
+	nta_incoming_bind(irq, call_ack_cancel, (nta_incoming_magic_t *)c);
+	c->irq = irq;
+
+	nta_incoming_treply(irq, SIP_200_OK,
+			    SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+			    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
+			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+			    SIPTAG_PAYLOAD_STR(answer),
+			    TAG_END());
+	mem_deref(answer);
+
+	return 0;
+}
+
+
+/* Requests inside the dialog */
+static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
+			nta_incoming_t *irq, sip_t const *sip)
+{
+	struct call *c = (struct call *)magic;
+	(void)leg;
+
+	if (c->ended)
+		return 481;
+
+	switch (sip->sip_request->rq_method) {
+
+	case sip_method_bye:
+		nta_incoming_treply(irq, SIP_200_OK,
+				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+				    TAG_END());
+		call_end(c, c->state == CALL_ENDING ? c->end_reason :
+			 "bye_received");
+		return 0;
+
+	case sip_method_invite:
+		/* RFC 3261 §14.2: one offer at a time */
+		if (c->irq || c->state == CALL_ENDING)
+			return 491;
+		(void)call_answer(c, irq, sip);
+		return 0;
+
+	case sip_method_ack:
+		return 0;
+
+	case sip_method_options:
+		sipua_reply(c->ua, irq, SIP_200_OK);
+		return 0;
+
+	case sip_method_unknown:
+		return 501;
+
+	default:
+		sipua_reply(c->ua, irq, SIP_405_METHOD_NOT_ALLOWED);
+		return 0;
+	}
+}
+
+
+static int reject(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip,
+		  int status, const char *why, const struct sa *src)
+{
+	char from[64];
+
+	re_snprintf(from, sizeof(from), "%J", src);
+	gw_log(GW_LOG_INFO, "sip", "call_rejected",
+	       GW_FIELDS(GW_FS("call_id", sip->sip_call_id->i_id),
+			 GW_FI("status", status), GW_FS("why", why),
+			 GW_FS("source", from)),
+	       "Call refused with %d: %s", status, why);
+
+	++ua->st.rejected;
+	sipua_reply(ua, irq, status, sip_status_phrase(status));
+
+	return 0;
+}
+
+
+static char *url_user_dup(sip_t const *sip)
+{
+	const char *u = sip->sip_request->rq_url->url_user;
+	char *d = NULL;
+
+	str_dup(&d, u ? u : "");
+
+	return d;
+}
+
+
+int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
+{
+	const struct gw_route *route;
+	const struct gw_trunk *trunk;
+	su_sockaddr_t su;
+	socklen_t sulen = sizeof(su);
+	struct sa src, local;
+	struct call *c;
+	msg_t *msg;
+	char *user;
+	int err;
+
+	msg = nta_incoming_getrequest(irq);
+	err = msg_get_address(msg, &su, &sulen);
+	msg_destroy(msg);
+	if (err < 0 || sa_set_sa(&src, &su.su_sa))
+		return 500;
+
+	/* inbound only from a trunk's addresses */
+	trunk = sipua_trunk_by_source(ua->conf, &src);
+	if (!trunk)
+		return reject(ua, irq, sip, 403, "source is in no trunk's "
+			      "addresses", &src);
+
+	user = url_user_dup(sip);
+	route = sipua_route_find(ua->conf, user);
+	if (!route) {
+		mem_deref(user);
+		return reject(ua, irq, sip, 404, "no route matches", &src);
+	}
+
+	if (route->action == GW_ROUTE_REJECT) {
+		mem_deref(user);
+		return reject(ua, irq, sip, route->code, "reject route", &src);
+	}
+
+	if (route->action == GW_ROUTE_BRIDGE) {
+		mem_deref(user);
+		return reject(ua, irq, sip, 503, "bridge routes are not in "
+			      "this build yet", &src);
+	}
+
+	c = mem_zalloc(sizeof(*c), call_destructor);
+	if (!c) {
+		mem_deref(user);
+		return 500;
+	}
+
+	c->ua = ua;
+	c->to_user = user;
+	c->route = route;
+	c->trunk = trunk;
+	c->peer = src;
+	c->created = gw_now_ms();
+	str_dup(&c->call_id, sip->sip_call_id->i_id);
+	if (sip->sip_from)
+		re_sdprintf(&c->from, "%s@%s",
+			    sip->sip_from->a_url->url_user ?
+			    sip->sip_from->a_url->url_user : "",
+			    sip->sip_from->a_url->url_host ?
+			    sip->sip_from->a_url->url_host : "");
+
+	err = gw_timer_alloc(&c->reap, ua->r);
+	if (err)
+		goto fail;
+
+	/* media on media.bind, else on the address that reaches the peer */
+	if (sa_isset(&ua->conf->media.bind, SA_ADDR))
+		local = ua->conf->media.bind;
+	else if (sipua_local_addr(&src, &local))
+		goto fail;
+
+	err = media_stream_alloc(&c->ms, ua->mm, &local, media_ended, c);
+	if (err) {
+		gw_log(GW_LOG_ERROR, "sip", "media_unavailable",
+		       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FERR(err)),
+		       "No RTP ports for a new call");
+		mem_deref(c);
+		++ua->st.rejected;
+		sipua_reply(ua, irq, SIP_503_SERVICE_UNAVAILABLE);
+		return 0;
+	}
+	media_stream_echo(c->ms, true);
+
+	/* the dialog, from the UAS side (RFC 3261 §12.1.1) */
+	c->leg = nta_leg_tcreate(ua->agent, call_request, (nta_leg_magic_t *)c,
+				 SIPTAG_CALL_ID(sip->sip_call_id),
+				 SIPTAG_FROM(sip->sip_to),
+				 SIPTAG_TO(sip->sip_from),
+				 TAG_END());
+	if (!c->leg)
+		goto fail;
+	nta_leg_tag(c->leg, NULL);
+	nta_incoming_tag(irq, nta_leg_get_tag(c->leg));
+	nta_leg_server_route(c->leg, sip->sip_record_route, sip->sip_contact);
+
+	gw_log(GW_LOG_INFO, "sip", "call_start",
+	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("from", c->from),
+			 GW_FS("to", user), GW_FS("trunk", trunk->name),
+			 GW_FS("route", route_names[route->action])),
+	       "Incoming call from %s to %s on trunk %s, route %s",
+	       c->from ? c->from : "?", user, trunk->name,
+	       route_names[route->action]);
+
+	list_append(&ua->calls, &c->le, c);
+	++ua->st.active;
+
+	if (call_answer(c, irq, sip)) {
+		++ua->st.rejected;
+		call_end(c, "sdp_refused");
+		return 0;
+	}
+
+	++ua->st.answered;
+	gw_log(GW_LOG_INFO, "sip", "call_answer",
+	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
+
+	return 0;
+
+ fail:
+	mem_deref(c);
+	return 500;
+}
+
+
+void call_describe(const struct call *c, struct odict *o)
+{
+	struct odict *leg = NULL, *legs = NULL, *media = NULL;
+	char buf[64];
+
+	odict_entry_add(o, "call_id", ODICT_STRING, c->call_id);
+	odict_entry_add(o, "route", ODICT_STRING,
+			route_names[c->route->action]);
+	odict_entry_add(o, "trunk", ODICT_STRING, c->trunk->name);
+	odict_entry_add(o, "to", ODICT_STRING, c->to_user);
+	odict_entry_add(o, "state", ODICT_STRING, call_state_name(c->state));
+	odict_entry_add(o, "age_s", ODICT_INT,
+			(int64_t)((gw_now_ms() - c->created) / 1000));
+
+	if (odict_alloc(&legs, 4) || odict_alloc(&leg, 8) ||
+	    odict_alloc(&media, 16))
+		goto out;
+
+	odict_entry_add(leg, "role", ODICT_STRING, "inbound");
+	re_snprintf(buf, sizeof(buf), "%J", &c->peer);
+	odict_entry_add(leg, "signalling", ODICT_STRING, buf);
+	if (c->from)
+		odict_entry_add(leg, "from", ODICT_STRING, c->from);
+	if (c->ms) {
+		media_stream_describe(c->ms, media);
+		odict_entry_add(leg, "media", ODICT_OBJECT, media);
+	}
+	odict_entry_add(legs, "0", ODICT_OBJECT, leg);
+	odict_entry_add(o, "legs", ODICT_ARRAY, legs);
+
+ out:
+	mem_deref(media);
+	mem_deref(leg);
+	mem_deref(legs);
+}
+
+
+void call_destroy_all(struct sipua *ua)
+{
+	/* at shutdown: no BYE (the agent goes too), just free */
+	while (ua->calls.head) {
+		struct call *c = ua->calls.head->data;
+
+		if (!c->ended) {
+			c->ended = true;
+			--ua->st.active;
+		}
+		mem_deref(c);
+	}
+}

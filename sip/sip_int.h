@@ -1,0 +1,81 @@
+/**
+ * @file sip_int.h  sip/ internals: the agent and the call
+ *
+ * Keepline owns dialogs on Sofia's transaction layer (NTA), not NUA: NUA
+ * takes RFC 4028 session timers out of the application's hands whenever
+ * "timer" is in a Supported list (../shared/notes/sofia-rfc4028.md), and
+ * the timer capability needs every header. NTA keeps Sofia's parser,
+ * transports and transaction state machines; dialog state (tags, route
+ * set, CSeq) lives in nta_leg, and this module decides every response.
+ */
+
+#ifndef SIP_INT_H
+#define SIP_INT_H
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_tag.h>
+
+#include "gateway/libre.h"
+#include "sip/sipua.h"
+
+/* RFC 3261 §20.5: what we accept, in responses to OPTIONS and in 405 */
+#define SIPUA_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS"
+
+struct media_stream;
+struct gw_route;
+struct gw_trunk;
+
+struct sipua {
+	struct gw_reactor *r;
+	const struct gw_conf *conf;
+	struct media_mgr *mm;
+	nta_agent_t *agent;
+	nta_leg_t *default_leg;       /**< requests outside any dialog */
+	struct list calls;
+	struct sipua_stats st;
+};
+
+enum call_state {
+	CALL_ANSWERED = 0,            /**< 200 OK sent, waiting for ACK */
+	CALL_CONFIRMED,               /**< ACK received */
+	CALL_ENDING,                  /**< our BYE sent */
+};
+
+struct call {
+	struct le le;
+	struct sipua *ua;
+	char *call_id;
+	char *from;                   /**< caller's URI */
+	char *to_user;                /**< request-URI user */
+	const struct gw_route *route;
+	const struct gw_trunk *trunk;
+	struct sa peer;               /**< where its SIP came from */
+	nta_leg_t *leg;
+	nta_incoming_t *irq;          /**< INVITE or re-INVITE being answered */
+	nta_outgoing_t *bye;
+	struct media_stream *ms;
+	enum call_state state;
+	uint64_t created;             /**< gw_now_ms() */
+	const char *end_reason;
+	bool ended;                   /**< logged and counted; being freed */
+	struct gw_timer *reap;        /**< frees the call outside NTA */
+};
+
+/* call.c */
+int  call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip);
+void call_describe(const struct call *c, struct odict *o);
+void call_destroy_all(struct sipua *ua);
+const char *call_state_name(enum call_state st);
+
+/* sipua.c */
+/** Reply with our Server header and, for 405/OPTIONS, Allow */
+int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
+		char const *phrase);
+/** The local address the kernel uses to reach peer (no packet sent) */
+int sipua_local_addr(const struct sa *peer, struct sa *local);
+
+#endif

@@ -1,0 +1,301 @@
+/**
+ * @file sipua.c  The NTA agent: listeners, requests outside any dialog
+ *
+ * A default leg (NTATAG_NO_DIALOG) receives every request that belongs to
+ * no call, inside a server transaction NTA already made; each call's own
+ * leg receives its in-dialog requests (call.c).
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gateway/conf.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+#include "sip/sip_int.h"
+
+#include <sofia-sip/su_log.h>
+
+
+int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
+		char const *phrase)
+{
+	/* RFC 3261 §20.5: a 405 MUST carry Allow */
+	return nta_incoming_treply(irq, status, phrase,
+				   SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
+				   TAG_IF(status == 405 || status == 200,
+					  SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
+				   TAG_END());
+}
+
+
+int sipua_local_addr(const struct sa *peer, struct sa *local)
+{
+	int fd, err = 0;
+
+	/* connect() on UDP only picks a route and a source address */
+	fd = socket(sa_af(peer), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+
+	local->len = sizeof(local->u);
+	if (connect(fd, &peer->u.sa, peer->len) ||
+	    getsockname(fd, &local->u.sa, &local->len))
+		err = errno;
+
+	close(fd);
+
+	if (!err)
+		sa_set_port(local, 0);
+
+	return err;
+}
+
+
+static int default_request(nta_leg_magic_t *magic, nta_leg_t *leg,
+			   nta_incoming_t *irq, sip_t const *sip)
+{
+	struct sipua *ua = (struct sipua *)magic;
+	(void)leg;
+
+	switch (sip->sip_request->rq_method) {
+
+	case sip_method_invite:
+		/* a To tag means a dialog we do not know (RFC 3261 §12.2.2) */
+		if (sip->sip_to && sip->sip_to->a_tag)
+			return 481;
+		++ua->st.invites;
+		return call_incoming(ua, irq, sip);
+
+	case sip_method_options:
+		/* load balancers and trunks probe us with OPTIONS */
+		++ua->st.options;
+		nta_incoming_treply(irq, SIP_200_OK,
+				    SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
+				    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
+				    SIPTAG_ACCEPT_STR("application/sdp"),
+				    TAG_END());
+		return 0;
+
+	case sip_method_ack:
+		return 0;   /* a stray ACK gets no response (RFC 3261 §17.2.3) */
+
+	case sip_method_bye:
+	case sip_method_cancel:
+	case sip_method_update:
+	case sip_method_info:
+	case sip_method_prack:
+		return 481;  /* only ever valid inside a call we have */
+
+	case sip_method_unknown:
+		return 501;
+
+	default:
+		sipua_reply(ua, irq, SIP_405_METHOD_NOT_ALLOWED);
+		return 0;
+	}
+}
+
+
+/* Sofia's own diagnostics become debug events, one per line, so that
+ * stderr keeps the one-line-per-event format (docs/logs.md). Sofia may
+ * build a line from several calls: collect up to the newline. */
+static void sofia_logger(void *stream, char const *fmt, va_list ap)
+{
+	static char line[512];
+	static size_t len;
+	char *nl;
+	int n;
+	(void)stream;
+
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	if (n < 0)
+		return;
+	len += (size_t)n < sizeof(line) - len ? (size_t)n :
+		sizeof(line) - len - 1;
+
+	while ((nl = memchr(line, '\n', len)) != NULL ||
+	       len == sizeof(line) - 1) {
+		size_t end = nl ? (size_t)(nl - line) : len;
+
+		line[end] = '\0';
+		if (end)
+			gw_log(GW_LOG_DEBUG, "sip", "sofia",
+			       GW_FIELDS(GW_FS("text", line)), "Sofia: %s", line);
+		if (!nl) {
+			len = 0;
+			break;
+		}
+		memmove(line, nl + 1, len - end - 1);
+		len -= end + 1;
+	}
+}
+
+
+/* Messages NTA handles statelessly: stray responses and the like */
+static int agent_message(nta_agent_magic_t *magic, nta_agent_t *agent,
+			 msg_t *msg, sip_t *sip)
+{
+	(void)magic;
+	(void)sip;
+
+	nta_msg_discard(agent, msg);
+
+	return 0;
+}
+
+
+/* "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp";
+ * %J brackets an IPv6 address */
+static void listen_url(char *buf, size_t size, const struct gw_listen *l)
+{
+	re_snprintf(buf, size, "%s:%J;transport=%s",
+		    l->tp == GW_TP_TLS ? "sips" : "sip", &l->addr,
+		    gw_transport_name(l->tp));
+}
+
+
+static void sipua_destructor(void *data)
+{
+	struct sipua *ua = data;
+
+	call_destroy_all(ua);
+
+	if (ua->default_leg)
+		nta_leg_destroy(ua->default_leg);
+	if (ua->agent)
+		nta_agent_destroy(ua->agent);
+
+	mem_deref(ua->mm);
+	mem_deref(ua->r);
+}
+
+
+int sipua_alloc(struct sipua **up, struct gw_reactor *r,
+		const struct gw_conf *conf, struct media_mgr *mm)
+{
+	struct sipua *ua;
+	char url[128];
+	int err = 0;
+
+	if (!up || !r || !conf || !mm || conf->sip.n_listen == 0)
+		return EINVAL;
+
+	ua = mem_zalloc(sizeof(*ua), sipua_destructor);
+	if (!ua)
+		return ENOMEM;
+
+	ua->r = mem_ref(r);
+	ua->conf = conf;
+	ua->mm = mem_ref(mm);
+
+	su_log_redirect(NULL, sofia_logger, NULL);
+
+	listen_url(url, sizeof(url), &conf->sip.listen[0]);
+
+	/* NTATAG_UA: NTA retransmits our 2xx to INVITE until the ACK comes
+	 * (RFC 3261 §13.3.1.4) and passes that ACK to the transaction */
+	ua->agent = nta_agent_create(gw_reactor_su_root(r),
+				     (url_string_t const *)url, agent_message,
+				     (nta_agent_magic_t *)ua,
+				     NTATAG_UA(1),
+				     NTATAG_MERGE_482(1),
+				     TAG_END());
+	if (!ua->agent) {
+		err = errno ? errno : EADDRNOTAVAIL;
+		gw_log(GW_LOG_ERROR, "sip", "listen_failed",
+		       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
+		       "Cannot listen for SIP on %s", url);
+		goto out;
+	}
+
+	for (size_t i = 1; i < conf->sip.n_listen; i++) {
+		listen_url(url, sizeof(url), &conf->sip.listen[i]);
+		if (nta_agent_add_tport(ua->agent, (url_string_t const *)url,
+					TAG_END()) < 0) {
+			err = errno ? errno : EADDRNOTAVAIL;
+			gw_log(GW_LOG_ERROR, "sip", "listen_failed",
+			       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
+			       "Cannot listen for SIP on %s", url);
+			goto out;
+		}
+	}
+
+	ua->default_leg = nta_leg_tcreate(ua->agent, default_request,
+					  (nta_leg_magic_t *)ua,
+					  NTATAG_NO_DIALOG(1), TAG_END());
+	if (!ua->default_leg) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	for (size_t i = 0; i < conf->sip.n_listen; i++) {
+		char where[80];
+
+		re_snprintf(where, sizeof(where), "%s:%J",
+			    gw_transport_name(conf->sip.listen[i].tp),
+			    &conf->sip.listen[i].addr);
+		gw_log(GW_LOG_INFO, "sip", "listen",
+		       GW_FIELDS(GW_FS("listen", where)),
+		       "SIP listening on %s", where);
+	}
+
+ out:
+	if (err)
+		mem_deref(ua);
+	else
+		*up = ua;
+
+	return err;
+}
+
+
+void sipua_stats(const struct sipua *ua, struct sipua_stats *st)
+{
+	if (ua && st)
+		*st = ua->st;
+}
+
+
+void sipua_status(const struct sipua *ua, struct odict *o)
+{
+	odict_entry_add(o, "running", ODICT_BOOL, true);
+	odict_entry_add(o, "calls", ODICT_INT, (int64_t)ua->st.active);
+	odict_entry_add(o, "invites", ODICT_INT, (int64_t)ua->st.invites);
+	odict_entry_add(o, "answered", ODICT_INT, (int64_t)ua->st.answered);
+	odict_entry_add(o, "rejected", ODICT_INT, (int64_t)ua->st.rejected);
+	odict_entry_add(o, "ended", ODICT_INT, (int64_t)ua->st.ended);
+	odict_entry_add(o, "options", ODICT_INT, (int64_t)ua->st.options);
+}
+
+
+int sipua_calls(const struct sipua *ua, struct odict *reply)
+{
+	struct odict *arr;
+	unsigned i = 0;
+
+	if (odict_alloc(&arr, 16))
+		return ENOMEM;
+
+	for (struct le *le = ua->calls.head; le; le = le->next) {
+		struct odict *o;
+		char key[16];
+
+		if (odict_alloc(&o, 16))
+			break;
+
+		call_describe(le->data, o);
+		snprintf(key, sizeof(key), "%u", i++);
+		odict_entry_add(arr, key, ODICT_OBJECT, o);
+		mem_deref(o);
+	}
+
+	odict_entry_add(reply, "calls", ODICT_ARRAY, arr);
+	mem_deref(arr);
+
+	return 0;
+}

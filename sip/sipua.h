@@ -1,0 +1,44 @@
+/**
+ * @file sipua.h  The SIP user agent: trunks, routes, calls
+ *
+ * Public face of sip/ for the rest of the gateway: no Sofia types here.
+ */
+
+#ifndef SIPUA_H
+#define SIPUA_H
+
+#include <stdint.h>
+
+struct gw_conf;
+struct gw_reactor;
+struct media_mgr;
+struct odict;
+struct sipua;
+
+struct sipua_stats {
+	uint64_t invites;             /**< initial INVITEs received */
+	uint64_t answered;
+	uint64_t rejected;            /**< refused with a final >= 300 */
+	uint64_t ended;
+	uint64_t options;
+	unsigned active;              /**< calls now */
+};
+
+/**
+ * Start the SIP agent on every sip.listen entry.
+ *
+ * @param up    User agent (out), a mem object
+ * @param r     The reactor (its su_root runs Sofia)
+ * @param conf  Configuration, borrowed for the agent's lifetime
+ * @param mm    Media plane for the calls' RTP
+ */
+int sipua_alloc(struct sipua **up, struct gw_reactor *r,
+		const struct gw_conf *conf, struct media_mgr *mm);
+
+void sipua_stats(const struct sipua *ua, struct sipua_stats *st);
+/** Fill a status section: listeners and counters */
+void sipua_status(const struct sipua *ua, struct odict *o);
+/** Fill reply with "calls": one object per call, for `keepline calls` */
+int sipua_calls(const struct sipua *ua, struct odict *reply);
+
+#endif

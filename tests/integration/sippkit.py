@@ -1,0 +1,139 @@
+"""sipp as a real peer, and a packet capture on loopback to see RTP on the
+wire (sipp counts RTP it sends, not RTP it receives).
+
+Every sipp is started by PID and killed if it outlives its time limit; the
+capture thread stops with its context.
+"""
+
+import os
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+from kltest import SRCDIR, Scratch, _started
+
+SCENARIOS = os.path.join(SRCDIR, "sipp-scenarios")
+
+
+def free_port(kind=socket.SOCK_DGRAM, even=False):
+    """A port nothing listens on now (the kernel's pick)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not even or port % 2 == 0:
+            return port
+    raise RuntimeError("no free port")
+
+
+class Sipp:
+    """One sipp run of a scenario from sipp-scenarios/."""
+
+    def __init__(self, scenario, target, service="echo", local_ip="127.0.0.1",
+                 duration_ms=1000, calls=1, extra=()):
+        self.dir = Scratch()
+        # rtp_stream plays this file: 8000 samples/s of mu-law, looped
+        with open(os.path.join(self.dir.path, "keepline-tone.ulaw"),
+                  "wb") as f:
+            f.write(bytes([0xFF, 0x7F]) * 4000)
+        self.sip_port = free_port()
+        self.media_port = free_port(even=True)
+        self.args = [
+            "sipp", "-sf", os.path.join(SCENARIOS, scenario), target,
+            "-s", service, "-i", local_ip, "-p", str(self.sip_port),
+            "-mi", local_ip, "-mp", str(self.media_port),
+            "-m", str(calls), "-l", str(calls), "-d", str(duration_ms),
+            "-nostdin", "-timeout", "60", "-timeout_error",
+            "-trace_err", "-trace_msg",
+        ] + list(extra)
+        self.proc = None
+
+    def start(self):
+        self.out = open(os.path.join(self.dir.path, "sipp.out"), "w")
+        self.proc = subprocess.Popen(self.args, cwd=self.dir.path,
+                                     stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        _started.append(self.proc)
+        return self
+
+    def wait(self, timeout=60):
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            raise AssertionError("sipp still running after %ds" % timeout)
+        self.out.close()
+        return rc
+
+    def run(self, timeout=60):
+        self.start()
+        return self.wait(timeout)
+
+    def messages(self):
+        """Everything sipp sent and received (-trace_msg)."""
+        text = ""
+        for name in os.listdir(self.dir.path):
+            if name.endswith("_messages.log") or name.endswith("_errors.log"):
+                with open(os.path.join(self.dir.path, name),
+                          errors="replace") as f:
+                    text += f.read()
+        return text
+
+    def report(self):
+        with open(os.path.join(self.dir.path, "sipp.out"),
+                  errors="replace") as f:
+            return f.read()[-3000:] + "\n" + self.messages()[-6000:]
+
+
+class Capture:
+    """Counts UDP datagrams on lo by (source port, destination port).
+
+    Needs root (AF_PACKET). Each datagram on lo is seen twice, as sent
+    and as received: only the received copy is counted.
+    """
+
+    PACKET_OUTGOING = 4
+
+    def __init__(self):
+        self.counts = {}
+        self.times = {}
+        self._stop = threading.Event()
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.ntohs(0x0003))
+        self.sock.bind(("lo", 0))
+        self.sock.settimeout(0.1)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                frame, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            if addr[2] == self.PACKET_OUTGOING or len(frame) < 14 + 20 + 8:
+                continue
+            if struct.unpack("!H", frame[12:14])[0] != 0x0800:
+                continue
+            ip = frame[14:]
+            ihl = (ip[0] & 0x0F) * 4
+            if ip[9] != 17 or len(ip) < ihl + 8:
+                continue
+            sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+            key = (sport, dport)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.times.setdefault(key, []).append(time.monotonic())
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+    def count(self, sport, dport):
+        return self.counts.get((sport, dport), 0)

@@ -1,0 +1,175 @@
+"""Calls from a trunk, driven by sipp: admission, routing, echo media,
+hold, refusals, the silence backstop. RTP is checked on the wire."""
+
+import json
+import os
+import re
+import time
+
+from kltest import TAP, Daemon, Skip, check
+from sippkit import Capture, Sipp, free_port
+
+t = TAP()
+
+
+def gateway(extra=""):
+    """A daemon with one trunk (127.0.0.1) and a few routes."""
+    port = free_port()
+    base = 20000 + (os.getpid() % 200) * 100
+    d = Daemon("""\
+sip:
+  listen: [udp:127.0.0.1:%d]
+trunks:
+  - name: lab
+    addresses: [127.0.0.1]
+routes:
+  - {match: echo, action: echo}
+  - {match: busy, action: reject, code: 486}
+media:
+  rtp_ports: %d-%d
+%s""" % (port, base, base + 99, extra))
+    d.sip = "127.0.0.1:%d" % port
+    return d
+
+
+def calls(d):
+    r = d.cli("calls", "--json")
+    check(r.returncode == 0, "calls --json", r.stderr)
+    return json.loads(r.stdout)["calls"]
+
+
+def wait_for_call(d, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cs = calls(d)
+        if cs and cs[0]["legs"][0].get("media", {}).get("rx_packets"):
+            return cs[0]
+        time.sleep(0.1)
+    raise AssertionError("no call with RTP showed up:\n" + d.logs())
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise Skip("capturing RTP on lo needs root")
+
+
+@t.test
+def echo_call_rtp_flows_both_ways():
+    need_root()
+    with gateway() as d, Capture() as cap:
+        s = Sipp("uac_echo_rtp.xml", d.sip, duration_ms=2000).start()
+        call = wait_for_call(d)
+        leg = call["legs"][0]
+        check(call["route"] == "echo" and call["trunk"] == "lab" and
+              call["state"] == "confirmed", "call", call)
+        check(leg["signalling"] == "127.0.0.1:%d" % s.sip_port, "leg", leg)
+        media = leg["media"]
+        check(media["remote"] == "127.0.0.1:%d" % s.media_port, "latched",
+              media)
+        check(media["direction"] == "sendrecv", "direction", media)
+        check(media["tx_packets"] > 0, "nothing echoed yet", media)
+
+        rc = s.wait()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        ours = int(media["local"].rsplit(":", 1)[1])
+        sent = cap.count(s.media_port, ours)
+        back = cap.count(ours, s.media_port)
+        # 2 s at 50 packets/s, each one returned
+        check(sent >= 80, "sipp sent %d RTP packets" % sent)
+        check(back >= sent - 2, "echoed %d of %d" % (back, sent))
+        check(calls(d) == [], "call still listed")
+        m = re.search(r"ev=call_end call_id=\S+ reason=bye_received "
+                      r"duration_ms=\d+ rx_packets=(\d+) tx_packets=(\d+)",
+                      d.logs())
+        check(m and int(m.group(1)) == sent and int(m.group(2)) == back,
+              "call_end counts", d.logs(), (sent, back))
+
+
+@t.test
+def call_from_outside_every_trunk_gets_403():
+    with gateway() as d:
+        s = Sipp("uac_forbidden_403.xml", d.sip, local_ip="127.0.0.2")
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        check(re.search(r"WARN|INFO sip: Call refused with 403: source is "
+                        r"in no trunk's addresses ev=call_rejected .* "
+                        r"source=127\.0\.0\.2:%d" % s.sip_port, d.logs()),
+              "log", d.logs())
+        check(calls(d) == [], "call listed")
+
+
+@t.test
+def unknown_number_gets_404():
+    with gateway() as d:
+        s = Sipp("uac_unknown_404.xml", d.sip, service="999")
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        check("Call refused with 404: no route matches" in d.logs(), "log",
+              d.logs())
+
+
+@t.test
+def reject_route_answers_its_code():
+    with gateway() as d:
+        s = Sipp("uac_reject_486.xml", d.sip, service="busy")
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+
+
+@t.test
+def no_common_codec_gets_488():
+    with gateway() as d:
+        s = Sipp("uac_no_common_codec_488.xml", d.sip)
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        check("ev=sdp_refused" in d.logs(), "log", d.logs())
+        st = d.request({"cmd": "status"})
+        check(st["subsystems"]["media"]["ports_used"] == 0, "ports kept",
+              st)
+
+
+@t.test
+def options_answered_with_allow():
+    with gateway() as d:
+        s = Sipp("uac_options.xml", d.sip)
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        st = d.request({"cmd": "status"})
+        check(st["subsystems"]["sip"]["options"] == 1, "counter", st)
+
+
+@t.test
+def hold_stops_the_echo_and_unhold_resumes_it():
+    need_root()
+    with gateway() as d, Capture() as cap:
+        s = Sipp("uac_hold_unhold.xml", d.sip, duration_ms=1500).start()
+        call = wait_for_call(d)
+        ours = int(call["legs"][0]["media"]["local"].rsplit(":", 1)[1])
+        rc = s.wait()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        sent = cap.count(s.media_port, ours)
+        back = cap.count(ours, s.media_port)
+        # three phases of 1.5 s; nothing comes back in the middle one
+        check(sent >= 180, "sipp sent %d" % sent)
+        check(back <= sent - 50, "echo went on during hold: %d of %d"
+              % (back, sent))
+        check(back >= 100, "echo did not resume: %d of %d" % (back, sent))
+
+
+@t.test
+def silence_ends_the_call_with_bye_and_reason():
+    with gateway("  rtp_timeout: 2s\n") as d:
+        t0 = time.monotonic()
+        s = Sipp("uac_rtp_timeout.xml", d.sip)
+        rc = s.run()
+        took = time.monotonic() - t0
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        check(1.9 <= took <= 4.5, "BYE after %.2fs" % took)
+        check("No RTP from the caller for 2000 ms, ending the call "
+              "ev=rtp_timeout" in d.logs(), "log", d.logs())
+        check(re.search(r"ev=call_end \S+ reason=rtp_timeout", d.logs()),
+              "call_end", d.logs())
+        check(calls(d) == [], "call still listed")
+
+
+t.run()
