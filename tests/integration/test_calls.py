@@ -172,4 +172,28 @@ def silence_ends_the_call_with_bye_and_reason():
         check(calls(d) == [], "call still listed")
 
 
+@t.test
+def malformed_sip_leaves_the_daemon_unharmed():
+    import socket
+    junk = [
+        b"garbage\r\n\r\n",
+        b"INVITE sip:echo@127.0.0.1 SIP/2.0\r\nVia: broken\r\n\r\n",
+        b"INVITE sip:echo@127.0.0.1 SIP/2.0\r\nContent-Length: 99999\r\n"
+        b"\r\nv=0",
+        b"SIP/2.0 200 OK\r\nCSeq: x\r\n\r\n",
+        bytes(range(256)) * 8,
+        b"\x00" * 1400,
+    ]
+    with gateway() as d:
+        host, port = d.sip.split(":")
+        port = int(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            for j in junk:
+                u.sendto(j, (host, port))
+        s = Sipp("uac_options.xml", d.sip)
+        rc = s.run()
+        check(rc == 0, "OPTIONS after junk: sipp exit %d" % rc, s.report())
+        check(d.proc.poll() is None, "daemon died", d.logs())
+
+
 t.run()

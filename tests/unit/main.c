@@ -54,6 +54,12 @@ static const struct {
 	TEST(test_ctrl_errors),
 	TEST(test_ctrl_oversize),
 	TEST(test_ctrl_stale_socket),
+	TEST(test_media_sdp_answer),
+	TEST(test_media_sdp_directions),
+	TEST(test_media_sdp_refused),
+	TEST(test_media_ports),
+	TEST(test_sip_routes),
+	TEST(test_sip_builtin),
 };
 
 static char scratch_dir[] = "/tmp/keepline-unit-XXXXXX";

@@ -77,5 +77,11 @@ int test_ctrl_request(void);
 int test_ctrl_errors(void);
 int test_ctrl_oversize(void);
 int test_ctrl_stale_socket(void);
+int test_media_sdp_answer(void);
+int test_media_sdp_directions(void);
+int test_media_sdp_refused(void);
+int test_media_ports(void);
+int test_sip_routes(void);
+int test_sip_builtin(void);
 
 #endif
