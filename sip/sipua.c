@@ -204,6 +204,9 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 				     (nta_agent_magic_t *)ua,
 				     NTATAG_UA(1),
 				     NTATAG_MERGE_482(1),
+				     /* a trunk endpoint answers no STUN; and
+				      * Sofia's STUN error path leaks */
+				     TPTAG_STUN_SERVER(0),
 				     TAG_END());
 	if (!ua->agent) {
 		err = errno ? errno : EADDRNOTAVAIL;
@@ -216,7 +219,7 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	for (size_t i = 1; i < conf->sip.n_listen; i++) {
 		listen_url(url, sizeof(url), &conf->sip.listen[i]);
 		if (nta_agent_add_tport(ua->agent, (url_string_t const *)url,
-					TAG_END()) < 0) {
+					TPTAG_STUN_SERVER(0), TAG_END()) < 0) {
 			err = errno ? errno : EADDRNOTAVAIL;
 			gw_log(GW_LOG_ERROR, "sip", "listen_failed",
 			       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
