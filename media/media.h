@@ -66,8 +66,35 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 int media_stream_answer(struct media_stream *ms, const char *offer,
 			size_t len, char **answerp);
 
+/**
+ * Like media_stream_answer(), but offering only the codecs the other leg
+ * of a bridge settled on, so that RTP can pass between them unchanged.
+ * Starts a fresh SDP session for this leg.
+ */
+int media_stream_answer_like(struct media_stream *ms,
+			     const struct media_stream *other,
+			     const char *offer, size_t len, char **answerp);
+
+/**
+ * Our offer for the outbound leg of a bridge: the codecs the caller's
+ * offer (read by media_stream_answer() on caller) had in common with us,
+ * with the caller's payload type numbers.
+ */
+int media_stream_offer(struct media_stream *ms,
+		       const struct media_stream *caller, char **offerp);
+
+/** The callee's answer to media_stream_offer(); ENOTSUP if unusable */
+int media_stream_accept(struct media_stream *ms, const char *answer,
+			size_t len);
+
+/** (Re)start the silence backstop from now, e.g. when a call is answered */
+void media_stream_watch_silence(struct media_stream *ms);
+
 /** Send the peer's RTP back to it (the echo route) */
 void media_stream_echo(struct media_stream *ms, bool on);
+
+/** Relay RTP/RTCP between two streams, both ways; NULL, NULL unlinks */
+void media_stream_relay(struct media_stream *a, struct media_stream *b);
 
 void media_stream_stats(const struct media_stream *ms, struct media_stats *st);
 /** Fill an object for `keepline calls` */

@@ -42,4 +42,20 @@ int media_sdp_answer(struct sdp_session **sessp, const struct sa *laddr,
 		     uint16_t port, const char *offer, size_t len,
 		     struct media_offer *mo, char **answerp);
 
+/** As media_sdp_answer() with a fresh session holding only the codecs
+ *  negotiated in like (NULL: all of ours) */
+int media_sdp_answer_like(struct sdp_session **sessp,
+			  const struct sdp_session *like,
+			  const struct sa *laddr, uint16_t port,
+			  const char *offer, size_t len,
+			  struct media_offer *mo, char **answerp);
+
+/** An offer with the codecs negotiated in like, their payload numbers */
+int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
+		    const struct sa *laddr, uint16_t port, char **offerp);
+
+/** Read the answer to our offer */
+int media_sdp_accept(struct sdp_session *sess, const char *answer,
+		     size_t len, struct media_offer *mo);
+
 #endif

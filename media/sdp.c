@@ -15,11 +15,22 @@
 #include "media/media_int.h"
 
 
+/* The negotiated media list (true would give media only we have) */
+static struct sdp_media *audio_media(const struct sdp_session *sess)
+{
+	const struct list *l = sess ? sdp_session_medial(sess, false) : NULL;
+
+	return l && l->head ? l->head->data : NULL;
+}
+
+
+/* Our codecs, or (like != NULL) those both sides of like agreed on, with
+ * the payload numbers like's peer used */
 static int session_new(struct sdp_session **sessp, const struct sa *laddr,
-		       uint16_t port)
+		       uint16_t port, const struct sdp_session *like)
 {
 	struct sdp_session *sess = NULL;
-	struct sdp_media *m;
+	struct sdp_media *m, *lm = audio_media(like);
 	int err;
 
 	err = sdp_session_alloc(&sess, laddr);
@@ -27,84 +38,109 @@ static int session_new(struct sdp_session **sessp, const struct sa *laddr,
 		return err;
 
 	err = sdp_media_add(&m, sess, "audio", port, "RTP/AVP");
-	if (!err)
+	if (err)
+		goto out;
+
+	if (!like) {
 		err = sdp_format_add(NULL, m, false, "0", "PCMU", 8000, 1,
 				     NULL, NULL, NULL, false, NULL);
-	if (!err)
-		err = sdp_format_add(NULL, m, false, "8", "PCMA", 8000, 1,
-				     NULL, NULL, NULL, false, NULL);
-	if (!err)
-		err = sdp_format_add(NULL, m, false, "101", "telephone-event",
-				     8000, 1, NULL, NULL, NULL, false, "0-16");
-	if (err) {
-		mem_deref(sess);
-		return err;
+		if (!err)
+			err = sdp_format_add(NULL, m, false, "8", "PCMA", 8000,
+					     1, NULL, NULL, NULL, false, NULL);
+		if (!err)
+			err = sdp_format_add(NULL, m, false, "101",
+					     "telephone-event", 8000, 1, NULL,
+					     NULL, NULL, false, "0-16");
+		goto out;
 	}
 
-	*sessp = sess;
+	if (!lm) {
+		err = ENOTSUP;
+		goto out;
+	}
+
+	for (struct le *le = sdp_media_format_lst(lm, false)->head; le;
+	     le = le->next) {
+		const struct sdp_format *f = le->data;
+
+		if (!f->sup)
+			continue;
+		err = sdp_format_add(NULL, m, false, f->id, f->name, f->srate,
+				     f->ch, NULL, NULL, NULL, false,
+				     f->params ? "%s" : NULL, f->params);
+		if (err)
+			goto out;
+	}
+
+ out:
+	if (err)
+		mem_deref(sess);
+	else
+		*sessp = sess;
+
+	return err;
+}
+
+
+static int encode(struct sdp_session *sess, bool offer, char **textp)
+{
+	struct mbuf *out = NULL;
+	char *text;
+	int err;
+
+	err = sdp_encode(&out, sess, offer);
+	if (err)
+		return err;
+
+	text = mem_alloc(out->end + 1, NULL);
+	if (!text) {
+		mem_deref(out);
+		return ENOMEM;
+	}
+	memcpy(text, out->buf, out->end);
+	text[out->end] = '\0';
+	mem_deref(out);
+	*textp = text;
 
 	return 0;
 }
 
 
-/* The negotiated media list (true would give media only we have) */
-static struct sdp_media *audio_media(const struct sdp_session *sess)
+/* Decode the peer's SDP (an offer, or the answer to ours) and check it
+ * leaves an audio stream with a common codec */
+static int decode(struct sdp_session *sess, const char *text, size_t len,
+		  bool offer, struct media_offer *mo)
 {
-	const struct list *l = sdp_session_medial(sess, false);
-
-	return l && l->head ? l->head->data : NULL;
-}
-
-
-int media_sdp_answer(struct sdp_session **sessp, const struct sa *laddr,
-		     uint16_t port, const char *offer, size_t len,
-		     struct media_offer *mo, char **answerp)
-{
-	struct mbuf *in = NULL, *out = NULL;
 	struct sdp_media *m;
 	enum sdp_dir rdir;
-	char *answer;
-	int err;
-
-	if (!sessp || !laddr || !offer || !mo || !answerp)
-		return EINVAL;
-
-	if (!*sessp) {
-		err = session_new(sessp, laddr, port);
-		if (err)
-			return err;
-	}
+	struct mbuf *in;
+	int err = 0;
 
 	in = mbuf_alloc(len + 1);
 	if (!in)
 		return ENOMEM;
-	mbuf_write_mem(in, (const uint8_t *)offer, len);
+	mbuf_write_mem(in, (const uint8_t *)text, len);
 	in->pos = 0;
 
-	/* libre rejects what it cannot parse; anything else odd in the
-	 * offer is judged below (RFC 3264 §6: answer or refuse) */
-	if (sdp_decode(*sessp, in, true)) {
+	/* libre rejects what it cannot parse; anything else odd is
+	 * judged below (RFC 3264 §6: answer or refuse) */
+	if (sdp_decode(sess, in, offer)) {
 		err = EPROTO;
 		goto out;
 	}
 
-	m = audio_media(*sessp);
-	if (!m || !sdp_media_rport(m) || !sa_isset(sdp_media_raddr(m),
-						    SA_ADDR)) {
-		err = ENOTSUP;   /* no audio stream we can take */
-		goto out;
-	}
-
-	/* libre marks the formats both sides have; none means 488 */
-	if (!sdp_media_rformat(m, NULL)) {
-		err = ENOTSUP;
+	m = audio_media(sess);
+	if (!m || !sdp_media_rport(m) ||
+	    !sa_isset(sdp_media_raddr(m), SA_ADDR) ||
+	    !sdp_media_rformat(m, NULL)) {
+		err = ENOTSUP;   /* no audio with a codec we both have */
 		goto out;
 	}
 
 	mo->raddr = *sdp_media_raddr(m);
 	sdp_media_raddr_rtcp(m, &mo->raddr_rtcp);
 
-	/* libre keeps the offer's direction from our side: an offer of
+	/* libre keeps the peer's direction from our side: an offer of
 	 * sendonly is rdir == SDP_RECVONLY (we only receive) */
 	rdir = sdp_media_rdir(m);
 	mo->peer_sends = rdir & SDP_RECVONLY;
@@ -113,24 +149,91 @@ int media_sdp_answer(struct sdp_session **sessp, const struct sa *laddr,
 	/* RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly,
 	 * inactive inactive. libre answers ldir & rdir; set ldir so a
 	 * re-offer never inherits the direction of an older one */
-	sdp_media_set_ldir(m, rdir);
-
-	err = sdp_encode(&out, *sessp, false);
-	if (err)
-		goto out;
-
-	answer = mem_alloc(out->end + 1, NULL);
-	if (!answer) {
-		err = ENOMEM;
-		goto out;
-	}
-	memcpy(answer, out->buf, out->end);
-	answer[out->end] = '\0';
-	*answerp = answer;
+	if (offer)
+		sdp_media_set_ldir(m, rdir);
 
  out:
 	mem_deref(in);
-	mem_deref(out);
-
 	return err;
+}
+
+
+int media_sdp_answer(struct sdp_session **sessp, const struct sa *laddr,
+		     uint16_t port, const char *offer, size_t len,
+		     struct media_offer *mo, char **answerp)
+{
+	int err;
+
+	if (!sessp || !laddr || !offer || !mo || !answerp)
+		return EINVAL;
+
+	if (!*sessp) {
+		err = session_new(sessp, laddr, port, NULL);
+		if (err)
+			return err;
+	}
+
+	err = decode(*sessp, offer, len, true, mo);
+	if (err)
+		return err;
+
+	return encode(*sessp, false, answerp);
+}
+
+
+int media_sdp_answer_like(struct sdp_session **sessp,
+			  const struct sdp_session *like,
+			  const struct sa *laddr, uint16_t port,
+			  const char *offer, size_t len,
+			  struct media_offer *mo, char **answerp)
+{
+	struct sdp_session *sess = NULL;
+	int err;
+
+	if (!sessp || !laddr || !offer || !mo || !answerp)
+		return EINVAL;
+
+	err = session_new(&sess, laddr, port, like);
+	if (!err)
+		err = decode(sess, offer, len, true, mo);
+	if (!err)
+		err = encode(sess, false, answerp);
+
+	if (err) {
+		mem_deref(sess);
+		return err;
+	}
+
+	mem_deref(*sessp);
+	*sessp = sess;
+
+	return 0;
+}
+
+
+int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
+		    const struct sa *laddr, uint16_t port, char **offerp)
+{
+	int err;
+
+	if (!sessp || !like || !laddr || !offerp)
+		return EINVAL;
+
+	if (!*sessp) {
+		err = session_new(sessp, laddr, port, like);
+		if (err)
+			return err;
+	}
+
+	return encode(*sessp, true, offerp);
+}
+
+
+int media_sdp_accept(struct sdp_session *sess, const char *answer,
+		     size_t len, struct media_offer *mo)
+{
+	if (!sess || !answer || !mo)
+		return EINVAL;
+
+	return decode(sess, answer, len, false, mo);
 }

@@ -4,8 +4,9 @@
  * Symmetric RTP: the first packet from the peer latches the address we
  * send to, whatever its SDP said (peers behind NAT send from elsewhere);
  * packets from any other source are then dropped and counted. A new offer
- * (re-INVITE) unlatches. Packets are read and echoed in batches of up to
- * BATCH with recvmmsg/sendmmsg: one system call each way per wake-up.
+ * (re-INVITE) unlatches. Packets are read and echoed (or relayed to the
+ * other leg of a bridge, unchanged) in batches of up to BATCH with
+ * recvmmsg/sendmmsg: one system call each way per wake-up.
  */
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct media_stream {
 	struct sa latched[2];         /**< where RTP/RTCP really come from */
 	bool is_latched[2];
 	bool echo;
+	struct media_stream *relay;   /**< the other leg of a bridge */
 	struct media_stats st;
 	uint64_t created;             /**< gw_now_ms() */
 	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
@@ -74,10 +76,22 @@ static bool can_send(const struct media_stream *ms)
 }
 
 
+/* Where a leg's media goes: the latched source, else its SDP address */
+static const struct sa *destination(const struct media_stream *ms, int which)
+{
+	if (ms->is_latched[which])
+		return &ms->latched[which];
+
+	return which == 0 ? &ms->peer.raddr : &ms->peer.raddr_rtcp;
+}
+
+
 static void stream_read(struct media_stream *ms, int which)
 {
 	struct mmsghdr msgs[BATCH], out[BATCH];
 	struct iovec iov[BATCH];
+	struct media_stream *to = ms->echo ? ms : ms->relay;
+	const struct sa *dst = NULL;
 	unsigned nout = 0;
 	int n;
 
@@ -124,28 +138,33 @@ static void stream_read(struct media_stream *ms, int which)
 			++ms->st.rtcp_rx;
 		}
 
-		if (!ms->echo || !can_send(ms))
+		/* resolved after latching: an echo goes where RTP came from */
+		if (!dst && to && can_send(to) &&
+		    sa_isset(destination(to, which), SA_ALL))
+			dst = destination(to, which);
+		if (!dst)
 			continue;
 
-		/* the packet goes back unchanged: payload, SSRC, sequence */
+		/* the packet goes on unchanged: payload, SSRC, sequence */
 		out[nout] = msgs[i];
 		iov[i].iov_len = len;
 		out[nout].msg_hdr.msg_iov = &iov[i];
-		out[nout].msg_hdr.msg_name = &ms->latched[which].u.sa;
-		out[nout].msg_hdr.msg_namelen = ms->latched[which].len;
+		out[nout].msg_hdr.msg_name = (void *)&dst->u.sa;
+		out[nout].msg_hdr.msg_namelen = dst->len;
 		++nout;
 	}
 
 	if (nout) {
-		int sent = sendmmsg(ms->fd[which], out, nout, MSG_DONTWAIT);
+		/* from the sending leg's own socket: symmetric for its peer */
+		int sent = sendmmsg(to->fd[which], out, nout, MSG_DONTWAIT);
 
 		for (int i = 0; i < sent; i++) {
 			if (which == 0) {
-				++ms->st.tx_pkts;
-				ms->st.tx_bytes += out[i].msg_len;
+				++to->st.tx_pkts;
+				to->st.tx_bytes += out[i].msg_len;
 			}
 			else {
-				++ms->st.rtcp_tx;
+				++to->st.rtcp_tx;
 			}
 		}
 	}
@@ -218,6 +237,8 @@ static void stream_destructor(void *data)
 {
 	struct media_stream *ms = data;
 
+	if (ms->relay)
+		ms->relay->relay = NULL;
 	mem_deref(ms->silence);
 	for (int i = 0; i < 2; i++) {
 		mem_deref(ms->w[i]);
@@ -311,6 +332,79 @@ int media_stream_answer(struct media_stream *ms, const char *offer,
 	ms->peer = mo;
 
 	return 0;
+}
+
+
+int media_stream_answer_like(struct media_stream *ms,
+			     const struct media_stream *other,
+			     const char *offer, size_t len, char **answerp)
+{
+	struct media_offer mo = {0};
+	int err;
+
+	if (!ms || !other || !offer || !answerp)
+		return EINVAL;
+
+	err = media_sdp_answer_like(&ms->sdp, other->sdp, &ms->laddr, ms->port,
+				    offer, len, &mo, answerp);
+	if (err)
+		return err;
+
+	if (!sa_cmp(&mo.raddr, &ms->peer.raddr, SA_ALL))
+		ms->is_latched[0] = ms->is_latched[1] = false;
+	ms->peer = mo;
+
+	return 0;
+}
+
+
+int media_stream_offer(struct media_stream *ms,
+		       const struct media_stream *caller, char **offerp)
+{
+	if (!ms || !caller || !offerp)
+		return EINVAL;
+
+	return media_sdp_offer(&ms->sdp, caller->sdp, &ms->laddr, ms->port,
+			       offerp);
+}
+
+
+int media_stream_accept(struct media_stream *ms, const char *answer,
+			size_t len)
+{
+	struct media_offer mo = {0};
+	int err;
+
+	if (!ms || !answer)
+		return EINVAL;
+
+	err = media_sdp_accept(ms->sdp, answer, len, &mo);
+	if (err)
+		return err;
+
+	ms->peer = mo;
+
+	return 0;
+}
+
+
+void media_stream_watch_silence(struct media_stream *ms)
+{
+	if (!ms)
+		return;
+
+	ms->last_rx = gw_now_ms();
+	gw_timer_start(ms->silence, ms->mm->conf->media.rtp_timeout,
+		       silence_check, ms);
+}
+
+
+void media_stream_relay(struct media_stream *a, struct media_stream *b)
+{
+	if (a)
+		a->relay = b;
+	if (b)
+		b->relay = a;
 }
 
 

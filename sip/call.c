@@ -32,6 +32,7 @@ static const char *const route_names[] = {"echo", "bridge", "reject"};
 const char *call_state_name(enum call_state st)
 {
 	switch (st) {
+	case CALL_PROCEEDING: return "proceeding";
 	case CALL_ANSWERED:  return "answered";
 	case CALL_CONFIRMED: return "confirmed";
 	case CALL_ENDING:    return "ending";
@@ -46,6 +47,9 @@ static void call_destructor(void *data)
 
 	list_unlink(&c->le);
 	mem_deref(c->reap);
+	mem_deref(c->guard);
+	bridge_destroy(c);
+	mem_deref(c->offer);
 	if (c->irq)
 		nta_incoming_destroy(c->irq);
 	if (c->bye)
@@ -66,7 +70,7 @@ static void call_reap(void *arg)
 
 
 /* Log the end, release the media now, free the rest on the next turn. */
-static void call_end(struct call *c, const char *reason)
+void call_end(struct call *c, const char *reason)
 {
 	struct media_stats ms = {0};
 
@@ -83,6 +87,8 @@ static void call_end(struct call *c, const char *reason)
 	       "Call ended (%s)", reason);
 
 	c->ms = mem_deref(c->ms);
+	if (c->out)
+		c->out->ms = mem_deref(c->out->ms);
 	--c->ua->st.active;
 	++c->ua->st.ended;
 
@@ -94,38 +100,55 @@ static int bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 			sip_t const *sip)
 {
 	struct call *c = (struct call *)magic;
-	int status = nta_outgoing_status(orq);
 	(void)sip;
 
-	if (status < 200)
+	if (nta_outgoing_status(orq) < 200)
 		return 0;
 
-	/* any final answer, or NTA's own 408 after Timer F, ends it */
-	call_end(c, c->end_reason ? c->end_reason : "bye_sent");
+	/* any final answer, or NTA's own 408 after Timer F, counts */
+	if (c->byes && --c->byes == 0)
+		call_end(c, c->end_reason ? c->end_reason : "bye_sent");
 
 	return 0;
 }
 
 
-/* Our BYE, with the reason in a Reason header (RFC 3326) */
-static void call_send_bye(struct call *c, const char *reason,
-			  const char *reason_hdr)
+static void send_bye(struct call *c, nta_leg_t *leg, nta_outgoing_t **orqp,
+		     const char *reason_hdr)
 {
-	if (c->state == CALL_ENDING || c->ended)
+	if (!leg || *orqp)
 		return;
 
-	c->state = CALL_ENDING;
-	c->end_reason = reason;
+	*orqp = nta_outgoing_tcreate(leg, bye_response,
+				     (nta_outgoing_magic_t *)c, NULL,
+				     SIP_METHOD_BYE, NULL,
+				     TAG_IF(reason_hdr,
+					    SIPTAG_REASON_STR(reason_hdr)),
+				     SIPTAG_USER_AGENT_STR(
+					     c->ua->conf->sip.user_agent),
+				     TAG_END());
+	if (*orqp)
+		++c->byes;
+}
 
-	c->bye = nta_outgoing_tcreate(c->leg, bye_response,
-				      (nta_outgoing_magic_t *)c, NULL,
-				      SIP_METHOD_BYE, NULL,
-				      SIPTAG_REASON_STR(reason_hdr),
-				      SIPTAG_USER_AGENT_STR(
-					      c->ua->conf->sip.user_agent),
-				      TAG_END());
-	if (!c->bye)
-		call_end(c, reason);  /* cannot even send: just drop it */
+
+void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
+		 bool caller, bool callee)
+{
+	if (c->ended)
+		return;
+
+	if (!c->end_reason)
+		c->end_reason = reason;
+	c->state = CALL_ENDING;
+
+	if (caller)
+		send_bye(c, c->leg, &c->bye, reason_hdr);
+	if (callee && c->out && c->out->confirmed)
+		send_bye(c, c->out->leg, &c->out->bye, reason_hdr);
+
+	if (c->byes == 0)
+		call_end(c, c->end_reason);  /* none could be sent */
 }
 
 
@@ -133,7 +156,13 @@ static void media_ended(struct media_stream *ms, enum media_end_reason r,
 			void *arg)
 {
 	struct call *c = arg;
-	(void)ms;
+
+	/* a caller sends nothing while the callee rings: the backstop
+	 * starts over at the answer (bridge.c) */
+	if (c->state == CALL_PROCEEDING) {
+		media_stream_watch_silence(ms);
+		return;
+	}
 
 	gw_log(GW_LOG_WARN, "sip", "rtp_timeout",
 	       GW_FIELDS(GW_FS("call_id", c->call_id),
@@ -141,14 +170,14 @@ static void media_ended(struct media_stream *ms, enum media_end_reason r,
 	       "No RTP from the caller for %llu ms, ending the call",
 	       (unsigned long long)c->ua->conf->media.rtp_timeout);
 
-	call_send_bye(c, media_end_reason_name(r),
-		      "SIP;cause=408;text=\"RTP timeout\"");
+	call_hangup(c, media_end_reason_name(r),
+		    "SIP;cause=408;text=\"RTP timeout\"", true, true);
 }
 
 
 /* ACK for our 2xx, or CANCEL, or (sip NULL) no ACK in time */
-static int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
-			   sip_t const *sip)
+int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
+		    sip_t const *sip)
 {
 	struct call *c = (struct call *)magic;
 
@@ -165,13 +194,19 @@ static int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 	}
 
 	if (sip && sip->sip_request &&
-	    sip->sip_request->rq_method == sip_method_cancel)
-		return 0;  /* answered already: CANCEL has no effect (§9.2) */
+	    sip->sip_request->rq_method == sip_method_cancel) {
+		/* RFC 3261 §9.2: only an INVITE not yet answered is cancelled;
+		 * NTA has answered the CANCEL itself */
+		if (c->state == CALL_PROCEEDING)
+			bridge_cancel(c);
+		return 0;
+	}
 
 	/* RFC 3261 §13.3.1.4: no ACK for our 2xx -> end with BYE */
 	nta_incoming_destroy(c->irq);
 	c->irq = NULL;
-	call_send_bye(c, "ack_timeout", "SIP;cause=408;text=\"No ACK\"");
+	call_hangup(c, "ack_timeout", "SIP;cause=408;text=\"No ACK\"", true,
+		    true);
 
 	return 0;
 }
@@ -243,8 +278,17 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		nta_incoming_treply(irq, SIP_200_OK,
 				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 				    TAG_END());
-		call_end(c, c->state == CALL_ENDING ? c->end_reason :
-			 "bye_received");
+		if (c->state == CALL_ENDING && !c->byes) {
+			call_end(c, c->end_reason);
+			return 0;
+		}
+		if (c->state == CALL_ENDING)
+			return 0;   /* our own BYEs are out: they end it */
+		/* a BYE from either side ends both */
+		if (c->state == CALL_PROCEEDING)
+			bridge_cancel(c);
+		else
+			call_hangup(c, "bye_received", NULL, false, true);
 		return 0;
 
 	case sip_method_invite:
@@ -337,12 +381,6 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		return reject(ua, irq, sip, route->code, "reject route", &src);
 	}
 
-	if (route->action == GW_ROUTE_BRIDGE) {
-		mem_deref(user);
-		return reject(ua, irq, sip, 503, "bridge routes are not in "
-			      "this build yet", &src);
-	}
-
 	c = mem_zalloc(sizeof(*c), call_destructor);
 	if (!c) {
 		mem_deref(user);
@@ -383,7 +421,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		sipua_reply(ua, irq, SIP_503_SERVICE_UNAVAILABLE);
 		return 0;
 	}
-	media_stream_echo(c->ms, true);
+	media_stream_echo(c->ms, route->action == GW_ROUTE_ECHO);
 
 	/* the dialog, from the UAS side (RFC 3261 §12.1.1) */
 	c->leg = nta_leg_tcreate(ua->agent, call_request, (nta_leg_magic_t *)c,
@@ -408,12 +446,24 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	list_append(&ua->calls, &c->le, c);
 	++ua->st.active;
 
+	if (route->action == GW_ROUTE_BRIDGE) {
+		int status = bridge_start(c, irq, sip);
+
+		if (status) {
+			++ua->st.rejected;
+			sipua_reply(ua, irq, status, sip_status_phrase(status));
+			call_end(c, "bridge_failed");
+		}
+		return 0;
+	}
+
 	if (call_answer(c, irq, sip)) {
 		++ua->st.rejected;
 		call_end(c, "sdp_refused");
 		return 0;
 	}
 
+	c->state = CALL_ANSWERED;
 	++ua->st.answered;
 	gw_log(GW_LOG_INFO, "sip", "call_answer",
 	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
@@ -454,6 +504,8 @@ void call_describe(const struct call *c, struct odict *o)
 		odict_entry_add(leg, "media", ODICT_OBJECT, media);
 	}
 	odict_entry_add(legs, "0", ODICT_OBJECT, leg);
+	if (c->out)
+		bridge_describe(c, legs);
 	odict_entry_add(o, "legs", ODICT_ARRAY, legs);
 
  out:

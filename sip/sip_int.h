@@ -41,9 +41,23 @@ struct sipua {
 };
 
 enum call_state {
-	CALL_ANSWERED = 0,            /**< 200 OK sent, waiting for ACK */
+	CALL_PROCEEDING = 0,          /**< bridge: callee not answered yet */
+	CALL_ANSWERED,                /**< 200 OK sent, waiting for ACK */
 	CALL_CONFIRMED,               /**< ACK received */
 	CALL_ENDING,                  /**< our BYE sent */
+};
+
+/** The outbound leg of a bridge (RFC 3261 §12.1.2, UAC side) */
+struct call_out {
+	char *call_id;
+	char *target;
+	nta_leg_t *leg;
+	nta_outgoing_t *invite;
+	nta_outgoing_t *bye;
+	struct media_stream *ms;
+	struct sa next_hop;
+	int status;                   /**< the callee's last status */
+	bool confirmed;               /**< its 2xx came and was ACKed */
 };
 
 struct call {
@@ -59,6 +73,11 @@ struct call {
 	nta_incoming_t *irq;          /**< INVITE or re-INVITE being answered */
 	nta_outgoing_t *bye;
 	struct media_stream *ms;
+	struct call_out *out;         /**< bridge only */
+	char *offer;                  /**< the caller's SDP (bridge) */
+	size_t offer_len;
+	unsigned byes;                /**< our BYEs not yet answered */
+	struct gw_timer *guard;       /**< bridge: ringing / cancel limit */
 	enum call_state state;
 	uint64_t created;             /**< gw_now_ms() */
 	const char *end_reason;
@@ -68,6 +87,23 @@ struct call {
 
 /* call.c */
 int  call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip);
+void call_end(struct call *c, const char *reason);
+/** BYE on the caller's leg and/or the callee's; the call ends when every
+ *  BYE is answered (or NTA gives up on it) */
+void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
+		 bool caller, bool callee);
+int  call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
+		     sip_t const *sip);
+const char *call_reason_hdr(void);
+
+/* bridge.c */
+/** Route bridge: read the caller's offer, call the target via the trunk.
+ *  0, or a status for the caller */
+int  bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip);
+/** The caller cancelled before the callee answered */
+void bridge_cancel(struct call *c);
+void bridge_describe(const struct call *c, struct odict *legs);
+void bridge_destroy(struct call *c);
 void call_describe(const struct call *c, struct odict *o);
 void call_destroy_all(struct sipua *ua);
 const char *call_state_name(enum call_state st);

@@ -40,9 +40,11 @@ class Sipp:
             f.write(bytes([0xFF, 0x7F]) * 4000)
         self.sip_port = free_port()
         self.media_port = free_port(even=True)
+        # target None: a callee (sipp as UAS) on local_ip:sip_port
+        where = [target, "-s", service] if target else []
         self.args = [
-            "sipp", "-sf", os.path.join(SCENARIOS, scenario), target,
-            "-s", service, "-i", local_ip, "-p", str(self.sip_port),
+            "sipp", "-sf", os.path.join(SCENARIOS, scenario)] + where + [
+            "-i", local_ip, "-p", str(self.sip_port),
             "-mi", local_ip, "-mp", str(self.media_port),
             "-m", str(calls), "-l", str(calls), "-d", str(duration_ms),
             "-nostdin", "-timeout", "60", "-timeout_error",

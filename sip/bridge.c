@@ -1,0 +1,509 @@
+/**
+ * @file bridge.c  The bridge route: a back-to-back user agent
+ *
+ *   caller             keepline                 callee (target via trunk)
+ *     |--- INVITE A ---->|                          |
+ *     |<-- 100 ----------|--- INVITE B (our SDP) -->|
+ *     |<-- 180 ----------|<-- 180 ------------------|
+ *     |<-- 183 + SDP ----|<-- 183 + SDP ------------|  early media relayed
+ *     |<-- 200 + SDP ----|<-- 200 + SDP ------------|
+ *     |--- ACK --------->|--- ACK ----------------->|
+ *     |<=== RTP ========>|<========= RTP ==========>|  relayed unchanged
+ *     |--- BYE --------->|--- BYE ----------------->|  either side ends both
+ *
+ * The callee is offered the codecs the caller offered and we carry, with
+ * the caller's payload numbers; the caller's answer is written only once
+ * the callee has answered, limited to what the callee chose, so RTP
+ * passes between the legs untouched. A CANCEL from the caller before the
+ * answer cancels leg B (RFC 3261 §9.1) and gets 487 on leg A.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include <sofia-sip/url.h>
+
+#include "gateway/conf.h"
+#include "gateway/log.h"
+#include "gateway/reactor.h"
+#include "media/media.h"
+#include "sip/sip_int.h"
+
+enum {
+	/* RFC 3261 §16.6 Timer C: a callee ringing longer is given up */
+	RING_LIMIT_MS = 180000,
+	/* after our CANCEL, the callee's final answer is awaited so long */
+	CANCEL_LIMIT_MS = 32000,
+};
+
+
+/* The next hop from the trunk's outbound_uri. No DNS here: a blocking
+ * lookup would stall the reactor, so the host must be an address. */
+static int next_hop(const struct gw_trunk *t, struct sa *hop)
+{
+	char buf[256];
+	url_t url[1];
+	unsigned port;
+
+	if (!t->outbound_uri || strlen(t->outbound_uri) >= sizeof(buf))
+		return EINVAL;
+
+	strcpy(buf, t->outbound_uri);
+	if (url_d(url, buf) < 0 || !url->url_host)
+		return EINVAL;
+
+	port = url->url_port ? (unsigned)atoi(url->url_port) :
+		(t->transport == GW_TP_TLS ? 5061 : 5060);
+
+	return sa_set_str(hop, url->url_host, (uint16_t)port) ? EDESTADDRREQ :
+		0;
+}
+
+
+static void call_id_new(char *buf, size_t size)
+{
+	uuid_t u;
+	char s[37];
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, s);
+	snprintf(buf, size, "%s@keepline", s);
+}
+
+
+/* ACK for the callee's 2xx: a transaction of its own, CSeq of the INVITE
+ * (RFC 3261 §13.2.2.4) */
+static void ack_callee(struct call *c, sip_t const *sip)
+{
+	nta_outgoing_t *ack;
+	char cseq[32];
+
+	snprintf(cseq, sizeof(cseq), "%u ACK", sip->sip_cseq->cs_seq);
+
+	ack = nta_outgoing_tcreate(c->out->leg, NULL, NULL, NULL,
+				   SIP_METHOD_ACK, NULL,
+				   SIPTAG_CSEQ_STR(cseq),
+				   SIPTAG_USER_AGENT_STR(
+					   c->ua->conf->sip.user_agent),
+				   TAG_END());
+	if (ack)
+		nta_outgoing_destroy(ack);
+}
+
+
+static bool has_sdp(sip_t const *sip)
+{
+	return sip && sip->sip_payload && sip->sip_payload->pl_len &&
+		sip->sip_content_type &&
+		!strcasecmp(sip->sip_content_type->c_type, "application/sdp");
+}
+
+
+/* Read the callee's SDP and write the caller's answer to match */
+static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
+{
+	int err;
+
+	err = media_stream_accept(c->out->ms, sip->sip_payload->pl_data,
+				  sip->sip_payload->pl_len);
+	if (err)
+		return err;
+
+	err = media_stream_answer_like(c->ms, c->out->ms, c->offer,
+				       c->offer_len, answerp);
+	if (err)
+		return err;
+
+	media_stream_relay(c->ms, c->out->ms);
+
+	return 0;
+}
+
+
+static void reply_caller(struct call *c, int status, const char *answer)
+{
+	nta_incoming_treply(c->irq, status, sip_status_phrase(status),
+			    TAG_IF(status < 300 || answer,
+				   SIPTAG_CONTACT(nta_agent_contact(
+							  c->ua->agent))),
+			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+			    TAG_IF(status < 300, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
+			    TAG_IF(answer, SIPTAG_CONTENT_TYPE_STR(
+					   "application/sdp")),
+			    TAG_IF(answer, SIPTAG_PAYLOAD_STR(answer)),
+			    TAG_END());
+}
+
+
+static void callee_answered(struct call *c, sip_t const *sip)
+{
+	struct call_out *o = c->out;
+	char *answer = NULL;
+	int err;
+
+	nta_leg_rtag(o->leg, sip->sip_to->a_tag);
+	nta_leg_client_route(o->leg, sip->sip_record_route, sip->sip_contact);
+	ack_callee(c, sip);
+
+	if (o->confirmed)
+		return;   /* a retransmitted 2xx: the ACK again was enough */
+	o->confirmed = true;
+	gw_timer_stop(c->guard);
+
+	if (c->state == CALL_ENDING) {
+		/* the caller gave up while this 2xx was on its way */
+		call_hangup(c, c->end_reason, NULL, false, true);
+		return;
+	}
+
+	err = has_sdp(sip) ? answer_caller(c, sip, &answer) : EPROTO;
+	if (err) {
+		gw_log(GW_LOG_WARN, "sip", "bridge_sdp_refused",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FS("target", o->target)),
+		       "The callee's answer has no usable SDP, ending both "
+		       "legs");
+		reply_caller(c, 488, NULL);
+		call_hangup(c, "callee_sdp_refused", NULL, false, true);
+		return;
+	}
+
+	reply_caller(c, 200, answer);
+	mem_deref(answer);
+	media_stream_watch_silence(c->ms);
+
+	c->state = CALL_ANSWERED;
+	++c->ua->st.answered;
+	gw_log(GW_LOG_INFO, "sip", "call_answer",
+	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
+}
+
+
+/* What the caller hears when the callee refuses (RFC 3261 §16.7: a
+ * 3xx we do not follow, and a challenge for credentials we cannot
+ * answer in this build, become 5xx) */
+static int caller_status(struct call *c, int status)
+{
+	if (status == 401 || status == 407) {
+		gw_log(GW_LOG_WARN, "sip", "bridge_auth_required",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FI("status", status),
+				 GW_FS("trunk", c->route->trunk)),
+		       "Trunk %s asks for credentials; digest authentication "
+		       "is not in this build yet", c->route->trunk);
+		return 503;
+	}
+
+	if (status < 400)
+		return 502;
+	if (status == 408 && c->state == CALL_ENDING)
+		return 0;
+
+	return status;
+}
+
+
+static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+			   sip_t const *sip)
+{
+	struct call *c = (struct call *)magic;
+	struct call_out *o = c->out;
+	int status = nta_outgoing_status(orq);
+	char *answer = NULL;
+
+	o->status = status;
+
+	if (status <= 100 || c->ended)
+		return 0;
+
+	if (status < 200) {
+		if (c->state != CALL_PROCEEDING)
+			return 0;
+		/* early media: relay it and answer the caller early */
+		if (status == 183 && has_sdp(sip) &&
+		    !answer_caller(c, sip, &answer)) {
+			reply_caller(c, 183, answer);
+			mem_deref(answer);
+		}
+		else if (status == 180 || status == 183) {
+			reply_caller(c, status, NULL);
+		}
+		return 0;
+	}
+
+	if (status < 300) {
+		callee_answered(c, sip);
+		return 0;
+	}
+
+	/* a final refusal: NTA has ACKed it (RFC 3261 §17.1.1.3) */
+	gw_timer_stop(c->guard);
+	if (c->state == CALL_PROCEEDING) {
+		int to_caller = caller_status(c, status);
+
+		gw_log(GW_LOG_INFO, "sip", "bridge_refused",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FI("status", status),
+				 GW_FS("target", o->target)),
+		       "Callee refused with %d", status);
+		if (to_caller)
+			reply_caller(c, to_caller, NULL);
+		++c->ua->st.rejected;
+	}
+
+	call_end(c, c->state == CALL_ENDING ? c->end_reason :
+		 "callee_refused");
+
+	return 0;
+}
+
+
+/* Requests from the callee inside its dialog */
+static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
+			  nta_incoming_t *irq, sip_t const *sip)
+{
+	struct call *c = (struct call *)magic;
+	char *answer = NULL;
+	(void)leg;
+
+	if (c->ended)
+		return 481;
+
+	switch (sip->sip_request->rq_method) {
+
+	case sip_method_bye:
+		nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+		if (c->state != CALL_ENDING)
+			call_hangup(c, "bye_from_callee", NULL, true, false);
+		else if (!c->byes)
+			call_end(c, c->end_reason);
+		return 0;
+
+	case sip_method_invite:
+		/* a new offer from the callee is answered for its own leg */
+		if (!has_sdp(sip))
+			return 488;
+		if (media_stream_answer(c->out->ms, sip->sip_payload->pl_data,
+					sip->sip_payload->pl_len, &answer))
+			return 488;
+		nta_incoming_treply(irq, SIP_200_OK,
+				    SIPTAG_CONTACT(nta_agent_contact(
+							   c->ua->agent)),
+				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+				    SIPTAG_PAYLOAD_STR(answer), TAG_END());
+		mem_deref(answer);
+		return 0;
+
+	case sip_method_ack:
+		return 0;
+
+	case sip_method_options:
+		sipua_reply(c->ua, irq, SIP_200_OK);
+		return 0;
+
+	case sip_method_unknown:
+		return 501;
+
+	default:
+		sipua_reply(c->ua, irq, SIP_405_METHOD_NOT_ALLOWED);
+		return 0;
+	}
+}
+
+
+static void guard_expired(void *arg)
+{
+	struct call *c = arg;
+
+	if (c->state == CALL_PROCEEDING) {
+		/* rang too long: give up on the callee, tell the caller */
+		gw_log(GW_LOG_INFO, "sip", "bridge_no_answer",
+		       GW_FIELDS(GW_FS("call_id", c->call_id)),
+		       "The callee did not answer in %d s", RING_LIMIT_MS / 1000);
+		reply_caller(c, 408, NULL);
+		bridge_cancel(c);
+		c->end_reason = "no_answer";
+		return;
+	}
+
+	/* cancelled and the callee never said its final word */
+	call_end(c, c->end_reason ? c->end_reason : "cancelled");
+}
+
+
+int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
+{
+	const struct gw_trunk *trunk = gw_conf_trunk(c->ua->conf,
+						     c->route->trunk);
+	struct call_out *o;
+	struct sa local;
+	char call_id[64], from[160], *answer = NULL, *offer = NULL;
+	int err;
+
+	if (!has_sdp(sip))
+		return 488;   /* an offer in our 200 is not done */
+
+	/* read the caller's offer now; its answer waits for the callee */
+	err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
+				  sip->sip_payload->pl_len, &answer);
+	mem_deref(answer);
+	if (err)
+		return 488;
+
+	c->offer = mem_alloc(sip->sip_payload->pl_len + 1, NULL);
+	if (!c->offer)
+		return 500;
+	memcpy(c->offer, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+	c->offer[sip->sip_payload->pl_len] = '\0';
+	c->offer_len = sip->sip_payload->pl_len;
+
+	c->out = o = mem_zalloc(sizeof(*o), NULL);
+	if (!o)
+		return 500;
+
+	if (!trunk || next_hop(trunk, &o->next_hop)) {
+		gw_log(GW_LOG_ERROR, "sip", "bridge_no_route",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FS("trunk", c->route->trunk)),
+		       "Trunk %s has no outbound_uri with an IP address "
+		       "(DNS is not used)", c->route->trunk);
+		return 503;
+	}
+
+	str_dup(&o->target, c->route->target);
+
+	err = sipua_local_addr(&o->next_hop, &local);
+	if (!err)
+		err = media_stream_alloc(&o->ms, c->ua->mm, &local, NULL, NULL);
+	if (!err)
+		err = media_stream_offer(o->ms, c->ms, &offer);
+	if (err)
+		return 503;
+
+	/* leg B: a dialog of our own, with a fresh Call-ID; the caller's
+	 * user goes on in From (RFC 3261 §8.1.1.3) */
+	call_id_new(call_id, sizeof(call_id));
+	str_dup(&o->call_id, call_id);
+	re_snprintf(from, sizeof(from), "<sip:%s@%j>",
+		    sip->sip_from && sip->sip_from->a_url->url_user ?
+		    sip->sip_from->a_url->url_user : "keepline", &local);
+
+	o->leg = nta_leg_tcreate(c->ua->agent, callee_request,
+				 (nta_leg_magic_t *)c,
+				 SIPTAG_CALL_ID_STR(call_id),
+				 SIPTAG_FROM_STR(from),
+				 SIPTAG_TO_STR(o->target),
+				 TAG_END());
+	if (!o->leg) {
+		mem_deref(offer);
+		return 500;
+	}
+	nta_leg_tag(o->leg, NULL);
+
+	o->invite = nta_outgoing_tcreate(
+		o->leg, callee_response, (nta_outgoing_magic_t *)c,
+		(url_string_t const *)trunk->outbound_uri,
+		SIP_METHOD_INVITE, (url_string_t const *)o->target,
+		SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
+		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
+		SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		SIPTAG_PAYLOAD_STR(offer),
+		TAG_END());
+	mem_deref(offer);
+	if (!o->invite)
+		return 500;
+
+	/* the caller may CANCEL from now on */
+	nta_incoming_bind(irq, call_ack_cancel, (nta_incoming_magic_t *)c);
+	c->irq = irq;
+	c->state = CALL_PROCEEDING;
+	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+
+	err = gw_timer_alloc(&c->guard, c->ua->r);
+	if (!err)
+		gw_timer_start(c->guard, RING_LIMIT_MS, guard_expired, c);
+
+	gw_log(GW_LOG_INFO, "sip", "bridge_dial",
+	       GW_FIELDS(GW_FS("call_id", c->call_id),
+			 GW_FS("out_call_id", o->call_id),
+			 GW_FS("target", o->target),
+			 GW_FS("trunk", trunk->name)),
+	       "Calling %s via trunk %s", o->target, trunk->name);
+
+	return 0;
+}
+
+
+void bridge_cancel(struct call *c)
+{
+	struct call_out *o = c->out;
+
+	if (c->state != CALL_PROCEEDING || !o)
+		return;
+
+	/* RFC 3261 §9.2: the cancelled INVITE is answered 487 */
+	if (nta_incoming_status(c->irq) < 200)
+		reply_caller(c, 487, NULL);
+
+	c->state = CALL_ENDING;
+	if (!c->end_reason)
+		c->end_reason = "cancelled";
+
+	/* RFC 3261 §9.1: CANCEL leg B; its 487 (or a late 200, answered
+	 * with ACK and BYE) ends the call */
+	if (o->invite && o->status < 200)
+		nta_outgoing_cancel(o->invite);
+
+	gw_timer_start(c->guard, CANCEL_LIMIT_MS, guard_expired, c);
+}
+
+
+void bridge_describe(const struct call *c, struct odict *legs)
+{
+	const struct call_out *o = c->out;
+	struct odict *leg = NULL, *media = NULL;
+	char buf[64];
+
+	if (odict_alloc(&leg, 8) || odict_alloc(&media, 16))
+		goto out;
+
+	odict_entry_add(leg, "role", ODICT_STRING, "outbound");
+	odict_entry_add(leg, "call_id", ODICT_STRING, o->call_id);
+	odict_entry_add(leg, "target", ODICT_STRING, o->target);
+	re_snprintf(buf, sizeof(buf), "%J", &o->next_hop);
+	odict_entry_add(leg, "signalling", ODICT_STRING, buf);
+	odict_entry_add(leg, "status", ODICT_INT, (int64_t)o->status);
+	if (o->ms) {
+		media_stream_describe(o->ms, media);
+		odict_entry_add(leg, "media", ODICT_OBJECT, media);
+	}
+	odict_entry_add(legs, "1", ODICT_OBJECT, leg);
+
+ out:
+	mem_deref(media);
+	mem_deref(leg);
+}
+
+
+void bridge_destroy(struct call *c)
+{
+	struct call_out *o = c->out;
+
+	if (!o)
+		return;
+
+	if (o->invite)
+		nta_outgoing_destroy(o->invite);
+	if (o->bye)
+		nta_outgoing_destroy(o->bye);
+	if (o->leg)
+		nta_leg_destroy(o->leg);
+	mem_deref(o->ms);
+	mem_deref(o->call_id);
+	mem_deref(o->target);
+	c->out = mem_deref(o);
+}

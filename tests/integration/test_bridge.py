@@ -1,0 +1,135 @@
+"""The bridge route: Keepline as a B2BUA between a sipp caller and a sipp
+callee, with RTP relayed through both legs and checked on the wire."""
+
+import json
+import os
+import re
+import time
+
+from kltest import TAP, Daemon, Skip, check
+from sippkit import Capture, Sipp, free_port
+
+t = TAP()
+
+
+def gateway(callee):
+    """Trunk "lab" reaches the callee; numbers +44... are bridged to it."""
+    port = free_port()
+    base = 30000 + (os.getpid() % 200) * 20
+    d = Daemon("""\
+sip:
+  listen: [udp:127.0.0.1:%d]
+trunks:
+  - name: lab
+    addresses: [127.0.0.1]
+    outbound_uri: sip:127.0.0.1:%d
+routes:
+  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
+     trunk: lab}
+media:
+  rtp_ports: %d-%d
+""" % (port, callee.sip_port, callee.sip_port, base, base + 19))
+    d.sip = "127.0.0.1:%d" % port
+    return d
+
+
+def callee(scenario, duration_ms=1000):
+    s = Sipp(scenario, None, duration_ms=duration_ms, extra=["-rtp_echo"])
+    return s
+
+
+def calls(d):
+    r = d.cli("calls", "--json")
+    check(r.returncode == 0, "calls --json", r.stderr)
+    return json.loads(r.stdout)["calls"]
+
+
+def both(a, b):
+    """Wait for caller a, then callee b; both must pass."""
+    ra = a.wait()
+    rb = b.wait()
+    check(ra == 0, "caller sipp exit %d" % ra, a.report())
+    check(rb == 0, "callee sipp exit %d" % rb, b.report())
+
+
+@t.test
+def bridge_relays_rtp_both_ways():
+    if os.geteuid() != 0:
+        raise Skip("capturing RTP on lo needs root")
+    b = callee("uas_answer_rtp.xml")
+    with gateway(b) as d, Capture() as cap:
+        b.start()
+        a = Sipp("uac_echo_rtp.xml", d.sip, service="+442079460000",
+                 duration_ms=2000).start()
+        deadline = time.monotonic() + 5
+        legs = []
+        while time.monotonic() < deadline:
+            cs = calls(d)
+            if cs and len(cs[0]["legs"]) == 2 and \
+                    cs[0]["legs"][1].get("media", {}).get("rx_packets"):
+                legs = cs[0]["legs"]
+                break
+            time.sleep(0.1)
+        check(legs, "no bridged call with RTP showed up", d.logs())
+        check(cs[0]["route"] == "bridge" and cs[0]["state"] == "confirmed",
+              "call", cs[0])
+        check(legs[1]["role"] == "outbound" and legs[1]["status"] == 200 and
+              legs[1]["target"] == "sip:uas@127.0.0.1:%d" % b.sip_port,
+              "outbound leg", legs[1])
+        a_port = int(legs[0]["media"]["local"].rsplit(":", 1)[1])
+        b_port = int(legs[1]["media"]["local"].rsplit(":", 1)[1])
+        both(a, b)
+
+        # caller -> A -> (relay) B -> callee -> (echo) B -> A -> caller
+        up = cap.count(a.media_port, a_port)
+        out = cap.count(b_port, b.media_port)
+        back = cap.count(b.media_port, b_port)
+        down = cap.count(a_port, a.media_port)
+        check(up >= 80, "caller sent %d" % up)
+        check(out >= up - 2 and back >= up - 4 and down >= up - 6,
+              "relay lost packets: %d -> %d -> %d -> %d"
+              % (up, out, back, down))
+        check(calls(d) == [], "call still listed")
+        check(re.search(r"ev=call_end call_id=\S+ reason=bye_received",
+                        d.logs()), "call_end", d.logs())
+
+
+@t.test
+def cancel_before_answer_reaches_the_callee():
+    b = callee("uas_ring_cancel.xml")
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_cancel.xml", d.sip, service="+44123",
+                 duration_ms=500).start()
+        both(a, b)
+        check(re.search(r"ev=call_end \S+ reason=cancelled", d.logs()),
+              "call_end", d.logs())
+        check(calls(d) == [], "call still listed")
+
+
+@t.test
+def callee_refusal_reaches_the_caller():
+    b = callee("uas_busy_486.xml")
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_reject_486.xml", d.sip, service="+44123").start()
+        both(a, b)
+        check("Callee refused with 486 ev=bridge_refused" in d.logs(),
+              "log", d.logs())
+
+
+@t.test
+def callee_hangup_ends_both_legs():
+    b = callee("uas_answer_hangup.xml", duration_ms=800)
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_wait_bye.xml", d.sip, service="+44123").start()
+        both(a, b)
+        check(re.search(r"ev=call_end \S+ reason=bye_from_callee",
+                        d.logs()), "call_end", d.logs())
+        st = d.request({"cmd": "status"})
+        check(st["subsystems"]["media"]["ports_used"] == 0,
+              "ports not released", st)
+
+
+t.run()
