@@ -33,6 +33,8 @@
 #include "sip/sip_int.h"
 
 enum {
+	/* a trunk that challenges twice more rejects our credentials */
+	AUTH_TRIES_MAX = 2,
 	/* RFC 3261 §16.6 Timer C: a callee ringing longer is given up */
 	RING_LIMIT_MS = 180000,
 	/* after our CANCEL, the callee's final answer is awaited so long */
@@ -188,12 +190,12 @@ static void callee_answered(struct call *c, sip_t const *sip)
 static int caller_status(struct call *c, int status)
 {
 	if (status == 401 || status == 407) {
-		gw_log(GW_LOG_WARN, "sip", "bridge_auth_required",
+		gw_log(GW_LOG_WARN, "sip", "bridge_auth_failed",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
 				 GW_FI("status", status),
 				 GW_FS("trunk", c->route->trunk)),
-		       "Trunk %s asks for credentials; digest authentication "
-		       "is not in this build yet", c->route->trunk);
+		       "Trunk %s refused our credentials, or we have none",
+		       c->route->trunk);
 		return 503;
 	}
 
@@ -203,6 +205,51 @@ static int caller_status(struct call *c, int status)
 		return 0;
 
 	return status;
+}
+
+
+static int send_invite(struct call *c, msg_header_t *auth);
+
+
+/* RFC 3261 §22.2/§22.3: answer a 401/407 with the trunk's credentials
+ * (RFC 2617 digest, computed by Sofia's auth_client). 0 if the INVITE
+ * went out again. */
+static int answer_challenge(struct call *c, int status, sip_t const *sip)
+{
+	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
+						 c->route->trunk);
+	struct call_out *o = c->out;
+	msg_auth_t const *ch;
+	msg_header_t *auth = NULL;
+	url_t *url;
+
+	if (!t || !t->username || !t->password || !sip ||
+	    o->auth_tries >= AUTH_TRIES_MAX)
+		return EACCES;
+
+	ch = status == 401 ? (msg_auth_t const *)sip->sip_www_authenticate :
+		(msg_auth_t const *)sip->sip_proxy_authenticate;
+	if (!ch || auc_challenge(&o->auc, o->home, ch, status == 401 ?
+				 sip_authorization_class :
+				 sip_proxy_authorization_class) < 1)
+		return EPROTO;
+
+	url = url_hdup(o->home, URL_STRING_MAKE(o->target)->us_url);
+	if (!url ||
+	    auc_all_credentials(&o->auc, "Digest", NULL, t->username,
+				t->password) < 1 ||
+	    auc_authorization_headers(&o->auc, o->home, "INVITE", url, NULL,
+				      &auth) < 0 || !auth)
+		return EPROTO;
+
+	++o->auth_tries;
+	gw_log(GW_LOG_INFO, "sip", "bridge_auth",
+	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FI("status", status),
+			 GW_FS("trunk", t->name), GW_FS("user", t->username)),
+	       "Trunk %s asked for credentials (%d), sending them", t->name,
+	       status);
+
+	return send_invite(c, auth);
 }
 
 
@@ -240,6 +287,10 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	}
 
 	/* a final refusal: NTA has ACKed it (RFC 3261 §17.1.1.3) */
+	if ((status == 401 || status == 407) && c->state == CALL_PROCEEDING &&
+	    orq == o->invite && !answer_challenge(c, status, sip))
+		return 0;
+
 	gw_timer_stop(c->guard);
 	if (c->state == CALL_PROCEEDING) {
 		int to_caller = caller_status(c, status);
@@ -334,13 +385,47 @@ static void guard_expired(void *arg)
 }
 
 
+/* The INVITE of leg B; again with auth after a challenge (next CSeq) */
+static int send_invite(struct call *c, msg_header_t *auth)
+{
+	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
+						 c->route->trunk);
+	struct call_out *o = c->out;
+	nta_outgoing_t *orq;
+
+	orq = nta_outgoing_tcreate(
+		o->leg, callee_response, (nta_outgoing_magic_t *)c,
+		(url_string_t const *)t->outbound_uri,
+		SIP_METHOD_INVITE, (url_string_t const *)o->target,
+		SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
+		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
+		TAG_IF(auth, SIPTAG_HEADER((sip_header_t const *)auth)),
+		SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+		SIPTAG_PAYLOAD_STR(o->offer),
+		TAG_END());
+	if (!orq)
+		return ENOMEM;
+
+	/* the challenged INVITE is done; it goes when the call goes */
+	if (o->invite) {
+		if (o->invite_old)
+			nta_outgoing_destroy(o->invite_old);
+		o->invite_old = o->invite;
+	}
+	o->invite = orq;
+
+	return 0;
+}
+
+
 int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 {
 	const struct gw_trunk *trunk = gw_conf_trunk(c->ua->conf,
 						     c->route->trunk);
 	struct call_out *o;
 	struct sa local;
-	char call_id[64], from[160], *answer = NULL, *offer = NULL;
+	char call_id[64], from[160], *answer = NULL;
 	int err;
 
 	if (!has_sdp(sip))
@@ -363,6 +448,9 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	c->out = o = mem_zalloc(sizeof(*o), NULL);
 	if (!o)
 		return 500;
+	o->home = su_home_new(sizeof(*o->home));
+	if (!o->home)
+		return 500;
 
 	if (!trunk || next_hop(trunk, &o->next_hop)) {
 		gw_log(GW_LOG_ERROR, "sip", "bridge_no_route",
@@ -379,7 +467,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	if (!err)
 		err = media_stream_alloc(&o->ms, c->ua->mm, &local, NULL, NULL);
 	if (!err)
-		err = media_stream_offer(o->ms, c->ms, &offer);
+		err = media_stream_offer(o->ms, c->ms, &o->offer);
 	if (err)
 		return 503;
 
@@ -397,24 +485,11 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 				 SIPTAG_FROM_STR(from),
 				 SIPTAG_TO_STR(o->target),
 				 TAG_END());
-	if (!o->leg) {
-		mem_deref(offer);
+	if (!o->leg)
 		return 500;
-	}
 	nta_leg_tag(o->leg, NULL);
 
-	o->invite = nta_outgoing_tcreate(
-		o->leg, callee_response, (nta_outgoing_magic_t *)c,
-		(url_string_t const *)trunk->outbound_uri,
-		SIP_METHOD_INVITE, (url_string_t const *)o->target,
-		SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
-		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
-		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
-		SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-		SIPTAG_PAYLOAD_STR(offer),
-		TAG_END());
-	mem_deref(offer);
-	if (!o->invite)
+	if (send_invite(c, NULL))
 		return 500;
 
 	/* the caller may CANCEL from now on */
@@ -498,6 +573,8 @@ void bridge_destroy(struct call *c)
 
 	if (o->invite)
 		nta_outgoing_destroy(o->invite);
+	if (o->invite_old)
+		nta_outgoing_destroy(o->invite_old);
 	if (o->bye)
 		nta_outgoing_destroy(o->bye);
 	if (o->leg)
@@ -505,5 +582,8 @@ void bridge_destroy(struct call *c)
 	mem_deref(o->ms);
 	mem_deref(o->call_id);
 	mem_deref(o->target);
+	mem_deref(o->offer);
+	if (o->home)
+		su_home_unref(o->home);   /* frees auc with it */
 	c->out = mem_deref(o);
 }

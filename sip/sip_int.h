@@ -19,6 +19,7 @@
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/tport_tag.h>
+#include <sofia-sip/auth_client.h>
 
 #include "gateway/libre.h"
 #include "sip/sipua.h"
@@ -53,9 +54,14 @@ struct call_out {
 	char *target;
 	nta_leg_t *leg;
 	nta_outgoing_t *invite;
+	nta_outgoing_t *invite_old;   /**< the one a challenge answered */
 	nta_outgoing_t *bye;
 	struct media_stream *ms;
 	struct sa next_hop;
+	char *offer;                  /**< our SDP, for a re-sent INVITE */
+	su_home_t *home;              /**< digest state lives here */
+	struct auth_client_s *auc;
+	unsigned auth_tries;
 	int status;                   /**< the callee's last status */
 	bool confirmed;               /**< its 2xx came and was ACKed */
 };

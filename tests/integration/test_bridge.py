@@ -12,7 +12,7 @@ from sippkit import Capture, Sipp, free_port
 t = TAP()
 
 
-def gateway(callee):
+def gateway(callee, credentials=""):
     """Trunk "lab" reaches the callee; numbers +44... are bridged to it."""
     port = free_port()
     base = 30000 + (os.getpid() % 200) * 20
@@ -23,12 +23,13 @@ trunks:
   - name: lab
     addresses: [127.0.0.1]
     outbound_uri: sip:127.0.0.1:%d
-routes:
+%sroutes:
   - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
      trunk: lab}
 media:
   rtp_ports: %d-%d
-""" % (port, callee.sip_port, callee.sip_port, base, base + 19))
+""" % (port, callee.sip_port, credentials, callee.sip_port, base,
+       base + 19))
     d.sip = "127.0.0.1:%d" % port
     return d
 
@@ -130,6 +131,30 @@ def callee_hangup_ends_both_legs():
         st = d.request({"cmd": "status"})
         check(st["subsystems"]["media"]["ports_used"] == 0,
               "ports not released", st)
+
+
+@t.test
+def trunk_challenge_is_answered_with_digest():
+    import hashlib
+    b = callee("uas_digest_407.xml")
+    with gateway(b, "    username: keepline\n    password: s3cret\n") as d:
+        b.start()
+        a = Sipp("uac_echo_rtp.xml", d.sip, service="+44123",
+                 duration_ms=500).start()
+        both(a, b)
+        check("Trunk lab asked for credentials (407), sending them "
+              "ev=bridge_auth" in d.logs(), "log", d.logs())
+        # the digest on the wire, recomputed (RFC 2617 §3.2.2)
+        m = re.search(r"Proxy-Authorization: Digest (.*)", b.messages())
+        check(m, "no Proxy-Authorization reached the callee", b.report())
+        p = dict(re.findall(r'(\w+)="?([^",]*)"?', m.group(1)))
+        md5 = lambda x: hashlib.md5(x.encode()).hexdigest()
+        ha1 = md5("keepline:%s:s3cret" % p["realm"])
+        ha2 = md5("INVITE:%s" % p["uri"])
+        want = md5("%s:%s:%s:%s:%s:%s" % (ha1, p["nonce"], p["nc"],
+                                          p["cnonce"], p["qop"], ha2))
+        check(p["username"] == "keepline" and p["response"] == want,
+              "wrong digest", p, want)
 
 
 t.run()
