@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,13 @@
 #include "media/media.h"
 #include "sip/sipua.h"
 
-enum { MAX_PROVIDERS = 16, MAX_RELOADERS = 16 };
+enum {
+	MAX_PROVIDERS = 16,
+	MAX_RELOADERS = 16,
+	HOUSEKEEPING_MS = 10000,
+	/* NTA keeps a finished transaction 64*T1 = 32 s (RFC 3261 Timer J) */
+	TRIM_IDLE_MS = 40000,
+};
 
 struct reloader {
 	gw_reload_h *h;
@@ -36,6 +43,10 @@ struct gw_daemon {
 	struct gw_ctrl *ctrl;
 	struct media_mgr *mm;
 	struct sipua *ua;
+	struct gw_timer *housekeeping;
+	uint64_t idle_since;          /**< gw_now_ms() of the last new call */
+	uint64_t invites_seen;
+	bool trimmed;                 /**< heap trimmed since the last call */
 	uint64_t started_ms;          /**< monotonic */
 	uint64_t started_wall;        /**< [s] since the epoch */
 	struct gw_status_provider providers[MAX_PROVIDERS];
@@ -114,6 +125,33 @@ static void on_reload_signal(int signo, void *arg)
 }
 
 
+/* glibc keeps freed memory for reuse; after a burst of calls that is
+ * hundreds of MB. Once the gateway has been idle long enough for NTA to
+ * have let go of the burst's transactions, hand it back so RSS returns to
+ * its baseline. */
+static void housekeeping(void *arg)
+{
+	struct gw_daemon *d = arg;
+	struct sipua_stats st;
+	uint64_t now = gw_now_ms();
+
+	/* idle: no call up and no new INVITE for a while (short calls
+	 * leave "no call up" true at most instants of a burst) */
+	sipua_stats(d->ua, &st);
+	if (st.active || st.invites != d->invites_seen || !d->idle_since) {
+		d->invites_seen = st.invites;
+		d->idle_since = now;
+		d->trimmed = false;
+		return;
+	}
+
+	if (!d->trimmed && now - d->idle_since >= TRIM_IDLE_MS) {
+		malloc_trim(0);
+		d->trimmed = true;
+	}
+}
+
+
 static void status_sip(struct odict *o, void *arg)
 {
 	struct gw_daemon *d = arg;
@@ -148,6 +186,7 @@ static void daemon_destructor(void *data)
 	struct gw_daemon *d = data;
 
 	/* calls first: they hold media streams and NTA objects */
+	mem_deref(d->housekeeping);
 	mem_deref(d->ua);
 	mem_deref(d->mm);
 	mem_deref(d->ctrl);
@@ -232,6 +271,11 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 		err = gw_ctrl_register(d->ctrl, "calls",
 				       "active calls: legs, peers, media "
 				       "counters", cmd_calls, d);
+	if (!err)
+		err = gw_timer_alloc(&d->housekeeping, d->r);
+	if (!err)
+		err = gw_timer_start_periodic(d->housekeeping, HOUSEKEEPING_MS,
+					      housekeeping, d);
 
  out:
 	if (err)

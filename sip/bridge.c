@@ -327,6 +327,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 
 	case sip_method_bye:
 		nta_incoming_treply(irq, SIP_200_OK, TAG_END());
+		sipua_done(irq);
 		if (c->state != CALL_ENDING)
 			call_hangup(c, "bye_from_callee", NULL, true, false);
 		else if (!c->byes)
@@ -346,9 +347,11 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 				    SIPTAG_PAYLOAD_STR(answer), TAG_END());
 		mem_deref(answer);
+		sipua_done(irq);
 		return 0;
 
 	case sip_method_ack:
+		sipua_done(irq);
 		return 0;
 
 	case sip_method_options:

@@ -225,6 +225,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 				    SIPTAG_WARNING_STR("399 keepline \"an SDP "
 						       "offer is required\""),
 				    TAG_END());
+		sipua_done(irq);
 		return EPROTO;
 	}
 
@@ -243,6 +244,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 				       "399 keepline \"malformed SDP\"" :
 				       "304 keepline \"no common codec\""),
 				    TAG_END());
+		sipua_done(irq);
 		return err;
 	}
 
@@ -278,6 +280,7 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		nta_incoming_treply(irq, SIP_200_OK,
 				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 				    TAG_END());
+		sipua_done(irq);
 		if (c->state == CALL_ENDING && !c->byes) {
 			call_end(c, c->end_reason);
 			return 0;
@@ -299,6 +302,7 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		return 0;
 
 	case sip_method_ack:
+		sipua_done(irq);
 		return 0;
 
 	case sip_method_options:

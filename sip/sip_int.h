@@ -115,9 +115,16 @@ void call_destroy_all(struct sipua *ua);
 const char *call_state_name(enum call_state st);
 
 /* sipua.c */
-/** Reply with our Server header and, for 405/OPTIONS, Allow */
+/**
+ * Give a final reply with our Server header (and Allow for 405 and 200)
+ * and release the server transaction. A callback that returns 0 owns the
+ * transaction NTA passed it: every one answered here must be released, or
+ * NTA keeps it until the agent goes (about 10 KB a call).
+ */
 int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase);
+/** Release a transaction we answered (or that needs no answer: ACK) */
+void sipua_done(nta_incoming_t *irq);
 /** The local address the kernel uses to reach peer (no packet sent) */
 int sipua_local_addr(const struct sa *peer, struct sa *local);
 

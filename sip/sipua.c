@@ -25,11 +25,23 @@ int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase)
 {
 	/* RFC 3261 §20.5: a 405 MUST carry Allow */
-	return nta_incoming_treply(irq, status, phrase,
-				   SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
-				   TAG_IF(status == 405 || status == 200,
-					  SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
-				   TAG_END());
+	int err = nta_incoming_treply(irq, status, phrase,
+				      SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
+				      TAG_IF(status == 405 || status == 200,
+					     SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
+				      TAG_END());
+
+	sipua_done(irq);
+
+	return err;
+}
+
+
+void sipua_done(nta_incoming_t *irq)
+{
+	/* NTA keeps it for its own retransmission timers, then frees it */
+	if (irq)
+		nta_incoming_destroy(irq);
 }
 
 
@@ -79,9 +91,11 @@ static int default_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 				    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 				    SIPTAG_ACCEPT_STR("application/sdp"),
 				    TAG_END());
+		sipua_done(irq);
 		return 0;
 
 	case sip_method_ack:
+		sipua_done(irq);
 		return 0;   /* a stray ACK gets no response (RFC 3261 §17.2.3) */
 
 	case sip_method_bye:

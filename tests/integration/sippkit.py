@@ -32,7 +32,7 @@ class Sipp:
     """One sipp run of a scenario from sipp-scenarios/."""
 
     def __init__(self, scenario, target, service="echo", local_ip="127.0.0.1",
-                 duration_ms=1000, calls=1, extra=()):
+                 duration_ms=1000, calls=1, extra=(), trace=True):
         self.dir = Scratch()
         # rtp_stream plays this file: 8000 samples/s of mu-law, looped
         with open(os.path.join(self.dir.path, "keepline-tone.ulaw"),
@@ -40,16 +40,18 @@ class Sipp:
             f.write(bytes([0xFF, 0x7F]) * 4000)
         self.sip_port = free_port()
         self.media_port = free_port(even=True)
-        # target None: a callee (sipp as UAS) on local_ip:sip_port
+        # target None: a callee (sipp as UAS) on local_ip:sip_port;
+        # "sn:NAME": one of sipp's built-in scenarios
         where = [target, "-s", service] if target else []
-        self.args = [
-            "sipp", "-sf", os.path.join(SCENARIOS, scenario)] + where + [
+        sf = (["-sn", scenario[3:]] if scenario.startswith("sn:") else
+              ["-sf", os.path.join(SCENARIOS, scenario)])
+        self.args = ["sipp"] + sf + where + [
             "-i", local_ip, "-p", str(self.sip_port),
             "-mi", local_ip, "-mp", str(self.media_port),
             "-m", str(calls), "-l", str(calls), "-d", str(duration_ms),
             "-nostdin", "-timeout", "60", "-timeout_error",
-            "-trace_err", "-trace_msg",
-        ] + list(extra)
+            "-trace_err",
+        ] + ([] if trace is False else ["-trace_msg"]) + list(extra)
         self.proc = None
 
     def start(self):
