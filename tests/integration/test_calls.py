@@ -173,6 +173,27 @@ def silence_ends_the_call_with_bye_and_reason():
 
 
 @t.test
+def echo_call_over_tcp():
+    port = free_port(kind=__import__("socket").SOCK_STREAM)
+    base = 20000 + (os.getpid() % 200) * 100 + 50
+    with Daemon("""\
+sip: {listen: ["udp:127.0.0.1:%d", "tcp:127.0.0.1:%d"]}
+trunks: [{name: lab, addresses: [127.0.0.1]}]
+routes: [{match: echo, action: echo}]
+media: {rtp_ports: %d-%d}
+""" % (port, port, base, base + 49)) as d:
+        s = Sipp("uac_echo_rtp.xml", "127.0.0.1:%d" % port,
+                 duration_ms=1000, extra=["-t", "t1"])
+        rc = s.run()
+        check(rc == 0, "sipp over TCP exit %d" % rc, s.report())
+        m = re.search(r"ev=call_end call_id=\S+ reason=bye_received "
+                      r"duration_ms=\d+ rx_packets=(\d+) tx_packets=(\d+)",
+                      d.logs())
+        check(m and int(m.group(1)) >= 40 and m.group(1) == m.group(2),
+              "RTP over a TCP-signalled call", d.logs())
+
+
+@t.test
 def malformed_sip_leaves_the_daemon_unharmed():
     import socket
     junk = [
