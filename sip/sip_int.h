@@ -38,6 +38,7 @@ struct sipua {
 	nta_agent_t *agent;
 	nta_leg_t *default_leg;       /**< requests outside any dialog */
 	struct list calls;
+	struct list regs;             /**< struct sipua_reg, register.c */
 	struct sipua_stats st;
 };
 
@@ -101,6 +102,10 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 int  call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 		     sip_t const *sip);
 const char *call_reason_hdr(void);
+
+/* register.c */
+int  sipua_reg_start(struct sipua *ua);
+void sipua_reg_describe(const struct sipua *ua, struct odict *o);
 
 /* bridge.c */
 /** Route bridge: read the caller's offer, call the target via the trunk.

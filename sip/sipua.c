@@ -178,6 +178,7 @@ static void sipua_destructor(void *data)
 	struct sipua *ua = data;
 
 	call_destroy_all(ua);
+	list_flush(&ua->regs);
 
 	if (ua->default_leg)
 		nta_leg_destroy(ua->default_leg);
@@ -250,6 +251,10 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		goto out;
 	}
 
+	err = sipua_reg_start(ua);
+	if (err)
+		goto out;
+
 	for (size_t i = 0; i < conf->sip.n_listen; i++) {
 		char where[80];
 
@@ -287,6 +292,7 @@ void sipua_status(const struct sipua *ua, struct odict *o)
 	odict_entry_add(o, "rejected", ODICT_INT, (int64_t)ua->st.rejected);
 	odict_entry_add(o, "ended", ODICT_INT, (int64_t)ua->st.ended);
 	odict_entry_add(o, "options", ODICT_INT, (int64_t)ua->st.options);
+	sipua_reg_describe(ua, o);
 }
 
 

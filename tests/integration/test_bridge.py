@@ -157,4 +157,22 @@ def trunk_challenge_is_answered_with_digest():
               "wrong digest", p, want)
 
 
+@t.test
+def trunk_registration_is_kept_refreshed():
+    reg = Sipp("uas_registrar.xml", None).start()
+    time.sleep(0.3)      # the gateway registers as soon as it starts
+    with gateway(reg, "    register: true\n    username: keepline\n"
+                 "    password: s3cret\n") as d:
+        rc = reg.wait(timeout=30)
+        check(rc == 0, "registrar sipp exit %d" % rc, reg.report())
+        st = d.request({"cmd": "status"})["subsystems"]["sip"]
+        regs = st.get("registrations", [])
+        check(len(regs) == 1 and regs[0]["trunk"] == "lab" and
+              regs[0]["state"] == "registered" and
+              regs[0]["aor"] == "sip:keepline@127.0.0.1" and
+              regs[0]["last_status"] == 200, "status", st)
+        check(d.logs().count("ev=registered trunk=lab") >= 2,
+              "no refresh logged", d.logs())
+
+
 t.run()
