@@ -121,6 +121,38 @@ static void init_trunk(struct conf_parser *p, void *item)
 }
 
 
+/* The host of a sip:/sips: URI is an IP address (no DNS: a lookup would
+ * block the gateway's one thread) */
+static bool uri_host_is_ip(const char *uri)
+{
+	const char *h = strchr(uri, ':') + 1, *at = strchr(h, '@'), *end;
+	char host[64];
+	struct sa sa;
+	size_t len;
+
+	if (at)
+		h = at + 1;
+
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return false;
+		++h;
+	}
+	else {
+		end = h + strcspn(h, ":;>?");
+	}
+
+	len = (size_t)(end - h);
+	if (!len || len >= sizeof(host))
+		return false;
+	memcpy(host, h, len);
+	host[len] = '\0';
+
+	return 0 == sa_set_str(&sa, host, 0);
+}
+
+
 static void check_trunk(struct conf_parser *p, void *item, yaml_node_t *map)
 {
 	struct gw_trunk *t = item;
@@ -131,6 +163,10 @@ static void check_trunk(struct conf_parser *p, void *item, yaml_node_t *map)
 	    strncmp(t->outbound_uri, "sips:", 5))
 		conf_error(p, n, "outbound_uri",
 			   "'%s' is not a sip: or sips: URI", t->outbound_uri);
+	else if (t->outbound_uri && !uri_host_is_ip(t->outbound_uri))
+		conf_error(p, n, "outbound_uri", "'%s': the host must be an IP "
+			   "address (Keepline does no DNS lookups)",
+			   t->outbound_uri);
 
 	/* (an addresses key with bad entries is reported on its own) */
 	if (!t->outbound_uri && !conf_map_get(p, map, "addresses"))

@@ -257,7 +257,7 @@ int test_conf_full_file(void)
 		"trunks:\n"
 		"  - name: t1\n"
 		"    addresses: [198.51.100.0/24, 203.0.113.9]\n"
-		"    outbound_uri: sip:gw.example\n"
+		"    outbound_uri: \"sip:gw@[2001:db8::1]:5080;transport=tcp\"\n"
 		"    transport: tcp\n"
 		"    username: u\n"
 		"    password: p\n"
@@ -419,6 +419,9 @@ int test_conf_cross_field(void)
 		{"netwatch: {interval: 1s, probe_timeout: 2s}\n",
 		 ":1:41: netwatch.probe_timeout: probe_timeout (2000ms) must "
 		 "be shorter than interval (1000ms)"},
+		{"trunks:\n  - {name: a, outbound_uri: \"sip:gw.example:5060\"}\n",
+		 ":2:35: trunks[0].outbound_uri: 'sip:gw.example:5060': the "
+		 "host must be an IP address (Keepline does no DNS lookups)"},
 		{"control: {socket: relative.sock}\n",
 		 ":1:19: control.socket: 'relative.sock' must be an absolute "
 		 "path"},
