@@ -226,25 +226,29 @@ static int ctrl_request(struct cli *cli, const char *request,
 }
 
 
-static int cmd_status(struct cli *cli, int argc, char **argv)
+/* A command that asks the daemon one thing and prints the answer, as
+ * JSON (--json) or for people */
+static int daemon_query(struct cli *cli, int argc, char **argv,
+			const char *cmd, void (*print)(const struct odict *))
 {
 	struct odict *reply = NULL;
-	char *raw = NULL;
+	char *raw = NULL, request[64];
 	bool json = false;
 	int rc;
 
 	rc = parse_sub_opts(cli, argc, argv, &json);
 	if (rc)
-		return sub_usage(commands, "status", rc < 0 ? 0 : rc);
+		return sub_usage(commands, cmd, rc < 0 ? 0 : rc);
 
-	rc = ctrl_request(cli, "{\"cmd\":\"status\"}", &reply, &raw);
+	snprintf(request, sizeof(request), "{\"cmd\":\"%s\"}", cmd);
+	rc = ctrl_request(cli, request, &reply, &raw);
 	if (rc)
 		return rc;
 
 	if (json)
 		printf("%s\n", raw);
 	else
-		gw_status_print(reply);
+		print(reply);
 
 	mem_deref(reply);
 	mem_deref(raw);
@@ -253,30 +257,15 @@ static int cmd_status(struct cli *cli, int argc, char **argv)
 }
 
 
+static int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	return daemon_query(cli, argc, argv, "status", gw_status_print);
+}
+
+
 static int cmd_calls(struct cli *cli, int argc, char **argv)
 {
-	struct odict *reply = NULL;
-	char *raw = NULL;
-	bool json = false;
-	int rc;
-
-	rc = parse_sub_opts(cli, argc, argv, &json);
-	if (rc)
-		return sub_usage(commands, "calls", rc < 0 ? 0 : rc);
-
-	rc = ctrl_request(cli, "{\"cmd\":\"calls\"}", &reply, &raw);
-	if (rc)
-		return rc;
-
-	if (json)
-		printf("%s\n", raw);
-	else
-		gw_calls_print(reply);
-
-	mem_deref(reply);
-	mem_deref(raw);
-
-	return 0;
+	return daemon_query(cli, argc, argv, "calls", gw_calls_print);
 }
 
 

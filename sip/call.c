@@ -301,20 +301,8 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		(void)call_answer(c, irq, sip);
 		return 0;
 
-	case sip_method_ack:
-		sipua_done(irq);
-		return 0;
-
-	case sip_method_options:
-		sipua_reply(c->ua, irq, SIP_200_OK);
-		return 0;
-
-	case sip_method_unknown:
-		return 501;
-
 	default:
-		sipua_reply(c->ua, irq, SIP_405_METHOD_NOT_ALLOWED);
-		return 0;
+		return sipua_dialog_default(c->ua, irq, sip);
 	}
 }
 

@@ -130,6 +130,10 @@ int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase);
 /** Release a transaction we answered (or that needs no answer: ACK) */
 void sipua_done(nta_incoming_t *irq);
+/** In-dialog requests a leg does not handle itself: ACK absorbed, OPTIONS
+ *  200, unknown methods 501, the rest 405 with Allow (RFC 3261 §21.4.6) */
+int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
+			 sip_t const *sip);
 /** The local address the kernel uses to reach peer (no packet sent) */
 int sipua_local_addr(const struct sa *peer, struct sa *local);
 

@@ -37,6 +37,29 @@ int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 }
 
 
+int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
+			 sip_t const *sip)
+{
+	switch (sip->sip_request->rq_method) {
+
+	case sip_method_ack:
+		sipua_done(irq);
+		return 0;
+
+	case sip_method_options:
+		sipua_reply(ua, irq, SIP_200_OK);
+		return 0;
+
+	case sip_method_unknown:
+		return 501;
+
+	default:
+		sipua_reply(ua, irq, SIP_405_METHOD_NOT_ALLOWED);
+		return 0;
+	}
+}
+
+
 void sipua_done(nta_incoming_t *irq)
 {
 	/* NTA keeps it for its own retransmission timers, then frees it */

@@ -55,9 +55,11 @@ log: {level: warn}
         check(status["answered"] + status["rejected"] == RATE * SECONDS,
               "gateway counted", status)
 
-        # NTA lets go of the burst after 32 s; the daemon trims its heap
-        # once idle for 40 s (gateway/daemon.c): wait for that, bounded
-        deadline = time.monotonic() + 75
+        # NTA lets go of the burst after 32 s (a call whose ACK was lost
+        # ends 32 s later still, by our BYE's own timeout); the daemon
+        # trims its heap once idle for 40 s (gateway/daemon.c): wait for
+        # that, bounded
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             now = rss_kb(d.proc.pid)
             if now <= base + 10240:

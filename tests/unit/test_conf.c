@@ -420,7 +420,7 @@ int test_conf_cross_field(void)
 		 ":1:41: netwatch.probe_timeout: probe_timeout (2000ms) must "
 		 "be shorter than interval (1000ms)"},
 		{"trunks:\n  - {name: a, outbound_uri: \"sip:gw.example:5060\"}\n",
-		 ":2:35: trunks[0].outbound_uri: 'sip:gw.example:5060': the "
+		 ":2:29: trunks[0].outbound_uri: 'sip:gw.example:5060': the "
 		 "host must be an IP address (Keepline does no DNS lookups)"},
 		{"control: {socket: relative.sock}\n",
 		 ":1:19: control.socket: 'relative.sock' must be an absolute "
