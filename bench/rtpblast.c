@@ -1,12 +1,14 @@
 /**
  * @file rtpblast.c  RTP load and latency for bench/relay
  *
- *   rtpblast SRC_PORT DST_IP:PORT RECV_PORT RATE SECONDS [SIZE]
+ *   rtpblast SRC_PORT DST_IP:PORT[,PORT...] RECV_PORT RATE SECONDS [SIZE]
  *
  * Sends RTP packets of SIZE bytes (default 172: 20 ms of G.711) from
  * 127.0.0.1:SRC_PORT to DST at RATE packets per second for SECONDS, in
  * batches every millisecond (sendmmsg), and receives whatever arrives on
- * 127.0.0.1:RECV_PORT. Each payload carries its send time (CLOCK_MONOTONIC),
+ * 127.0.0.1:RECV_PORT. With several ports (or @FILE, one port a line),
+ * packets go round-robin to DST_IP at each port: one stream per port,
+ * each with its own SSRC, RATE shared among them. Each payload carries its send time (CLOCK_MONOTONIC),
  * so the receiver measures one-way latency through the path under test.
  * Prints one line of JSON: sent, received, latency p50/p90/p99/max [us].
  *
@@ -24,7 +26,52 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { BATCH = 256, MAXPKT = 1500, HDR = 12 };
+enum { BATCH = 256, MAXPKT = 1500, HDR = 12, MAXDST = 20000 };
+
+static struct sockaddr_in dsts[MAXDST];
+static size_t ndst;
+
+
+/* "5000", "5000,5002,..." or "@file" with one port a line */
+static int parse_ports(const char *ip, const char *spec)
+{
+	FILE *f = NULL;
+	char line[32];
+	const char *p = spec;
+
+	if (*spec == '@') {
+		f = fopen(spec + 1, "r");
+		if (!f)
+			return -1;
+	}
+
+	for (;;) {
+		unsigned port;
+
+		if (f) {
+			if (!fgets(line, sizeof(line), f))
+				break;
+			p = line;
+		}
+		if (sscanf(p, "%u", &port) != 1 || !port || port > 65535 ||
+		    ndst == MAXDST)
+			break;
+		dsts[ndst].sin_family = AF_INET;
+		dsts[ndst].sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, ip, &dsts[ndst].sin_addr);
+		++ndst;
+		if (!f) {
+			p = strchr(p, ',');
+			if (!p++)
+				break;
+		}
+	}
+
+	if (f)
+		fclose(f);
+
+	return ndst ? 0 : -1;
+}
 
 static uint64_t now_ns(void)
 {
@@ -68,18 +115,17 @@ int main(int argc, char **argv)
 	static uint8_t out[BATCH][MAXPKT], in[BATCH][MAXPKT];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
-	struct sockaddr_in dst = {.sin_family = AF_INET};
 	uint64_t start, end, next, sent = 0, received = 0, seq = 0;
 	uint32_t *lat;
 	size_t size, nlat = 0, cap;
 	double rate;
-	char ip[64];
-	unsigned port;
+	char ip[64], ports[4096];
 	int sfd, rfd, seconds;
 
-	if (argc < 6 || sscanf(argv[2], "%63[^:]:%u", ip, &port) != 2) {
-		fprintf(stderr, "usage: rtpblast SRC_PORT DST_IP:PORT RECV_PORT "
-			"RATE SECONDS [SIZE]\n");
+	if (argc < 6 || sscanf(argv[2], "%63[^:]:%4095s", ip, ports) != 2 ||
+	    parse_ports(ip, ports)) {
+		fprintf(stderr, "usage: rtpblast SRC_PORT DST_IP:PORT[,PORT...] "
+			"RECV_PORT RATE SECONDS [SIZE]\n");
 		return 2;
 	}
 	rate = atof(argv[4]);
@@ -89,8 +135,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtpblast: bad size, rate or seconds\n");
 		return 2;
 	}
-	inet_pton(AF_INET, ip, &dst.sin_addr);
-	dst.sin_port = htons((uint16_t)port);
 
 	sfd = udp_bind((uint16_t)atoi(argv[1]));
 	rfd = udp_bind((uint16_t)atoi(argv[3]));
@@ -128,7 +172,11 @@ int main(int argc, char **argv)
 				uint16_t s16 = htons((uint16_t)seq);
 				uint64_t ts = now_ns();
 
+				size_t d = seq % ndst;
+				uint32_t ssrc = htonl(0x0b1a5700u + (uint32_t)d);
+
 				memcpy(out[i] + 2, &s16, 2);
+				memcpy(out[i] + 8, &ssrc, 4);
 				memcpy(out[i] + HDR, &ts, 8);
 				memcpy(out[i] + HDR + 8, &seq, 8);
 				++seq;
@@ -136,8 +184,8 @@ int main(int argc, char **argv)
 				memset(&msgs[i], 0, sizeof(msgs[i]));
 				msgs[i].msg_hdr.msg_iov = &iov[i];
 				msgs[i].msg_hdr.msg_iovlen = 1;
-				msgs[i].msg_hdr.msg_name = &dst;
-				msgs[i].msg_hdr.msg_namelen = sizeof(dst);
+				msgs[i].msg_hdr.msg_name = &dsts[d];
+				msgs[i].msg_hdr.msg_namelen = sizeof(dsts[d]);
 			}
 			if (n) {
 				int k = sendmmsg(sfd, msgs, n, 0);

@@ -4,10 +4,18 @@
  * The facade exists so that every module shares Sofia's loop (and NUA can
  * run on it) without including Sofia headers. su_root runs on its epoll
  * port: the select port loses POLLERR, which media/ needs for ICMP errors.
+ *
+ * Watches live in an epoll set of the facade's own, registered with
+ * su_root as one fd. Sofia's epoll port takes at most 4 events per
+ * epoll_wait(); a gateway relaying RTP for thousands of calls has
+ * thousands of sockets each ready once per 20 ms, so the facade asks for
+ * up to EVENTS_MAX at a time instead. Sofia's own sockets (NTA's
+ * transports) stay on su_root directly.
  */
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
@@ -23,6 +31,8 @@
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 
+enum { EVENTS_MAX = 256 };
+
 struct sig_handler {
 	gw_signal_h *h;
 	void *arg;
@@ -31,6 +41,10 @@ struct sig_handler {
 struct gw_reactor {
 	su_root_t *root;
 	bool running;
+	int epfd;                     /**< the watches' epoll set */
+	int ep_index;                 /**< its su_root registration */
+	struct epoll_event evs[EVENTS_MAX];
+	int nevs;                     /**< events being dispatched, or 0 */
 	int sigfd;                    /**< signalfd, -1 until first signal */
 	sigset_t sigmask;             /**< signals routed to sigfd */
 	struct gw_watch *sigw;
@@ -40,8 +54,8 @@ struct gw_reactor {
 struct gw_watch {
 	struct gw_reactor *r;         /**< reference held, unless internal */
 	bool internal;                /**< the reactor's own: no reference */
+	bool added;                   /**< in r->epfd */
 	int fd;
-	int index;                    /**< su_root registration, > 0 */
 	int events;
 	gw_fd_h *h;
 	void *arg;
@@ -69,6 +83,8 @@ struct gw_child {
 
 static unsigned su_users;
 
+static int epoll_setup(struct gw_reactor *r);
+
 
 uint64_t gw_now_us(void)
 {
@@ -91,6 +107,11 @@ static void reactor_destructor(void *data)
 	struct gw_reactor *r = data;
 
 	r->sigw = mem_deref(r->sigw);
+
+	if (r->ep_index > 0)
+		su_root_deregister(r->root, r->ep_index);
+	if (r->epfd >= 0)
+		close(r->epfd);
 
 	if (r->sigfd >= 0) {
 		sigprocmask(SIG_UNBLOCK, &r->sigmask, NULL);
@@ -118,6 +139,7 @@ int gw_reactor_alloc(struct gw_reactor **rp)
 		return ENOMEM;
 
 	r->sigfd = -1;
+	r->epfd = -1;
 	sigemptyset(&r->sigmask);
 
 	if (su_users == 0 && su_init() != 0) {
@@ -134,6 +156,8 @@ int gw_reactor_alloc(struct gw_reactor **rp)
 
 	/* Without this NUA would start a thread of its own (DESIGN.md §3) */
 	su_root_threading(r->root, 0);
+
+	err = epoll_setup(r);
 
  out:
 	if (err)
@@ -179,41 +203,76 @@ void *gw_reactor_su_root(struct gw_reactor *r)
 }
 
 
-/* fd watches */
+/* fd watches, in the facade's epoll set */
 
-static int to_su_events(int events)
+static uint32_t to_epoll(int events)
 {
-	int e = 0;
+	uint32_t e = 0;
 
 	if (events & GW_FD_READ)
-		e |= SU_WAIT_IN;
+		e |= EPOLLIN;
 	if (events & GW_FD_WRITE)
-		e |= SU_WAIT_OUT;
-	if (events & GW_FD_ERROR)
-		e |= SU_WAIT_ERR;
+		e |= EPOLLOUT;
 
-	return e;
+	return e;   /* EPOLLERR and EPOLLHUP are always reported */
 }
 
 
-static int watch_wakeup(su_root_magic_t *magic, su_wait_t *wait,
+/* The epoll set is readable: dispatch up to EVENTS_MAX ready watches */
+static int epoll_wakeup(su_root_magic_t *magic, su_wait_t *wait,
 			su_wakeup_arg_t *arg)
 {
-	struct gw_watch *w = arg;
-	int revents = wait->revents;
-	int events = 0;
+	struct gw_reactor *r = arg;
+	int n;
 	(void)magic;
+	(void)wait;
 
-	if (revents & SU_WAIT_IN)
-		events |= GW_FD_READ;
-	if (revents & SU_WAIT_OUT)
-		events |= GW_FD_WRITE;
-	if (revents & (SU_WAIT_ERR | SU_WAIT_HUP))
-		events |= GW_FD_ERROR;
+	n = epoll_wait(r->epfd, r->evs, EVENTS_MAX, 0);
+	if (n <= 0)
+		return 0;
 
-	/* The handler may free w: nothing touches it afterwards. */
-	if (events)
-		w->h(w->fd, events, w->arg);
+	r->nevs = n;
+	for (int i = 0; i < r->nevs; i++) {
+		struct gw_watch *w = r->evs[i].data.ptr;
+		uint32_t re = r->evs[i].events;
+		int events = 0;
+
+		if (!w)
+			continue;   /* freed by an earlier handler of this round */
+
+		if (re & EPOLLIN)
+			events |= GW_FD_READ;
+		if (re & EPOLLOUT)
+			events |= GW_FD_WRITE;
+		if (re & (EPOLLERR | EPOLLHUP))
+			events |= GW_FD_ERROR;
+
+		/* The handler may free w, or any other watch */
+		if (events)
+			w->h(w->fd, events, w->arg);
+	}
+	r->nevs = 0;
+
+	return 0;
+}
+
+
+static int epoll_setup(struct gw_reactor *r)
+{
+	su_wait_t wait[1] = {SU_WAIT_INIT};
+
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0)
+		return errno;
+
+	if (su_wait_create(wait, r->epfd, SU_WAIT_IN) < 0)
+		return errno ? errno : EINVAL;
+
+	r->ep_index = su_root_register(r->root, wait, epoll_wakeup, r, 0);
+	if (r->ep_index <= 0) {
+		r->ep_index = 0;
+		return errno ? errno : ENOMEM;
+	}
 
 	return 0;
 }
@@ -222,12 +281,19 @@ static int watch_wakeup(su_root_magic_t *magic, su_wait_t *wait,
 static void watch_destructor(void *data)
 {
 	struct gw_watch *w = data;
+	struct gw_reactor *r = w->r;
 
-	if (w->index > 0)
-		su_root_deregister(w->r->root, w->index);
+	if (w->added)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+
+	/* an event of this round not yet dispatched must not reach w */
+	for (int i = 0; i < r->nevs; i++) {
+		if (r->evs[i].data.ptr == w)
+			r->evs[i].data.ptr = NULL;
+	}
 
 	if (!w->internal)
-		mem_deref(w->r);
+		mem_deref(r);
 }
 
 
@@ -242,9 +308,8 @@ static void fd_nop(int fd, int events, void *arg)
 static int watch_new(struct gw_watch **wp, struct gw_reactor *r, int fd,
 		     int events, gw_fd_h *h, void *arg, bool internal)
 {
+	struct epoll_event ev = {0};
 	struct gw_watch *w;
-	su_wait_t wait[1] = {SU_WAIT_INIT};
-	int err = 0;
 
 	if (!wp || !r || fd < 0)
 		return EINVAL;
@@ -262,25 +327,18 @@ static int watch_new(struct gw_watch **wp, struct gw_reactor *r, int fd,
 	w->h = h ? h : fd_nop;
 	w->arg = arg;
 
-	if (su_wait_create(wait, fd, to_su_events(events)) < 0) {
-		err = errno ? errno : EINVAL;
-		goto out;
-	}
-
-	w->index = su_root_register(r->root, wait, watch_wakeup, w, 0);
-	if (w->index <= 0) {
-		err = errno ? errno : ENOMEM;
-		w->index = 0;
-		goto out;
-	}
-
- out:
-	if (err)
+	ev.events = to_epoll(events);
+	ev.data.ptr = w;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		int err = errno;
 		mem_deref(w);
-	else
-		*wp = w;
+		return err;
+	}
+	w->added = true;
 
-	return err;
+	*wp = w;
+
+	return 0;
 }
 
 
@@ -293,15 +351,18 @@ int gw_watch_alloc(struct gw_watch **wp, struct gw_reactor *r, int fd,
 
 int gw_watch_set(struct gw_watch *w, int events)
 {
+	struct epoll_event ev = {0};
+
 	if (!w)
 		return EINVAL;
 
 	if (events == w->events)
 		return 0;
 
-	if (su_root_eventmask(w->r->root, w->index, w->fd,
-			      to_su_events(events)) < 0)
-		return errno ? errno : EINVAL;
+	ev.events = to_epoll(events);
+	ev.data.ptr = w;
+	if (epoll_ctl(w->r->epfd, EPOLL_CTL_MOD, w->fd, &ev))
+		return errno;
 
 	w->events = events;
 
