@@ -73,6 +73,8 @@ static void on_stop_signal(int signo, void *arg)
 	gw_log(GW_LOG_INFO, "gateway", "stop",
 	       GW_FIELDS(GW_FS("signal", name)), "Shutting down on %s", name);
 
+	/* tell every peer before the agent goes */
+	sipua_shutdown(d->ua);
 	gw_reactor_stop(d->r);
 }
 

@@ -468,6 +468,21 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 }
 
 
+void call_shutdown(struct call *c)
+{
+	static const char reason[] =
+		"SIP;cause=503;text=\"Gateway shutting down\"";
+
+	if (c->state == CALL_PROCEEDING) {
+		c->end_reason = "shutdown";
+		bridge_cancel(c);   /* 487 to the caller, CANCEL to the callee */
+		return;
+	}
+
+	call_hangup(c, "shutdown", reason, true, true);
+}
+
+
 void call_describe(const struct call *c, struct odict *o)
 {
 	struct odict *leg = NULL, *legs = NULL, *media = NULL;

@@ -101,7 +101,8 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 		 bool caller, bool callee);
 int  call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 		     sip_t const *sip);
-const char *call_reason_hdr(void);
+/** End a call because the gateway stops */
+void call_shutdown(struct call *c);
 
 /* register.c */
 int  sipua_reg_start(struct sipua *ua);

@@ -299,6 +299,29 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 }
 
 
+void sipua_shutdown(struct sipua *ua)
+{
+	unsigned n = 0;
+
+	if (!ua)
+		return;
+
+	for (struct le *le = ua->calls.head; le; le = le->next) {
+		struct call *c = le->data;
+
+		if (!c->ended && c->state != CALL_ENDING) {
+			call_shutdown(c);
+			++n;
+		}
+	}
+
+	if (n)
+		gw_log(GW_LOG_INFO, "sip", "shutdown_calls",
+		       GW_FIELDS(GW_FU("calls", n)),
+		       "Ending %u call(s) for shutdown", n);
+}
+
+
 void sipua_stats(const struct sipua *ua, struct sipua_stats *st)
 {
 	if (ua && st)

@@ -36,6 +36,12 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		const struct gw_conf *conf, struct media_mgr *mm);
 
 void sipua_stats(const struct sipua *ua, struct sipua_stats *st);
+/**
+ * The daemon is stopping: every call gets a BYE on each answered leg
+ * (Reason: 503, gateway shutting down), or 503 and a CANCEL while the
+ * callee still rings. The requests leave at once; nobody waits for them.
+ */
+void sipua_shutdown(struct sipua *ua);
 /** Fill a status section: listeners and counters */
 void sipua_status(const struct sipua *ua, struct odict *o);
 /** Fill reply with "calls": one object per call, for `keepline calls` */

@@ -173,6 +173,25 @@ def silence_ends_the_call_with_bye_and_reason():
 
 
 @t.test
+def shutdown_ends_calls_with_bye():
+    import signal
+    with gateway() as d:
+        s = Sipp("uac_wait_bye.xml", d.sip).start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not calls(d):
+            time.sleep(0.1)
+        check(calls(d), "no call came up", d.logs())
+        rc, took = d.stop(signal.SIGTERM)
+        check(rc == 0 and took < 1.0, "exit %d after %.2fs" % (rc, took))
+        rc = s.wait()
+        check(rc == 0, "caller got no BYE: sipp exit %d" % rc, s.report())
+        check('Reason: SIP;cause=503;text="Gateway shutting down"' in
+              s.messages(), "Reason", s.report())
+        check("Ending 1 call(s) for shutdown ev=shutdown_calls" in d.logs(),
+              "log", d.logs())
+
+
+@t.test
 def echo_call_over_tcp():
     port = free_port(kind=__import__("socket").SOCK_STREAM)
     base = 20000 + (os.getpid() % 200) * 100 + 50
