@@ -176,6 +176,7 @@ static void callee_answered(struct call *c, sip_t const *sip)
 	reply_caller(c, 200, answer);
 	mem_deref(answer);
 	media_stream_watch_silence(c->ms);
+	media_stream_watch_silence(o->ms);
 
 	c->state = CALL_ANSWERED;
 	++c->ua->st.answered;
@@ -456,7 +457,8 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 
 	err = sipua_local_addr(&o->next_hop, &local);
 	if (!err)
-		err = media_stream_alloc(&o->ms, c->ua->mm, &local, NULL, NULL);
+		err = media_stream_alloc(&o->ms, c->ua->mm, &local,
+					 call_media_ended, c);
 	if (!err)
 		err = media_stream_offer(o->ms, c->ms, &o->offer);
 	if (err)

@@ -152,22 +152,25 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 }
 
 
-static void media_ended(struct media_stream *ms, enum media_end_reason r,
-			void *arg)
+/* The silence backstop of either leg: the caller's (c->ms) or, in a
+ * bridge, the callee's */
+void call_media_ended(struct media_stream *ms, enum media_end_reason r,
+		      void *arg)
 {
 	struct call *c = arg;
+	const char *side = ms == c->ms ? "caller" : "callee";
 
-	/* a caller sends nothing while the callee rings: the backstop
-	 * starts over at the answer (bridge.c) */
+	/* nobody sends while the callee rings: the backstop starts over
+	 * at the answer (bridge.c) */
 	if (c->state == CALL_PROCEEDING) {
 		media_stream_watch_silence(ms);
 		return;
 	}
 
 	gw_log(GW_LOG_WARN, "sip", "rtp_timeout",
-	       GW_FIELDS(GW_FS("call_id", c->call_id),
+	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("side", side),
 			 GW_FU("timeout_ms", c->ua->conf->media.rtp_timeout)),
-	       "No RTP from the caller for %llu ms, ending the call",
+	       "No RTP from the %s for %llu ms, ending the call", side,
 	       (unsigned long long)c->ua->conf->media.rtp_timeout);
 
 	call_hangup(c, media_end_reason_name(r),
@@ -403,7 +406,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	else if (sipua_local_addr(&src, &local))
 		goto fail;
 
-	err = media_stream_alloc(&c->ms, ua->mm, &local, media_ended, c);
+	err = media_stream_alloc(&c->ms, ua->mm, &local, call_media_ended, c);
 	if (err) {
 		gw_log(GW_LOG_ERROR, "sip", "media_unavailable",
 		       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FERR(err)),

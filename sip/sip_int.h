@@ -22,6 +22,7 @@
 #include <sofia-sip/auth_client.h>
 
 #include "gateway/libre.h"
+#include "media/media.h"
 #include "sip/sipua.h"
 
 /* RFC 3261 §20.5: what we accept, in responses to OPTIONS and in 405 */
@@ -101,6 +102,9 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 		 bool caller, bool callee);
 int  call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 		     sip_t const *sip);
+/** media_end_h for either leg of a call */
+void call_media_ended(struct media_stream *ms, enum media_end_reason r,
+		      void *arg);
 /** End a call because the gateway stops */
 void call_shutdown(struct call *c);
 

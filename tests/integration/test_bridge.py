@@ -12,7 +12,7 @@ from sippkit import Capture, Sipp, free_port
 t = TAP()
 
 
-def gateway(callee, credentials=""):
+def gateway(callee, credentials="", media=""):
     """Trunk "lab" reaches the callee; numbers +44... are bridged to it."""
     port = free_port()
     base = 30000 + (os.getpid() % 200) * 20
@@ -28,8 +28,8 @@ trunks:
      trunk: lab}
 media:
   rtp_ports: %d-%d
-""" % (port, callee.sip_port, credentials, callee.sip_port, base,
-       base + 19))
+%s""" % (port, callee.sip_port, credentials, callee.sip_port, base,
+         base + 19, media))
     d.sip = "127.0.0.1:%d" % port
     return d
 
@@ -155,6 +155,20 @@ def trunk_challenge_is_answered_with_digest():
                                           p["cnonce"], p["qop"], ha2))
         check(p["username"] == "keepline" and p["response"] == want,
               "wrong digest", p, want)
+
+
+@t.test
+def silent_callee_ends_both_legs():
+    b = Sipp("uas_answer_rtp.xml", None)          # answers, sends no RTP
+    with gateway(b, media="  rtp_timeout: 2s\n") as d:
+        b.start()
+        t0 = time.monotonic()
+        a = Sipp("uac_rtp_wait_bye.xml", d.sip, service="+44123").start()
+        both(a, b)
+        took = time.monotonic() - t0
+        check(1.9 <= took <= 6, "BYE after %.2fs" % took)
+        check("No RTP from the callee for 2000 ms, ending the call "
+              "ev=rtp_timeout" in d.logs(), "log", d.logs())
 
 
 @t.test
