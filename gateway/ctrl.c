@@ -138,20 +138,28 @@ static void client_send(struct ctrl_client *cl, const struct odict *reply)
 }
 
 
+/* A request's "id", a number or a string, comes back in its reply */
+static void add_id(struct odict *reply, const struct odict *req)
+{
+	const struct odict_entry *id = req ? odict_lookup(req, "id") : NULL;
+
+	if (id && id->type == ODICT_INT)
+		odict_entry_add(reply, "id", ODICT_INT, id->u.integer);
+	else if (id && id->type == ODICT_STRING)
+		odict_entry_add(reply, "id", ODICT_STRING, id->u.str);
+}
+
+
 static void send_error(struct ctrl_client *cl, const struct odict *req,
 		       const char *msg)
 {
 	struct odict *reply;
-	const struct odict_entry *id = req ? odict_lookup(req, "id") : NULL;
 
 	if (odict_alloc(&reply, 8))
 		return;
 
 	odict_entry_add(reply, "ok", ODICT_BOOL, false);
-	if (id && id->type == ODICT_INT)
-		odict_entry_add(reply, "id", ODICT_INT, id->u.integer);
-	else if (id && id->type == ODICT_STRING)
-		odict_entry_add(reply, "id", ODICT_STRING, id->u.str);
+	add_id(reply, req);
 	odict_entry_add(reply, "error", ODICT_STRING, msg);
 
 	++cl->ctrl->st.errors;
@@ -176,7 +184,6 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 {
 	struct gw_ctrl *c = cl->ctrl;
 	struct odict *req = NULL, *reply = NULL;
-	const struct odict_entry *id;
 	struct ctrl_cmd *cmd;
 	const char *name;
 	char msg[160];
@@ -226,11 +233,7 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 	/* "ok" first would be nicer to read, but odict keeps insertion
 	 * order and the handler already filled it: clients go by key. */
 	odict_entry_add(reply, "ok", ODICT_BOOL, true);
-	id = odict_lookup(req, "id");
-	if (id && id->type == ODICT_INT)
-		odict_entry_add(reply, "id", ODICT_INT, id->u.integer);
-	else if (id && id->type == ODICT_STRING)
-		odict_entry_add(reply, "id", ODICT_STRING, id->u.str);
+	add_id(reply, req);
 
 	client_send(cl, reply);
 

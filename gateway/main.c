@@ -16,7 +16,6 @@
 #include "gateway/conf.h"
 #include "gateway/ctrl.h"
 #include "gateway/daemon.h"
-#include "gateway/log.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, CTRL_TIMEOUT_MS = 5000 };
 

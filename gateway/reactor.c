@@ -28,7 +28,6 @@
 #include <sofia-sip/su_time.h>
 
 #include "gateway/libre.h"
-#include "gateway/log.h"
 #include "gateway/reactor.h"
 
 enum { EVENTS_MAX = 256 };

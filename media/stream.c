@@ -17,7 +17,6 @@
 
 #include "gateway/conf.h"
 #include "gateway/libre.h"
-#include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/media_int.h"
 

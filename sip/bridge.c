@@ -46,22 +46,16 @@ enum {
  * lookup would stall the reactor, so the host must be an address. */
 static int next_hop(const struct gw_trunk *t, struct sa *hop)
 {
-	char buf[256];
-	url_t url[1];
-	unsigned port;
+	char host[128], port[8];
+	unsigned p;
 
-	if (!t->outbound_uri || strlen(t->outbound_uri) >= sizeof(buf))
+	if (sipua_trunk_hostport(t, host, sizeof(host), port, sizeof(port)))
 		return EINVAL;
 
-	strcpy(buf, t->outbound_uri);
-	if (url_d(url, buf) < 0 || !url->url_host)
-		return EINVAL;
-
-	port = url->url_port ? (unsigned)atoi(url->url_port) :
+	p = *port ? (unsigned)atoi(port) :
 		(t->transport == GW_TP_TLS ? 5061 : 5060);
 
-	return sa_set_str(hop, url->url_host, (uint16_t)port) ? EDESTADDRREQ :
-		0;
+	return sa_set_str(hop, host, (uint16_t)p) ? EDESTADDRREQ : 0;
 }
 
 
@@ -220,25 +214,19 @@ static int answer_challenge(struct call *c, int status, sip_t const *sip)
 	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
 						 c->route->trunk);
 	struct call_out *o = c->out;
-	msg_auth_t const *ch;
 	msg_header_t *auth = NULL;
 	url_t *url;
+	int err;
 
-	if (!t || !t->username || !t->password || !sip ||
-	    o->auth_tries >= AUTH_TRIES_MAX)
+	if (o->auth_tries >= AUTH_TRIES_MAX)
 		return EACCES;
 
-	ch = status == 401 ? (msg_auth_t const *)sip->sip_www_authenticate :
-		(msg_auth_t const *)sip->sip_proxy_authenticate;
-	if (!ch || auc_challenge(&o->auc, o->home, ch, status == 401 ?
-				 sip_authorization_class :
-				 sip_proxy_authorization_class) < 1)
-		return EPROTO;
+	err = sipua_trunk_challenge(t, o->home, &o->auc, status, sip);
+	if (err)
+		return err;
 
 	url = url_hdup(o->home, URL_STRING_MAKE(o->target)->us_url);
 	if (!url ||
-	    auc_all_credentials(&o->auc, "Digest", NULL, t->username,
-				t->password) < 1 ||
 	    auc_authorization_headers(&o->auc, o->home, "INVITE", url, NULL,
 				      &auth) < 0 || !auth)
 		return EPROTO;

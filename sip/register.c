@@ -98,23 +98,16 @@ static unsigned granted(const struct sipua_reg *r, sip_t const *sip)
 
 static int reg_challenge(struct sipua_reg *r, int status, sip_t const *sip)
 {
-	msg_auth_t const *ch;
+	int err;
 
-	if (!r->trunk->username || r->auth_tries >= AUTH_TRIES_MAX)
+	if (r->auth_tries >= AUTH_TRIES_MAX)
 		return EACCES;
 
-	ch = status == 401 ? (msg_auth_t const *)sip->sip_www_authenticate :
-		(msg_auth_t const *)sip->sip_proxy_authenticate;
-	if (!ch || auc_challenge(&r->auc, r->home, ch, status == 401 ?
-				 sip_authorization_class :
-				 sip_proxy_authorization_class) < 1 ||
-	    auc_all_credentials(&r->auc, "Digest", NULL, r->trunk->username,
-				r->trunk->password) < 1)
-		return EPROTO;
+	err = sipua_trunk_challenge(r->trunk, r->home, &r->auc, status, sip);
+	if (!err)
+		++r->auth_tries;
 
-	++r->auth_tries;
-
-	return 0;
+	return err;
 }
 
 
@@ -210,13 +203,12 @@ static void reg_send(void *arg)
 static int reg_new(struct sipua *ua, const struct gw_trunk *t)
 {
 	struct sipua_reg *r;
-	char buf[256], callid[64];
-	url_t url[1];
+	char host[128], port[8], callid[64];
 	uuid_t u;
 	char us[37];
 	int err = ENOMEM;
 
-	if (!t->outbound_uri || strlen(t->outbound_uri) >= sizeof(buf))
+	if (!t->outbound_uri)
 		return EINVAL;
 
 	r = mem_zalloc(sizeof(*r), reg_destructor);
@@ -231,16 +223,14 @@ static int reg_new(struct sipua *ua, const struct gw_trunk *t)
 
 	/* AOR user@registrar-host; the registrar is the URI without user
 	 * (RFC 3261 §10.2: Request-URI names the domain) */
-	strcpy(buf, t->outbound_uri);
-	if (url_d(url, buf) < 0 || !url->url_host) {
+	if (sipua_trunk_hostport(t, host, sizeof(host), port, sizeof(port))) {
 		err = EINVAL;
 		goto out;
 	}
 	if (re_sdprintf(&r->aor, "sip:%s@%s", t->username ? t->username :
-			"keepline", url->url_host) ||
-	    re_sdprintf(&r->registrar, "sip:%s%s%s", url->url_host,
-			url->url_port ? ":" : "",
-			url->url_port ? url->url_port : ""))
+			"keepline", host) ||
+	    re_sdprintf(&r->registrar, "sip:%s%s%s", host, *port ? ":" : "",
+			port))
 		goto out;
 
 	uuid_generate_random(u);

@@ -133,6 +133,16 @@ const char *call_state_name(enum call_state st);
  */
 int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase);
+/** The host and port (empty if none) of a trunk's outbound_uri */
+int sipua_trunk_hostport(const struct gw_trunk *t, char *host, size_t hsize,
+			 char *port, size_t psize);
+/**
+ * Take up a 401/407 challenge with the trunk's digest credentials, into
+ * *aucp (allocated in home). 0, EACCES (no credentials), EPROTO.
+ */
+int sipua_trunk_challenge(const struct gw_trunk *t, su_home_t *home,
+			  struct auth_client_s **aucp, int status,
+			  sip_t const *sip);
 /** Release a transaction we answered (or that needs no answer: ACK) */
 void sipua_done(nta_incoming_t *irq);
 /** In-dialog requests a leg does not handle itself: ACK absorbed, OPTIONS

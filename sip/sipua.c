@@ -60,6 +60,50 @@ int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
 }
 
 
+int sipua_trunk_hostport(const struct gw_trunk *t, char *host, size_t hsize,
+			 char *port, size_t psize)
+{
+	char buf[256];
+	url_t url[1];
+
+	if (!t->outbound_uri || strlen(t->outbound_uri) >= sizeof(buf))
+		return EINVAL;
+
+	strcpy(buf, t->outbound_uri);
+	if (url_d(url, buf) < 0 || !url->url_host ||
+	    (size_t)snprintf(host, hsize, "%s", url->url_host) >= hsize ||
+	    (size_t)snprintf(port, psize, "%s",
+			     url->url_port ? url->url_port : "") >= psize)
+		return EINVAL;
+
+	return 0;
+}
+
+
+int sipua_trunk_challenge(const struct gw_trunk *t, su_home_t *home,
+			  struct auth_client_s **aucp, int status,
+			  sip_t const *sip)
+{
+	msg_auth_t const *ch;
+
+	if (!t || !t->username || !t->password || !sip)
+		return EACCES;
+
+	/* RFC 3261 §22.2 (401, WWW-Authenticate) and §22.3 (407,
+	 * Proxy-Authenticate); the digest itself is RFC 2617 */
+	ch = status == 401 ? (msg_auth_t const *)sip->sip_www_authenticate :
+		(msg_auth_t const *)sip->sip_proxy_authenticate;
+	if (!ch || auc_challenge(aucp, home, ch, status == 401 ?
+				 sip_authorization_class :
+				 sip_proxy_authorization_class) < 1 ||
+	    auc_all_credentials(aucp, "Digest", NULL, t->username,
+				t->password) < 1)
+		return EPROTO;
+
+	return 0;
+}
+
+
 void sipua_done(nta_incoming_t *irq)
 {
 	/* NTA keeps it for its own retransmission timers, then frees it */

@@ -163,6 +163,12 @@ class Daemon:
     def cli(self, *args, **kw):
         return run(["-c", self.conf] + list(args), **kw)
 
+    def calls(self):
+        """The calls now up, from `keepline calls --json`."""
+        r = self.cli("calls", "--json")
+        check(r.returncode == 0, "calls --json", r.stderr)
+        return json.loads(r.stdout)["calls"]
+
     def send_signal(self, signo):
         os.kill(self.proc.pid, signo)
 

@@ -1,7 +1,6 @@
 """The bridge route: Keepline as a B2BUA between a sipp caller and a sipp
 callee, with RTP relayed through both legs and checked on the wire."""
 
-import json
 import os
 import re
 import time
@@ -39,12 +38,6 @@ def callee(scenario, duration_ms=1000):
     return s
 
 
-def calls(d):
-    r = d.cli("calls", "--json")
-    check(r.returncode == 0, "calls --json", r.stderr)
-    return json.loads(r.stdout)["calls"]
-
-
 def both(a, b):
     """Wait for caller a, then callee b; both must pass."""
     ra = a.wait()
@@ -65,7 +58,7 @@ def bridge_relays_rtp_both_ways():
         deadline = time.monotonic() + 5
         legs = []
         while time.monotonic() < deadline:
-            cs = calls(d)
+            cs = d.calls()
             if cs and len(cs[0]["legs"]) == 2 and \
                     cs[0]["legs"][1].get("media", {}).get("rx_packets"):
                 legs = cs[0]["legs"]
@@ -90,7 +83,7 @@ def bridge_relays_rtp_both_ways():
         check(out >= up - 2 and back >= up - 4 and down >= up - 6,
               "relay lost packets: %d -> %d -> %d -> %d"
               % (up, out, back, down))
-        check(calls(d) == [], "call still listed")
+        check(d.calls() == [], "call still listed")
         check(re.search(r"ev=call_end call_id=\S+ reason=bye_received",
                         d.logs()), "call_end", d.logs())
 
@@ -105,7 +98,7 @@ def cancel_before_answer_reaches_the_callee():
         both(a, b)
         check(re.search(r"ev=call_end \S+ reason=cancelled", d.logs()),
               "call_end", d.logs())
-        check(calls(d) == [], "call still listed")
+        check(d.calls() == [], "call still listed")
 
 
 @t.test

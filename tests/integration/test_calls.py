@@ -1,7 +1,6 @@
 """Calls from a trunk, driven by sipp: admission, routing, echo media,
 hold, refusals, the silence backstop. RTP is checked on the wire."""
 
-import json
 import os
 import re
 import time
@@ -32,16 +31,10 @@ media:
     return d
 
 
-def calls(d):
-    r = d.cli("calls", "--json")
-    check(r.returncode == 0, "calls --json", r.stderr)
-    return json.loads(r.stdout)["calls"]
-
-
 def wait_for_call(d, timeout=5.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        cs = calls(d)
+        cs = d.calls()
         if cs and cs[0]["legs"][0].get("media", {}).get("rx_packets"):
             return cs[0]
         time.sleep(0.1)
@@ -77,7 +70,7 @@ def echo_call_rtp_flows_both_ways():
         # 2 s at 50 packets/s, each one returned
         check(sent >= 80, "sipp sent %d RTP packets" % sent)
         check(back >= sent - 2, "echoed %d of %d" % (back, sent))
-        check(calls(d) == [], "call still listed")
+        check(d.calls() == [], "call still listed")
         m = re.search(r"ev=call_end call_id=\S+ reason=bye_received "
                       r"duration_ms=\d+ rx_packets=(\d+) tx_packets=(\d+)",
                       d.logs())
@@ -95,7 +88,7 @@ def call_from_outside_every_trunk_gets_403():
                         r"in no trunk's addresses ev=call_rejected .* "
                         r"source=127\.0\.0\.2:%d" % s.sip_port, d.logs()),
               "log", d.logs())
-        check(calls(d) == [], "call listed")
+        check(d.calls() == [], "call listed")
 
 
 @t.test
@@ -169,7 +162,7 @@ def silence_ends_the_call_with_bye_and_reason():
               "ev=rtp_timeout" in d.logs(), "log", d.logs())
         check(re.search(r"ev=call_end \S+ reason=rtp_timeout", d.logs()),
               "call_end", d.logs())
-        check(calls(d) == [], "call still listed")
+        check(d.calls() == [], "call still listed")
 
 
 @t.test
@@ -178,9 +171,9 @@ def shutdown_ends_calls_with_bye():
     with gateway() as d:
         s = Sipp("uac_wait_bye.xml", d.sip).start()
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not calls(d):
+        while time.monotonic() < deadline and not d.calls():
             time.sleep(0.1)
-        check(calls(d), "no call came up", d.logs())
+        check(d.calls(), "no call came up", d.logs())
         rc, took = d.stop(signal.SIGTERM)
         check(rc == 0 and took < 1.0, "exit %d after %.2fs" % (rc, took))
         rc = s.wait()
