@@ -21,6 +21,7 @@
 #include "gateway/daemon.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
+#include "media/icmp.h"
 #include "media/media.h"
 #include "sip/sipua.h"
 
@@ -174,6 +175,14 @@ static void status_media(struct odict *o, void *arg)
 }
 
 
+static void status_icmp(struct odict *o, void *arg)
+{
+	struct gw_daemon *d = arg;
+
+	media_icmp_status(d->mm, o);
+}
+
+
 static int cmd_calls(struct odict *reply, const struct odict *req, void *arg)
 {
 	struct gw_daemon *d = arg;
@@ -263,12 +272,16 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 	err = media_mgr_alloc(&d->mm, d->r, conf);
 	if (!err)
 		err = sipua_alloc(&d->ua, d->r, conf, d->mm);
+	if (!err)
+		err = media_icmp_start(d->mm);
 	if (err)
-		goto out;   /* sip/ logged why */
+		goto out;   /* sip/ or media/ logged why */
 
 	err = gw_daemon_status_register(d, "sip", status_sip, d);
 	if (!err)
 		err = gw_daemon_status_register(d, "media", status_media, d);
+	if (!err)
+		err = gw_daemon_status_register(d, "icmp", status_icmp, d);
 	if (!err)
 		err = gw_ctrl_register(d->ctrl, "calls",
 				       "active calls: legs, peers, media "

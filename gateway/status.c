@@ -148,6 +148,25 @@ static const struct odict *obj(const struct odict *o, const char *key)
 }
 
 
+/* A subsystem's counters on one indented line: "key=value ..." */
+static void print_counters(const struct odict *s)
+{
+	bool any = false;
+
+	for (struct le *le = s ? s->lst.head : NULL; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+
+		if (e->type != ODICT_INT)
+			continue;
+		printf("%s%s=%lld", any ? " " : "    ", e->key,
+		       (long long)e->u.integer);
+		any = true;
+	}
+	if (any)
+		printf("\n");
+}
+
+
 void gw_status_print(const struct odict *reply)
 {
 	const struct odict *ctrl = obj(reply, "control");
@@ -185,6 +204,7 @@ void gw_status_print(const struct odict *reply)
 		       flag(s, "running") ? "running" : "not running",
 		       built && built->type == ODICT_BOOL && !built->u.boolean ?
 		       " (not in this build yet)" : "");
+		print_counters(s);
 	}
 }
 

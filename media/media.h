@@ -24,6 +24,7 @@ struct sa;
 /** Why a stream asks for its call to end */
 enum media_end_reason {
 	MEDIA_END_RTP_TIMEOUT = 0,    /**< media.rtp_timeout of silence */
+	MEDIA_END_ICMP,               /**< ICMP errors: the peer is gone */
 };
 
 typedef void (media_end_h)(struct media_stream *ms,
@@ -89,6 +90,10 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 
 /** (Re)start the silence backstop from now, e.g. when a call is answered */
 void media_stream_watch_silence(struct media_stream *ms);
+
+/** The session id (Call-ID) ICMP cleanup logs name; borrowed, must
+ *  outlive the stream */
+void media_stream_set_label(struct media_stream *ms, const char *label);
 
 /** Send the peer's RTP back to it (the echo route) */
 void media_stream_echo(struct media_stream *ms, bool on);

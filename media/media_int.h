@@ -5,8 +5,10 @@
 #ifndef MEDIA_INT_H
 #define MEDIA_INT_H
 
+#include "gateway/libre.h"
 #include "media/media.h"
 
+struct media_icmp;
 struct sdp_session;
 
 struct media_mgr {
@@ -17,12 +19,10 @@ struct media_mgr {
 	unsigned nused;
 	unsigned cursor;
 	uint8_t *used;                /**< one byte per pair */
+	struct media_stream **by_pair;  /**< stream holding each pair */
+	struct list streams;          /**< every stream, for ICMP cleanup */
+	struct media_icmp *icmp;      /**< NULL when icmp.enabled is off */
 };
-
-/** Bind an RTP/RTCP pair on laddr; fds[0] RTP, fds[1] RTCP */
-int media_port_take(struct media_mgr *mm, const struct sa *laddr,
-		    uint16_t *portp, int fds[2]);
-void media_port_give(struct media_mgr *mm, uint16_t port);
 
 /** Negotiated view of the peer's SDP, from media_sdp_answer() */
 struct media_offer {
@@ -31,6 +31,72 @@ struct media_offer {
 	bool peer_sends;              /**< offer is sendrecv or sendonly */
 	bool peer_receives;           /**< offer is sendrecv or recvonly */
 };
+
+enum { TRACK_N = 16, TRACK_HEAD = 12 };
+
+/**
+ * The packet tracker: the last TRACK_N packets a stream sent, enough of
+ * each to recognise it in an ICMP quote (RTP's fixed header holds the
+ * sequence number and SSRC, RFC 3550 §5.1). gen ties an entry to the
+ * destination it went to: a new peer address bumps the stream's gen.
+ */
+struct media_sent {
+	uint16_t len;                 /**< UDP payload length */
+	uint8_t which;                /**< 0 RTP, 1 RTCP */
+	uint8_t gen;
+	uint8_t head[TRACK_HEAD];
+};
+
+struct media_stream {
+	struct le le;                 /**< in media_mgr.streams */
+	struct media_mgr *mm;         /**< reference held */
+	int fd[2];                    /**< RTP, RTCP */
+	struct gw_watch *w[2];
+	struct sa laddr;              /**< our RTP address */
+	uint16_t port;
+	struct sdp_session *sdp;
+	struct media_offer peer;      /**< from the last offer */
+	struct sa latched[2];         /**< where RTP/RTCP really come from */
+	bool is_latched[2];
+	bool echo;
+	struct media_stream *relay;   /**< the other leg of a bridge */
+	struct media_stats st;
+	uint64_t created;             /**< gw_now_ms() */
+	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
+	struct gw_timer *silence;
+	media_end_h *endh;
+	void *arg;
+	const char *label;            /**< session id for logs, borrowed */
+	struct media_sent sent[TRACK_N];
+	uint8_t sent_pos;
+	uint8_t gen;                  /**< bumped when the peer moves */
+};
+
+/** Where a stream's RTP (which 0) or RTCP (1) goes: the latched source,
+ *  else the address in the peer's SDP */
+const struct sa *media_stream_dest(const struct media_stream *ms, int which);
+
+/**
+ * Did this stream send the quoted packet to its current peer? Compares
+ * the quoted start of the payload (and the UDP length when the quote gave
+ * it, udp_len >= 0) with the tracker.
+ */
+bool media_stream_sent(const struct media_stream *ms, int which,
+		       const uint8_t *payload, size_t plen, int udp_len);
+
+/* icmp.c: the dead-peer policy */
+int  media_icmp_alloc(struct media_mgr *mm);
+/** RTP or RTCP came from the peer of ms: it is alive */
+void media_icmp_alive(struct media_mgr *mm, const struct sa *from);
+/** The peer of ms moved from old: errors for old no longer count */
+void media_icmp_moved(struct media_mgr *mm, const struct sa *old);
+/** Read a stream socket's error queue and judge each error */
+void media_icmp_drain(struct media_mgr *mm, int fd, const struct sa *local);
+
+/** Bind an RTP/RTCP pair on laddr; fds[0] RTP, fds[1] RTCP */
+int media_port_take(struct media_mgr *mm, const struct sa *laddr,
+		    uint16_t *portp, int fds[2]);
+void media_port_give(struct media_mgr *mm, uint16_t port);
 
 /**
  * Build our SDP answer for laddr:port and read the offer.

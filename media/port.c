@@ -23,6 +23,8 @@ static void mgr_destructor(void *data)
 {
 	struct media_mgr *mm = data;
 
+	mem_deref(mm->icmp);
+	mem_deref(mm->by_pair);
 	mem_deref(mm->used);
 	mem_deref(mm->r);
 }
@@ -51,7 +53,10 @@ int media_mgr_alloc(struct media_mgr **mmp, struct gw_reactor *r,
 		mm->npairs = (conf->media.rtp_ports.last - first + 1) / 2;
 
 	mm->used = mem_zalloc(mm->npairs ? mm->npairs : 1, NULL);
-	if (!mm->used) {
+	mm->by_pair = mem_zalloc((mm->npairs ? mm->npairs : 1) *
+				 sizeof(*mm->by_pair), NULL);
+	if (!mm->used || !mm->by_pair ||
+	    (conf->icmp.enabled && media_icmp_alloc(mm))) {
 		mem_deref(mm);
 		return ENOMEM;
 	}
@@ -83,10 +88,10 @@ static int bind_udp(const struct sa *laddr, uint16_t port, int *fdp)
 	if (fd < 0)
 		return errno;
 
-	/* ICMP errors our RTP provokes are queued, not lost (media/ICMP) */
-	if (sa_af(&a) == AF_INET)
-		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
-	else
+	/* ICMP errors our RTP provokes are queued, not lost (icmp_io.c);
+	 * a dual-stack IPv6 socket gets ICMPv4 errors through IP_RECVERR */
+	setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	if (sa_af(&a) == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
 
 	if (bind(fd, &a.u.sa, a.len)) {

@@ -18,6 +18,7 @@
 #include "gateway/conf.h"
 #include "gateway/libre.h"
 #include "gateway/reactor.h"
+#include "media/icmp.h"
 #include "media/media_int.h"
 
 enum {
@@ -27,25 +28,6 @@ enum {
 	RTCP_HDR = 8,
 };
 
-struct media_stream {
-	struct media_mgr *mm;         /**< reference held */
-	int fd[2];                    /**< RTP, RTCP */
-	struct gw_watch *w[2];
-	struct sa laddr;              /**< our RTP address */
-	uint16_t port;
-	struct sdp_session *sdp;
-	struct media_offer peer;      /**< from the last offer */
-	struct sa latched[2];         /**< where RTP/RTCP really come from */
-	bool is_latched[2];
-	bool echo;
-	struct media_stream *relay;   /**< the other leg of a bridge */
-	struct media_stats st;
-	uint64_t created;             /**< gw_now_ms() */
-	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
-	struct gw_timer *silence;
-	media_end_h *endh;
-	void *arg;
-};
 
 /* One thread: the batch buffers need not live on every stream. */
 static uint8_t bufs[BATCH][PKT_MAX];
@@ -75,13 +57,60 @@ static bool can_send(const struct media_stream *ms)
 }
 
 
-/* Where a leg's media goes: the latched source, else its SDP address */
-static const struct sa *destination(const struct media_stream *ms, int which)
+const struct sa *media_stream_dest(const struct media_stream *ms, int which)
 {
 	if (ms->is_latched[which])
 		return &ms->latched[which];
 
 	return which == 0 ? &ms->peer.raddr : &ms->peer.raddr_rtcp;
+}
+
+
+/* The peer's address for RTP may change (latching, a new offer): packets
+ * sent to the old one are no longer evidence about the new one. */
+static void peer_moved(struct media_stream *ms, const struct sa *old)
+{
+	if (sa_cmp(old, media_stream_dest(ms, 0), SA_ALL))
+		return;
+
+	++ms->gen;
+	media_icmp_moved(ms->mm, old);
+}
+
+
+static void track(struct media_stream *ms, int which, const uint8_t *p,
+		  size_t len)
+{
+	struct media_sent *s = &ms->sent[ms->sent_pos++ % TRACK_N];
+
+	s->len = (uint16_t)len;
+	s->which = (uint8_t)which;
+	s->gen = ms->gen;
+	memcpy(s->head, p, len < TRACK_HEAD ? len : TRACK_HEAD);
+}
+
+
+bool media_stream_sent(const struct media_stream *ms, int which,
+		       const uint8_t *payload, size_t plen, int udp_len)
+{
+	if (!ms || !payload)
+		return false;
+
+	for (unsigned i = 0; i < TRACK_N; i++) {
+		const struct media_sent *s = &ms->sent[i];
+		size_t n = plen < TRACK_HEAD ? plen : TRACK_HEAD;
+
+		if (!s->len || s->which != which || s->gen != ms->gen)
+			continue;
+		if (udp_len >= 0 && (size_t)udp_len != s->len + 8u)
+			continue;
+		if (n > s->len)
+			continue;   /* quotes more than we sent */
+		if (!memcmp(s->head, payload, n))
+			return true;
+	}
+
+	return false;
 }
 
 
@@ -105,8 +134,17 @@ static void stream_read(struct media_stream *ms, int which)
 	}
 
 	n = recvmmsg(ms->fd[which], msgs, BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		/* with IP_RECVERR a read reports a queued ICMP error once
+		 * (ECONNREFUSED...): the error is in the queue, read it */
+		struct sa local = ms->laddr;
+
+		sa_set_port(&local, (uint16_t)(ms->port + which));
+		media_icmp_drain(ms->mm, ms->fd[which], &local);
+		return;
+	}
 	if (n <= 0)
-		return;   /* EAGAIN, or an ICMP error: media/ICMP drains those */
+		return;
 
 	for (int i = 0; i < n; i++) {
 		size_t len = msgs[i].msg_len;
@@ -120,8 +158,11 @@ static void stream_read(struct media_stream *ms, int which)
 		}
 
 		if (!ms->is_latched[which]) {
+			struct sa old = *media_stream_dest(ms, 0);
+
 			ms->latched[which] = from;
 			ms->is_latched[which] = true;
+			peer_moved(ms, &old);
 		}
 		else if (!sa_cmp(&ms->latched[which], &from, SA_ALL)) {
 			++ms->st.rx_bad;
@@ -129,6 +170,7 @@ static void stream_read(struct media_stream *ms, int which)
 		}
 
 		ms->last_rx = gw_now_ms();
+		media_icmp_alive(ms->mm, &from);
 		if (which == 0) {
 			++ms->st.rx_pkts;
 			ms->st.rx_bytes += len;
@@ -139,8 +181,8 @@ static void stream_read(struct media_stream *ms, int which)
 
 		/* resolved after latching: an echo goes where RTP came from */
 		if (!dst && to && can_send(to) &&
-		    sa_isset(destination(to, which), SA_ALL))
-			dst = destination(to, which);
+		    sa_isset(media_stream_dest(to, which), SA_ALL))
+			dst = media_stream_dest(to, which);
 		if (!dst)
 			continue;
 
@@ -158,6 +200,8 @@ static void stream_read(struct media_stream *ms, int which)
 		int sent = sendmmsg(to->fd[which], out, nout, MSG_DONTWAIT);
 
 		for (int i = 0; i < sent; i++) {
+			track(to, which, out[i].msg_hdr.msg_iov->iov_base,
+			      out[i].msg_len);
 			if (which == 0) {
 				++to->st.tx_pkts;
 				to->st.tx_bytes += out[i].msg_len;
@@ -170,22 +214,13 @@ static void stream_read(struct media_stream *ms, int which)
 }
 
 
-/* ICMP errors wait in the socket's error queue (IP_RECVERR); until the
- * ICMP capability reads them, drop them so the fd does not spin. */
-static void drain_errors(int fd)
+/* ICMP errors our packets provoked wait in the error queue (IP_RECVERR) */
+static void stream_errors(struct media_stream *ms, int which)
 {
-	uint8_t data[64], ctl[256];
+	struct sa local = ms->laddr;
 
-	for (int i = 0; i < 16; i++) {
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = ctl, .msg_controllen = sizeof(ctl),
-		};
-
-		if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-			break;
-	}
+	sa_set_port(&local, (uint16_t)(ms->port + which));
+	media_icmp_drain(ms->mm, ms->fd[which], &local);
 }
 
 
@@ -193,8 +228,9 @@ static void rtp_event(int fd, int events, void *arg)
 {
 	struct media_stream *ms = arg;
 
+	(void)fd;
 	if (events & GW_FD_ERROR)
-		drain_errors(fd);
+		stream_errors(ms, 0);
 	if (events & GW_FD_READ)
 		stream_read(ms, 0);
 }
@@ -204,8 +240,9 @@ static void rtcp_event(int fd, int events, void *arg)
 {
 	struct media_stream *ms = arg;
 
+	(void)fd;
 	if (events & GW_FD_ERROR)
-		drain_errors(fd);
+		stream_errors(ms, 1);
 	if (events & GW_FD_READ)
 		stream_read(ms, 1);
 }
@@ -238,6 +275,9 @@ static void stream_destructor(void *data)
 
 	if (ms->relay)
 		ms->relay->relay = NULL;
+	list_unlink(&ms->le);
+	if (ms->port && ms->mm->by_pair[(ms->port - ms->mm->first) / 2] == ms)
+		ms->mm->by_pair[(ms->port - ms->mm->first) / 2] = NULL;
 	mem_deref(ms->silence);
 	for (int i = 0; i < 2; i++) {
 		mem_deref(ms->w[i]);
@@ -287,6 +327,8 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 
 	ms->laddr = *laddr;
 	sa_set_port(&ms->laddr, ms->port);
+	mm->by_pair[(ms->port - mm->first) / 2] = ms;
+	list_append(&mm->streams, &ms->le, ms);
 
 	err = gw_watch_alloc(&ms->w[0], mm->r, ms->fd[0],
 			     GW_FD_READ | GW_FD_ERROR, rtp_event, ms);
@@ -310,6 +352,19 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 }
 
 
+/* A new offer or answer; one that moves the peer's media re-latches
+ * (RFC 3264 §8) */
+static void set_peer(struct media_stream *ms, const struct media_offer *mo)
+{
+	struct sa old = *media_stream_dest(ms, 0);
+
+	if (!sa_cmp(&mo->raddr, &ms->peer.raddr, SA_ALL))
+		ms->is_latched[0] = ms->is_latched[1] = false;
+	ms->peer = *mo;
+	peer_moved(ms, &old);
+}
+
+
 int media_stream_answer(struct media_stream *ms, const char *offer,
 			size_t len, char **answerp)
 {
@@ -324,11 +379,7 @@ int media_stream_answer(struct media_stream *ms, const char *offer,
 	if (err)
 		return err;
 
-	/* a new offer that moves the peer's media re-latches (RFC 3264 §8) */
-	if (!sa_cmp(&mo.raddr, &ms->peer.raddr, SA_ALL)) {
-		ms->is_latched[0] = ms->is_latched[1] = false;
-	}
-	ms->peer = mo;
+	set_peer(ms, &mo);
 
 	return 0;
 }
@@ -349,9 +400,7 @@ int media_stream_answer_like(struct media_stream *ms,
 	if (err)
 		return err;
 
-	if (!sa_cmp(&mo.raddr, &ms->peer.raddr, SA_ALL))
-		ms->is_latched[0] = ms->is_latched[1] = false;
-	ms->peer = mo;
+	set_peer(ms, &mo);
 
 	return 0;
 }
@@ -381,7 +430,7 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 	if (err)
 		return err;
 
-	ms->peer = mo;
+	set_peer(ms, &mo);
 
 	return 0;
 }
@@ -404,6 +453,13 @@ void media_stream_relay(struct media_stream *a, struct media_stream *b)
 		a->relay = b;
 	if (b)
 		b->relay = a;
+}
+
+
+void media_stream_set_label(struct media_stream *ms, const char *label)
+{
+	if (ms)
+		ms->label = label;
 }
 
 
@@ -457,6 +513,7 @@ const char *media_end_reason_name(enum media_end_reason r)
 {
 	switch (r) {
 	case MEDIA_END_RTP_TIMEOUT: return "rtp_timeout";
+	case MEDIA_END_ICMP:        return "icmp";
 	default:                    return "?";
 	}
 }

@@ -447,6 +447,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	if (!err)
 		err = media_stream_alloc(&o->ms, c->ua->mm, &local,
 					 call_media_ended, c);
+	media_stream_set_label(o->ms, c->call_id);
 	if (!err)
 		err = media_stream_offer(o->ms, c->ms, &o->offer);
 	if (err)

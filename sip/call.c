@@ -152,6 +152,28 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 }
 
 
+/* media/icmp.c found the peer of one leg gone: BYE on every leg, and the
+ * call leaves `keepline calls` now rather than when the BYEs time out
+ * (the dead side will not answer its BYE; NTA finishes it alone). */
+static void call_icmp_cleanup(struct call *c, const char *side)
+{
+	gw_log(GW_LOG_WARN, "sip", "icmp_closed",
+	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("side", side)),
+	       "Closed peer connection for %s due to ICMP errors",
+	       c->call_id);
+
+	if (c->state == CALL_PROCEEDING) {
+		c->end_reason = "icmp";
+		bridge_cancel(c);   /* 487 to the caller, CANCEL to the callee */
+		return;
+	}
+
+	call_hangup(c, "icmp", "SIP;cause=480;text=\"Media peer unreachable "
+		    "(ICMP)\"", true, true);
+	call_end(c, "icmp");
+}
+
+
 /* The silence backstop of either leg: the caller's (c->ms) or, in a
  * bridge, the callee's */
 void call_media_ended(struct media_stream *ms, enum media_end_reason r,
@@ -159,6 +181,11 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 {
 	struct call *c = arg;
 	const char *side = ms == c->ms ? "caller" : "callee";
+
+	if (r == MEDIA_END_ICMP) {
+		call_icmp_cleanup(c, side);
+		return;
+	}
 
 	/* nobody sends while the callee rings: the backstop starts over
 	 * at the answer (bridge.c) */
@@ -407,6 +434,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		goto fail;
 
 	err = media_stream_alloc(&c->ms, ua->mm, &local, call_media_ended, c);
+	media_stream_set_label(c->ms, c->call_id);
 	if (err) {
 		gw_log(GW_LOG_ERROR, "sip", "media_unavailable",
 		       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FERR(err)),

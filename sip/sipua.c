@@ -395,13 +395,16 @@ int sipua_calls(const struct sipua *ua, struct odict *reply)
 		return ENOMEM;
 
 	for (struct le *le = ua->calls.head; le; le = le->next) {
+		const struct call *c = le->data;
 		struct odict *o;
 		char key[16];
 
+		if (c->ended)
+			continue;   /* freed on the next turn of the loop */
 		if (odict_alloc(&o, 16))
 			break;
 
-		call_describe(le->data, o);
+		call_describe(c, o);
 		snprintf(key, sizeof(key), "%u", i++);
 		odict_entry_add(arr, key, ODICT_OBJECT, o);
 		mem_deref(o);

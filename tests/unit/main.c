@@ -58,6 +58,9 @@ static const struct {
 	TEST(test_media_sdp_directions),
 	TEST(test_media_sdp_refused),
 	TEST(test_media_ports),
+	TEST(test_icmp_parse_v4),
+	TEST(test_icmp_parse_v6),
+	TEST(test_icmp_judge),
 	TEST(test_sip_routes),
 	TEST(test_sip_builtin),
 };

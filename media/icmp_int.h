@@ -1,0 +1,36 @@
+/**
+ * @file icmp_int.h  State shared by the ICMP judge (icmp.c) and its
+ *                   intakes (icmp_io.c)
+ */
+
+#ifndef MEDIA_ICMP_INT_H
+#define MEDIA_ICMP_INT_H
+
+#include "media/icmp.h"
+#include "media/media_int.h"
+
+enum { DEDUP_N = 32 };
+
+struct dedup {
+	uint32_t fp;
+	uint8_t paths;        /**< bit per intake that delivered it */
+	uint64_t t;
+};
+
+struct media_icmp {
+	struct media_mgr *mm;         /**< not a reference: mm owns us */
+	struct hash *records;
+	unsigned nrec;
+	struct list expects;
+	struct dedup dedup[DEDUP_N];
+	unsigned dedup_pos;
+	struct media_icmp_stats st;
+	int raw_fd[2];                /**< icmp_io.c: v4, v6 */
+	struct gw_watch *raw_w[2];
+};
+
+/* icmp_io.c */
+int  icmp_raw_open(struct media_icmp *mi, struct media_mgr *mm);
+void icmp_raw_close(struct media_icmp *mi);
+
+#endif
