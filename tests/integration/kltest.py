@@ -49,6 +49,9 @@ class TAP:
         return fn
 
     def run(self):
+        only = os.environ.get("KLTEST_ONLY")   # a developer's filter
+        if only:
+            self.tests = [f for f in self.tests if only in f.__name__]
         print("1..%d" % len(self.tests), flush=True)
         failed = 0
         for i, fn in enumerate(self.tests, 1):
@@ -111,7 +114,7 @@ def _free_udp_port():
 class Daemon:
     """keepline serve with a config whose control socket is private."""
 
-    def __init__(self, extra_yaml="", scratch=None, env=None):
+    def __init__(self, extra_yaml="", scratch=None, env=None, wrap=()):
         self.scratch = scratch or Scratch()
         self.sock = os.path.join(self.scratch.path, "control.sock")
         # a SIP port of its own, so tests can run side by side
@@ -123,6 +126,7 @@ class Daemon:
             "control:\n  socket: %s\n%s" % (self.sock, extra_yaml))
         self.log_path = os.path.join(self.scratch.path, "serve.log")
         self.env = env
+        self.wrap = list(wrap)   # e.g. ip netns exec NS, setpriv ...
         self.proc = None
 
     def start(self, wait=True):
@@ -131,7 +135,7 @@ class Daemon:
             full_env.update(self.env)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [KEEPLINE, "-c", self.conf, "serve"], stdout=self.log,
+            self.wrap + [KEEPLINE, "-c", self.conf, "serve"], stdout=self.log,
             stderr=subprocess.STDOUT, env=full_env)
         _started.append(self.proc)
         if wait:

@@ -32,7 +32,7 @@ class Sipp:
     """One sipp run of a scenario from sipp-scenarios/."""
 
     def __init__(self, scenario, target, service="echo", local_ip="127.0.0.1",
-                 duration_ms=1000, calls=1, extra=(), trace=True):
+                 duration_ms=1000, calls=1, extra=(), trace=True, netns=None):
         self.dir = Scratch()
         # rtp_stream plays this file: 8000 samples/s of mu-law, looped
         with open(os.path.join(self.dir.path, "keepline-tone.ulaw"),
@@ -45,7 +45,8 @@ class Sipp:
         where = [target, "-s", service] if target else []
         sf = (["-sn", scenario[3:]] if scenario.startswith("sn:") else
               ["-sf", os.path.join(SCENARIOS, scenario)])
-        self.args = ["sipp"] + sf + where + [
+        wrap = netns.wrap([]) if netns else []
+        self.args = wrap + ["sipp"] + sf + where + [
             "-i", local_ip, "-p", str(self.sip_port),
             "-mi", local_ip, "-mp", str(self.media_port),
             "-m", str(calls), "-l", str(calls), "-d", str(duration_ms),

@@ -1,0 +1,179 @@
+"""Network namespaces as separate hosts, and the small peers the ICMP tests
+run inside them.
+
+As a module: Netns (created and deleted by the test, by name) and Lan (a
+gateway namespace with a bridge, and hosts on veths). As a program, run
+inside a namespace with `ip netns exec NS python3 nettools.py CMD ...`:
+
+  rtp   BIND_IP:PORT SECS              a phone's RTP: listens at once, and
+                                      once RTP arrives sends 50 packets/s
+                                      back to where it came from
+  drain TO_IP:PORT PPS SECS           UDP to a closed port, to keep that
+                                      host's ICMP rate limiter empty
+  icmp  SRC DST TYPE CODE QSRC QDST [PAYLOAD_HEX] [COUNT] [GAP_S]
+                                      forge ICMP errors quoting a UDP packet
+                                      QSRC -> QDST (IP:PORT), raw socket
+
+Every program stops by itself after its time or count.
+"""
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, check=check, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=20)
+
+
+class Netns:
+    """A namespace named after this test process; delete() always runs."""
+
+    def __init__(self, tag):
+        self.name = "kl%d%s" % (os.getpid(), tag)
+        sh("ip", "netns", "add", self.name)
+        self.run("ip", "link", "set", "lo", "up")
+
+    def run(self, *args, check=True):
+        return sh("ip", "netns", "exec", self.name, *args, check=check)
+
+    def wrap(self, argv):
+        return ["ip", "netns", "exec", self.name] + list(argv)
+
+    def delete(self):
+        sh("ip", "netns", "del", self.name, check=False)
+
+
+class Lan:
+    """The gateway's namespace with bridge br0 (10.77.0.1/24) and one
+    namespace per host on it, each joined by a veth: ICMP errors cross a
+    veth, so the hosts' kernels rate-limit them as real ones would."""
+
+    GW = "10.77.0.1"
+
+    def __init__(self, hosts):
+        self.ns = {}
+        try:
+            self.gw = self._ns("gw")
+            self.gw.run("ip", "link", "add", "br0", "type", "bridge")
+            self.gw.run("ip", "addr", "add", self.GW + "/24", "dev", "br0")
+            self.gw.run("ip", "link", "set", "br0", "up")
+            for i, name in enumerate(hosts):
+                self._host(name, "10.77.0.%d" % (i + 2))
+            # spoofed sources must reach the gateway's sockets
+            for ns in self.ns.values():
+                ns.run("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0")
+                ns.run("sysctl", "-qw", "net.ipv4.conf.default.rp_filter=0")
+        except BaseException:
+            self.delete()
+            raise
+
+    def _ns(self, tag):
+        ns = Netns(tag)
+        self.ns[tag] = ns
+        return ns
+
+    def _host(self, name, ip):
+        ns = self._ns(name)
+        a, b = "v%s%d" % (name, os.getpid() % 10000), "eth0"
+        sh("ip", "link", "add", a, "netns", self.gw.name, "type", "veth",
+           "peer", "name", b, "netns", ns.name)
+        self.gw.run("ip", "link", "set", a, "master", "br0", "up")
+        ns.run("ip", "addr", "add", ip + "/24", "dev", b)
+        ns.run("ip", "link", "set", b, "up")
+        ns.ip = ip
+
+    def __getitem__(self, name):
+        return self.ns[name]
+
+    def delete(self):
+        for ns in self.ns.values():
+            ns.delete()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.delete()
+
+
+# --- programs run inside a namespace ---------------------------------------
+
+def hostport(s):
+    host, port = s.rsplit(":", 1)
+    return host, int(port)
+
+
+def rtp(bind, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(hostport(bind))
+    s.settimeout(0.02)
+    ssrc = os.getpid() & 0xffffffff
+    end = time.monotonic() + float(secs)
+    seq, to = 0, None
+    while time.monotonic() < end:
+        try:
+            while True:
+                _, src = s.recvfrom(2048)
+                to = to or src     # symmetric RTP: answer where it comes from
+                s.settimeout(0)
+        except (BlockingIOError, socket.timeout):
+            pass
+        if to:
+            s.sendto(struct.pack("!BBHII", 0x80, 0, seq & 0xffff, seq * 160,
+                                 ssrc) + b"\xff" * 160, to)
+            seq += 1
+            time.sleep(0.02)
+        s.settimeout(0.02 if not to else 0)
+
+
+def drain(to, pps, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    end = time.monotonic() + float(secs)
+    while time.monotonic() < end:
+        try:
+            s.sendto(b"drain", hostport(to))
+        except OSError:
+            pass    # the ICMP error we provoke, reported on the next send
+        time.sleep(1.0 / float(pps))
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def icmp(src, dst, itype, code, qsrc, qdst, payload_hex="", count="1",
+         gap="0.002"):
+    """ICMP error from src to dst quoting a UDP datagram qsrc -> qdst."""
+    payload = bytes.fromhex(payload_hex)
+    (qs, qsp), (qd, qdp) = hostport(qsrc), hostport(qdst)
+    udp = struct.pack("!HHHH", qsp, qdp, 8 + 160, 0) + payload
+    inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + 160, 0, 0x4000,
+                        64, socket.IPPROTO_UDP, 0, socket.inet_aton(qs),
+                        socket.inet_aton(qd))
+    inner = inner[:10] + struct.pack("!H", checksum(inner)) + inner[12:]
+    rest = struct.pack("!HH", 0, 1280 if int(code) == 4 else 0)
+    body = inner + udp
+    msg = struct.pack("!BBH", int(itype), int(code), 0) + rest + body
+    msg = msg[:2] + struct.pack("!H", checksum(msg)) + msg[4:]
+    outer = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(msg), 0, 0, 64,
+                        socket.IPPROTO_ICMP, 0, socket.inet_aton(src),
+                        socket.inet_aton(dst))
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for _ in range(int(count)):
+        s.sendto(outer + msg, (dst, 0))
+        if float(gap):
+            time.sleep(float(gap))
+
+
+if __name__ == "__main__":
+    {"rtp": rtp, "drain": drain, "icmp": icmp}[sys.argv[1]](*sys.argv[2:])

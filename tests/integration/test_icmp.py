@@ -1,0 +1,314 @@
+"""Dead media peers found from ICMP errors, across veths between network
+namespaces: the phones' kernels send the port-unreachables (and rate-limit
+them) as real hosts do.
+
+  ns ph (10.77.0.2)  sipp caller + a phone's RTP (nettools rtp)
+  ns sp (10.77.0.3)  forges ICMP with a raw socket
+  ns gw (10.77.0.1)  keepline, and a callee sipp on 127.0.0.1 that talks
+                     (its RTP keeps flowing to the phone through keepline)
+"""
+
+import calendar
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from kltest import SRCDIR, TAP, Daemon, Skip, _started, check
+from nettools import Lan
+from sippkit import Sipp
+
+t = TAP()
+NETTOOLS = os.path.join(SRCDIR, "tests", "integration", "nettools.py")
+SIP_PORT = 5060
+TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z ")
+
+
+def need_root():
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        raise Skip("network namespaces need root and iproute2")
+
+
+class Rig:
+    """keepline in ns gw bridging +44... from the phones to a callee."""
+
+    def __init__(self, lan, icmp="", calls=1, user=None):
+        self.lan = lan
+        self.callee = Sipp("uas_answer_talk.xml", None, calls=calls,
+                           netns=lan["gw"])
+        wrap = lan["gw"].wrap([])
+        if user:
+            wrap += ["setpriv", "--reuid=%s" % user, "--regid=%s" % user,
+                     "--clear-groups", "--inh-caps=-all"]
+        self.d = Daemon("""\
+sip:
+  listen: [udp:%s:%d]
+trunks:
+  - name: lab
+    addresses: [10.77.0.0/24, 127.0.0.1]
+    outbound_uri: sip:127.0.0.1:%d
+routes:
+  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
+     trunk: lab}
+media:
+  rtp_ports: 30000-30099
+icmp:
+%s""" % (Lan.GW, SIP_PORT, self.callee.sip_port, self.callee.sip_port,
+         icmp or "  enabled: true\n"), wrap=wrap)
+        if user:
+            os.chmod(self.d.scratch.path, 0o777)
+        self.callers, self.phones = [], []
+
+    def __enter__(self):
+        self.d.start()
+        self.callee.start()
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.phones:
+            stop(p)
+        self.d.__exit__(*exc)
+
+    def call(self, rtp_port):
+        """A caller in ns ph whose RTP comes from port rtp_port; returns
+        (sipp, phone process, Call-ID) once RTP flows both ways."""
+        ph = self.lan["ph"]
+        known = {c["call_id"] for c in self.d.calls()}
+        # the phone listens before the call: a closed port is a dead peer
+        phone = subprocess.Popen(ph.wrap(
+            ["python3", NETTOOLS, "rtp", "%s:%d" % (ph.ip, rtp_port), "60"]))
+        _started.append(phone)
+        self.phones.append(phone)
+        time.sleep(0.2)
+        a = Sipp("uac_phone_wait_bye.xml", "%s:%d" % (Lan.GW, SIP_PORT),
+                 service="+442079460000", local_ip=ph.ip, netns=ph,
+                 extra=["-key", "rtp_port", str(rtp_port)]).start()
+        self.callers.append(a)
+        call = wait_for(lambda: [c for c in self.d.calls()
+                                 if c["call_id"] not in known and
+                                 c["state"] == "confirmed"], 10, "call up")[0]
+
+        def flowing():
+            c = [c for c in self.d.calls() if c["call_id"] == call["call_id"]]
+            m = c[0]["legs"][0]["media"] if c else {}
+            return m.get("rx_packets", 0) > 5 and m.get("tx_packets", 0) > 5
+        wait_for(flowing, 5, "RTP both ways on the caller's leg")
+        return a, phone, call["call_id"]
+
+    def status_icmp(self):
+        r = self.d.cli("status", "--json")
+        check(r.returncode == 0, "status", r.stderr)
+        return json.loads(r.stdout)["subsystems"]["icmp"]
+
+
+def wait_for(fn, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=5)
+
+
+def log_time(line):
+    """Wall-clock seconds of a text log line."""
+    m = TS.match(line)
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) \
+        + int(m.group(2)) / 1000.0
+
+
+def closed_at(d, call_id, timeout):
+    """When keepline logged closing call_id because of ICMP."""
+    needle = "Closed peer connection for %s due to ICMP errors" % call_id
+    d.wait_log(needle, timeout)
+    line = [l for l in d.logs().splitlines() if needle in l][0]
+    return log_time(line)
+
+
+def kill_phone(phone):
+    t0 = time.time()
+    stop(phone)
+    return t0
+
+
+def spoof(lan, src, qsrc, qdst, itype=3, code=3, payload="", count=1,
+          gap=0.002):
+    lan["sp"].run("python3", NETTOOLS, "icmp", src, Lan.GW, str(itype),
+                  str(code), qsrc, qdst, payload, str(count), str(gap))
+
+
+@t.test
+def dead_caller_gets_bye_on_both_legs_at_once():
+    need_root()
+    with Lan(["ph", "sp"]) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(40000)
+        t0 = kill_phone(phone)
+        latency = closed_at(rig.d, call_id, 5) - t0
+        check(not rig.d.calls(), "call still listed", rig.d.calls())
+        check(latency < 0.5, "detected after %.3f s" % latency, rig.d.logs())
+
+        # BYE with the Reason reached both sipps, on the wire
+        check(caller.wait(20) == 0, "caller sipp", caller.report())
+        check(rig.callee.wait(20) == 0, "callee sipp", rig.callee.report())
+        bye = re.search(r"^BYE sip:.*?\n\r?\n", caller.messages(),
+                        re.M | re.S)
+        check(bye and re.search(r"^Reason: SIP;cause=480;text=\"Media peer "
+                                r"unreachable \(ICMP\)\"", bye.group(0), re.M),
+              "Reason in the caller's BYE", caller.messages())
+        logs = rig.d.logs()
+        for text in ("ICMP-based session cleanup callback registered",
+                     "IPv4 ICMP listener started successfully",
+                     "Unmatched ICMP error for dest=10.77.0.2 (count: 1/5)",
+                     "ICMP error threshold reached for dest=10.77.0.2, "
+                     "triggering session cleanup",
+                     "Cleaning up 1 session(s) with peer IP 10.77.0.2 due "
+                     "to ICMP errors: [%s]" % call_id):
+            check(text in logs, "log: " + text, logs)
+        st = rig.status_icmp()
+        check(st["errors_queue"] > 0 and st["errors_raw"] > 0 and
+              st["cleanups"] == 1 and st["sessions_cleaned"] == 1,
+              "status counters", st)
+        print("# detection %.0f ms" % (latency * 1000))
+
+
+def two_calls(scope):
+    with Lan(["ph", "sp"]) as lan, \
+            Rig(lan, "  cleanup_scope: %s\n" % scope, calls=2) as rig:
+        _, dead, id1 = rig.call(40000)
+        _, alive, id2 = rig.call(40002)
+        kill_phone(dead)
+        closed_at(rig.d, id1, 5)
+        time.sleep(1.0)   # errors for the dead port keep coming: no matter
+        return rig.d.calls(), id2, rig.d.logs()
+
+
+@t.test
+def endpoint_scope_spares_another_port_of_that_ip():
+    need_root()
+    calls, id2, logs = two_calls("endpoint")
+    check([c["call_id"] for c in calls] == [id2], "only the live call",
+          calls)
+    check("Cleaning up 1 session(s) with peer IP 10.77.0.2" in logs,
+          "one session", logs)
+
+
+@t.test
+def ip_scope_cleans_every_session_of_that_ip():
+    need_root()
+    calls, id2, logs = two_calls("ip")
+    check(calls == [], "both calls gone", calls)
+    check("Cleaning up 2 session(s) with peer IP 10.77.0.2" in logs,
+          "two sessions", logs)
+    check("Closed peer connection for %s due to ICMP errors" % id2 in logs,
+          "the live one too", logs)
+
+
+@t.test
+def forged_and_harmless_errors_drop_no_call():
+    need_root()
+    with Lan(["ph", "sp"]) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(40000)
+        local = rig.d.calls()[0]["legs"][0]["media"]["local"]
+        phone_rtp = "10.77.0.2:40000"
+        before = rig.status_icmp()
+        # a 4-tuple that is not ours: another port of the peer
+        spoof(lan, "10.77.0.2", local, "10.77.0.2:40010", count=8)
+        # a packet we never sent: right 4-tuple, foreign SSRC/sequence
+        spoof(lan, "10.77.0.2", local, phone_rtp,
+              payload="8000ffff0000000012345678", count=8)
+        # port unreachable from a host that is not the peer
+        spoof(lan, "10.77.0.3", local, phone_rtp, count=8)
+        # fragmentation needed and time exceeded, from the peer and a router
+        spoof(lan, "10.77.0.2", local, phone_rtp, code=4, count=8)
+        spoof(lan, "10.77.0.3", local, phone_rtp, itype=11, code=0, count=8)
+        time.sleep(1.0)
+        calls = rig.d.calls()
+        check([c["call_id"] for c in calls] == [call_id], "call alive",
+              calls, rig.d.logs())
+        st = rig.status_icmp()
+        check(st["foreign"] - before["foreign"] >= 24, "foreign", st)
+        check(st["frag_needed"] >= 8 and st["time_exceeded"] >= 8,
+              "harmless", st)
+        check(st["cleanups"] == 0 and "Unmatched ICMP" not in rig.d.logs(),
+              "nothing counted", rig.d.logs())
+        check("ICMP fragmentation needed" in rig.d.logs() and
+              "MTU 1280" in rig.d.logs(), "MTU logged", rig.d.logs())
+
+
+@t.test
+def rtp_from_the_peer_resets_the_count():
+    need_root()
+    with Lan(["ph", "sp"]) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(40000)
+        local = rig.d.calls()[0]["legs"][0]["media"]["local"]
+        # bare 4-tuple quotes from the peer's address count, unverified;
+        # the phone's RTP (every 20 ms) wipes them between bursts
+        for _ in range(3):
+            spoof(lan, "10.77.0.2", local, "10.77.0.2:40000", count=4)
+            time.sleep(0.3)
+        logs = rig.d.logs()
+        check("(count: 1/5)" in logs and "(count: 5/5)" not in logs,
+              "counts restart", logs)
+        check([c["call_id"] for c in rig.d.calls()] == [call_id],
+              "call alive", logs)
+        # the same quotes faster than RTP can interrupt: the count wins
+        spoof(lan, "10.77.0.2", local, "10.77.0.2:40000", count=10,
+              gap=0)
+        closed_at(rig.d, call_id, 5)
+        check("(count: 5/5)" in rig.d.logs(), "threshold by count",
+              rig.d.logs())
+
+
+@t.test
+def drained_limiter_still_detects_within_a_second():
+    need_root()
+    with Lan(["ph", "sp"]) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(40000)
+        # another closed port of the phone's host, 20 packets/s from the
+        # gateway's address: its kernel has no ICMP tokens left for us
+        drain = subprocess.Popen(lan["gw"].wrap(
+            ["python3", NETTOOLS, "drain", "10.77.0.2:9", "20", "30"]))
+        _started.append(drain)
+        try:
+            time.sleep(2.0)
+            t0 = kill_phone(phone)
+            latency = closed_at(rig.d, call_id, 8) - t0
+        finally:
+            stop(drain)
+        logs = rig.d.logs()
+        check(latency < 2.0, "detected after %.3f s" % latency, logs)
+        check(re.search(r"threshold reached for dest=10\.77\.0\.2.* "
+                        r"trigger=confirmed", logs), "confirmed", logs)
+        # the limiter really was empty: errors came one at a time
+        check("(count: 3/5)" not in logs, "drained", logs)
+        print("# detection with a drained limiter %.0f ms" % (latency * 1000))
+
+
+
+@t.test
+def unprivileged_gateway_detects_through_error_queues():
+    need_root()   # to build the namespaces; keepline itself runs as nobody
+    with Lan(["ph", "sp"]) as lan, Rig(lan, user="65534") as rig:
+        caller, phone, call_id = rig.call(40000)
+        t0 = kill_phone(phone)
+        latency = closed_at(rig.d, call_id, 5) - t0
+        logs = rig.d.logs()
+        check("Failed to create IPv4 ICMP socket (requires CAP_NET_RAW or "
+              "root)" in logs, "raw refused", logs)
+        st = rig.status_icmp()
+        check(st["errors_raw"] == 0 and st["errors_queue"] > 0 and
+              not st["raw_v4"], "queue only", st)
+        check(latency < 0.5, "detected after %.3f s" % latency, logs)
+
+
+if __name__ == "__main__":
+    t.run()
