@@ -311,45 +311,99 @@ static void quote(struct icmp_err *e, const struct judge *j, uint8_t code,
 }
 
 
+static int offer_from(struct judge *j, uint16_t port)
+{
+	char offer[256], *ans = NULL;
+	int err;
+
+	snprintf(offer, sizeof(offer), "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\n"
+		 "s=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n", port);
+	err = media_stream_answer(j->ms, offer, strlen(offer), &ans);
+	mem_deref(ans);
+
+	return err;
+}
+
+
+static int peer_sends(struct judge *j)
+{
+	const struct sa *to = media_stream_laddr(j->ms);
+
+	if (sendto(j->peer, rtp, sizeof(rtp), 0, &to->u.sa, to->len) < 0)
+		return errno;
+	run_for(j, 100);
+
+	return 0;
+}
+
+
+/* A stream on 127.0.0.1 echoing to a real peer socket, which has sent
+ * one RTP packet and had it back: the tracker holds it */
+static int judge_setup(struct judge *j)
+{
+	struct sa laddr;
+	int err;
+
+	memset(j, 0, sizeof(*j));
+	j->peer = -1;
+	err = gw_conf_default(&j->conf);
+	if (err)
+		return err;
+	j->conf->media.rtp_ports.first = 41100;
+	j->conf->media.rtp_ports.last = 41109;
+	j->conf->icmp.confirm_silence = 0;    /* the count alone, here */
+	err = gw_reactor_alloc(&j->r);
+	if (!err)
+		err = gw_timer_alloc(&j->stop, j->r);
+	if (!err)
+		err = media_mgr_alloc(&j->mm, j->r, j->conf);
+	sa_set_str(&laddr, "127.0.0.1", 0);
+	if (!err)
+		err = media_stream_alloc(&j->ms, j->mm, &laddr, judge_end, j);
+	if (err)
+		return err;
+	media_stream_set_label(j->ms, "call-1");
+	media_stream_echo(j->ms, true);
+
+	j->peer = socket(AF_INET, SOCK_DGRAM, 0);
+	sa_set_str(&j->peer_addr, "127.0.0.1", 0);
+	if (j->peer < 0 || bind(j->peer, &j->peer_addr.u.sa, j->peer_addr.len))
+		return errno;
+	j->peer_addr.len = sizeof(j->peer_addr.u);
+	if (getsockname(j->peer, &j->peer_addr.u.sa, &j->peer_addr.len))
+		return errno;
+
+	err = offer_from(j, sa_port(&j->peer_addr));
+	if (!err)
+		err = peer_sends(j);
+
+	return err;
+}
+
+
+static void judge_teardown(struct judge *j)
+{
+	if (j->peer >= 0)
+		close(j->peer);
+	mem_deref(j->ms);
+	mem_deref(j->mm);
+	mem_deref(j->stop);
+	mem_deref(j->r);
+	mem_deref(j->conf);
+}
+
+
 int test_icmp_judge(void)
 {
-	struct judge j = {.peer = -1};
+	struct judge j;
 	struct media_icmp_expect *x = NULL;
 	struct media_icmp_stats st;
 	struct icmp_err e;
-	struct sa laddr;
-	char offer[256], *ans = NULL;
 	uint8_t other[12];
 	int err = 0;
 
-	TEST_ERR(gw_conf_default(&j.conf));
-	j.conf->media.rtp_ports.first = 41100;
-	j.conf->media.rtp_ports.last = 41109;
-	j.conf->icmp.confirm_silence = 0;    /* the count alone, here */
-	TEST_ERR(gw_reactor_alloc(&j.r));
-	TEST_ERR(gw_timer_alloc(&j.stop, j.r));
-	TEST_ERR(media_mgr_alloc(&j.mm, j.r, j.conf));
-
-	sa_set_str(&laddr, "127.0.0.1", 0);
-	TEST_ERR(media_stream_alloc(&j.ms, j.mm, &laddr, judge_end, &j));
-	media_stream_set_label(j.ms, "call-1");
-	media_stream_echo(j.ms, true);
-
-	/* the peer: a socket that sends one RTP packet and gets it back */
-	j.peer = socket(AF_INET, SOCK_DGRAM, 0);
-	sa_set_str(&j.peer_addr, "127.0.0.1", 0);
-	TEST_ASSERT(!bind(j.peer, &j.peer_addr.u.sa, j.peer_addr.len));
-	j.peer_addr.len = sizeof(j.peer_addr.u);
-	TEST_ASSERT(!getsockname(j.peer, &j.peer_addr.u.sa,
-				 &j.peer_addr.len));
-	snprintf(offer, sizeof(offer), "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\n"
-		 "s=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\n", sa_port(&j.peer_addr));
-	TEST_ERR(media_stream_answer(j.ms, offer, strlen(offer), &ans));
-	TEST_ASSERT(sendto(j.peer, rtp, sizeof(rtp), 0,
-			   &media_stream_laddr(j.ms)->u.sa,
-			   media_stream_laddr(j.ms)->len) == sizeof(rtp));
-	run_for(&j, 100);
+	TEST_ERR(judge_setup(&j));
 
 	/* a packet we never sent, to the peer: foreign */
 	memcpy(other, rtp, sizeof(other));
@@ -380,10 +434,7 @@ int test_icmp_judge(void)
 
 	/* RTP from the peer resets the count... */
 	TEST_EQUALS(1, j.mm->icmp->nrec);
-	TEST_ASSERT(sendto(j.peer, rtp, sizeof(rtp), 0,
-			   &media_stream_laddr(j.ms)->u.sa,
-			   media_stream_laddr(j.ms)->len) == sizeof(rtp));
-	run_for(&j, 50);
+	TEST_ERR(peer_sends(&j));
 	TEST_EQUALS(0, j.mm->icmp->nrec);
 
 	/* ...and an expected error is handed over, never counted */
@@ -416,13 +467,36 @@ int test_icmp_judge(void)
 
  out:
 	mem_deref(x);
-	mem_deref(ans);
-	if (j.peer >= 0)
-		close(j.peer);
-	mem_deref(j.ms);
-	mem_deref(j.mm);
-	mem_deref(j.stop);
-	mem_deref(j.r);
-	mem_deref(j.conf);
+	judge_teardown(&j);
+	return err;
+}
+
+
+/* A re-INVITE moving the peer's port: its record goes, and errors about
+ * packets sent to the old port no longer count */
+int test_icmp_peer_moves(void)
+{
+	struct judge j;
+	struct icmp_err e, old;
+	int err = 0;
+
+	TEST_ERR(judge_setup(&j));
+
+	quote(&old, &j, 3, "127.0.0.1", rtp, sizeof(rtp));
+	TEST_EQUALS(ICMP_COUNTED, media_icmp_input(j.mm, &old));
+	TEST_EQUALS(1, j.mm->icmp->nrec);
+
+	TEST_ERR(offer_from(&j, (uint16_t)(sa_port(&j.peer_addr) ^ 2)));
+	TEST_EQUALS(0, j.mm->icmp->nrec);
+
+	TEST_EQUALS(ICMP_FOREIGN, media_icmp_input(j.mm, &old));
+
+	/* to the new port, with a bare quote: counts against the new peer */
+	sa_set_port(&j.peer_addr, (uint16_t)(sa_port(&j.peer_addr) ^ 2));
+	quote(&e, &j, 3, "127.0.0.1", NULL, 0);
+	TEST_EQUALS(ICMP_COUNTED, media_icmp_input(j.mm, &e));
+
+ out:
+	judge_teardown(&j);
 	return err;
 }
