@@ -28,6 +28,7 @@
 
 enum {
 	DEDUP_MS = 1000,      /**< both intakes deliver within this */
+	BUSY_MS = 3000,       /**< how long a host counts as contended */
 	HASH_BUCKETS = 64,
 	IDS_MAX = 1024,       /**< session ids in the cleanup log line */
 };
@@ -309,10 +310,57 @@ static struct media_stream *stream_of(struct media_mgr *mm,
 }
 
 
+/* An unreachable that is not about our media still tells us its sender's
+ * rate limiter is being spent: remember the host for a while */
+static void note_busy(struct media_icmp *mi, const struct icmp_err *e)
+{
+	struct busy_host *b;
+	struct sa off;
+
+	if (e->kind != ICMP_KIND_PORT_UNREACH && e->kind != ICMP_KIND_UNREACH)
+		return;
+	if (sa_set_sa(&off, (const struct sockaddr *)&e->offender))
+		return;
+
+	for (unsigned i = 0; i < BUSY_N; i++) {
+		b = &mi->busy[i];
+		if (b->t && sa_cmp(&b->ip, &off, SA_ADDR)) {
+			b->t = gw_now_ms();
+			return;
+		}
+	}
+
+	b = &mi->busy[mi->busy_pos++ % BUSY_N];
+	b->ip = off;
+	b->t = gw_now_ms();
+}
+
+
+bool media_icmp_contended(const struct media_mgr *mm, const struct sa *peer)
+{
+	const struct media_icmp *mi = mm->icmp;
+	uint64_t now = gw_now_ms();
+
+	if (!mi)
+		return false;
+
+	for (unsigned i = 0; i < BUSY_N; i++) {
+		const struct busy_host *b = &mi->busy[i];
+
+		if (b->t && now - b->t <= BUSY_MS &&
+		    sa_cmp(&b->ip, peer, SA_ADDR))
+			return true;
+	}
+
+	return false;
+}
+
+
 static enum icmp_verdict foreign(struct media_icmp *mi,
 				 const struct icmp_err *e, const char *why)
 {
 	++mi->st.foreign;
+	note_busy(mi, e);
 	gw_log(GW_LOG_DEBUG, "media", "icmp_foreign",
 	       GW_FIELDS(GW_FU("type", e->type), GW_FU("code", e->code),
 			 GW_FS("why", why)),

@@ -9,11 +9,18 @@
 #include "media/icmp.h"
 #include "media/media_int.h"
 
-enum { DEDUP_N = 32 };
+enum { DEDUP_N = 32, BUSY_N = 8 };
 
 struct dedup {
 	uint32_t fp;
 	uint8_t paths;        /**< bit per intake that delivered it */
+	uint64_t t;
+};
+
+/** A host whose ICMP errors went to someone else lately: its kernel's
+ *  rate limiter is being spent on other traffic (stream.c probes) */
+struct busy_host {
+	struct sa ip;
 	uint64_t t;
 };
 
@@ -24,6 +31,8 @@ struct media_icmp {
 	struct list expects;
 	struct dedup dedup[DEDUP_N];
 	unsigned dedup_pos;
+	struct busy_host busy[BUSY_N];
+	unsigned busy_pos;
 	struct media_icmp_stats st;
 	int raw_fd[2];                /**< icmp_io.c: v4, v6 */
 	struct gw_watch *raw_w[2];

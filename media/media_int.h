@@ -70,6 +70,9 @@ struct media_stream {
 	struct media_sent sent[TRACK_N];
 	uint8_t sent_pos;
 	uint8_t gen;                  /**< bumped when the peer moves */
+	struct gw_timer *probe;       /**< silence probe, made when needed */
+	uint64_t probe_end;
+	uint64_t probed_rx;           /**< last_rx when probing started */
 };
 
 /** Where a stream's RTP (which 0) or RTCP (1) goes: the latched source,
@@ -90,6 +93,8 @@ int  media_icmp_alloc(struct media_mgr *mm);
 void media_icmp_alive(struct media_mgr *mm, const struct sa *from);
 /** The peer of ms moved from old: errors for old no longer count */
 void media_icmp_moved(struct media_mgr *mm, const struct sa *old);
+/** Did the peer's host send ICMP errors about other traffic lately? */
+bool media_icmp_contended(const struct media_mgr *mm, const struct sa *peer);
 /** Read a stream socket's error queue and judge each error */
 void media_icmp_drain(struct media_mgr *mm, int fd, const struct sa *local);
 

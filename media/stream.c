@@ -22,6 +22,8 @@
 #include "media/media_int.h"
 
 enum {
+	PROBE_MS = 2,                 /**< silence probe interval */
+	PROBE_SPAN_MS = 1500,         /**< and for how long */
 	BATCH = 32,
 	PKT_MAX = 2048,
 	RTP_HDR = 12,                 /**< RFC 3550 §5.1 fixed header */
@@ -114,6 +116,64 @@ bool media_stream_sent(const struct media_stream *ms, int which,
 }
 
 
+/*
+ * A peer that went quiet while we still send it media may be dead; if its
+ * host is also spending its ICMP errors on other traffic (about one a
+ * second once the burst is gone, media_icmp_contended()), the error that
+ * would prove it goes to whichever packet reaches that host first after
+ * the limiter allows one more. Repeating the 12-byte header of our last
+ * RTP packet every PROBE_MS makes that nearly always ours. A live peer
+ * drops the repeats: same SSRC and sequence number, a duplicate
+ * (RFC 3550 §A.1). One probe run per silence, PROBE_SPAN_MS at most.
+ */
+static void probe_fire(void *arg)
+{
+	struct media_stream *ms = arg;
+	const struct media_sent *last = NULL;
+	const struct sa *dst = media_stream_dest(ms, 0);
+	uint8_t head[RTP_HDR];
+
+	for (unsigned i = 1; i <= TRACK_N && !last; i++) {
+		const struct media_sent *s =
+			&ms->sent[(uint8_t)(ms->sent_pos - i) % TRACK_N];
+
+		if (s->len >= RTP_HDR && s->which == 0 && s->gen == ms->gen)
+			last = s;
+	}
+
+	/* RTP came back, time is up, or nothing to repeat: stop */
+	if (!last || ms->last_rx != ms->probed_rx ||
+	    gw_now_ms() >= ms->probe_end)
+		return;
+
+	memcpy(head, last->head, RTP_HDR);
+	if (sendto(ms->fd[0], head, RTP_HDR, MSG_DONTWAIT, &dst->u.sa,
+		   dst->len) == RTP_HDR)
+		track(ms, 0, head, RTP_HDR);
+
+	gw_timer_start(ms->probe, PROBE_MS, probe_fire, ms);
+}
+
+
+static void probe_check(struct media_stream *ms, uint64_t now)
+{
+	uint64_t quiet = ms->mm->conf->icmp.confirm_silence;
+
+	if (!ms->mm->icmp || !quiet || !ms->last_rx ||
+	    ms->probed_rx == ms->last_rx || now - ms->last_rx < quiet ||
+	    !ms->peer.peer_sends)
+		return;
+	if (!media_icmp_contended(ms->mm, media_stream_dest(ms, 0)))
+		return;
+	if (!ms->probe && gw_timer_alloc(&ms->probe, ms->mm->r))
+		return;
+
+	ms->probed_rx = ms->last_rx;
+	ms->probe_end = now + PROBE_SPAN_MS;
+	gw_timer_start(ms->probe, 0, probe_fire, ms);
+}
+
+
 static void stream_read(struct media_stream *ms, int which)
 {
 	struct mmsghdr msgs[BATCH], out[BATCH];
@@ -199,6 +259,8 @@ static void stream_read(struct media_stream *ms, int which)
 		/* from the sending leg's own socket: symmetric for its peer */
 		int sent = sendmmsg(to->fd[which], out, nout, MSG_DONTWAIT);
 
+		if (sent > 0 && which == 0)
+			probe_check(to, gw_now_ms());
 		for (int i = 0; i < sent; i++) {
 			track(to, which, out[i].msg_hdr.msg_iov->iov_base,
 			      out[i].msg_len);
@@ -279,6 +341,7 @@ static void stream_destructor(void *data)
 	if (ms->port && ms->mm->by_pair[(ms->port - ms->mm->first) / 2] == ms)
 		ms->mm->by_pair[(ms->port - ms->mm->first) / 2] = NULL;
 	mem_deref(ms->silence);
+	mem_deref(ms->probe);
 	for (int i = 0; i < 2; i++) {
 		mem_deref(ms->w[i]);
 		if (ms->fd[i] >= 0)

@@ -10,6 +10,8 @@ inside a namespace with `ip netns exec NS python3 nettools.py CMD ...`:
                                       back to where it came from
   drain TO_IP:PORT PPS SECS           UDP to a closed port, to keep that
                                       host's ICMP rate limiter empty
+  bye   IFACE COUNT SECS              print "<wall time> <Call-ID>" for each
+                                      SIP BYE seen on IFACE (AF_PACKET)
   icmp  SRC DST TYPE CODE QSRC QDST [PAYLOAD_HEX] [COUNT] [GAP_S]
                                       forge ICMP errors quoting a UDP packet
                                       QSRC -> QDST (IP:PORT), raw socket
@@ -142,6 +144,31 @@ def drain(to, pps, secs):
         time.sleep(1.0 / float(pps))
 
 
+def bye(iface, count, secs):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    s.bind((iface, 0))
+    s.settimeout(0.2)
+    print("ready", flush=True)
+    end = time.monotonic() + float(secs)
+    seen = 0
+    while seen < int(count) and time.monotonic() < end:
+        try:
+            pkt = s.recv(65535)
+        except socket.timeout:
+            continue
+        now = time.time()
+        if len(pkt) < 28 or pkt[9] != socket.IPPROTO_UDP:
+            continue
+        ihl = (pkt[0] & 15) * 4
+        body = pkt[ihl + 8:]
+        if body.startswith(b"BYE "):
+            cid = [l for l in body.split(b"\r\n")
+                   if l.lower().startswith(b"call-id:")]
+            print("%.6f %s" % (now, cid[0][8:].strip().decode()
+                               if cid else "?"), flush=True)
+            seen += 1
+
+
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -176,4 +203,5 @@ def icmp(src, dst, itype, code, qsrc, qdst, payload_hex="", count="1",
 
 
 if __name__ == "__main__":
-    {"rtp": rtp, "drain": drain, "icmp": icmp}[sys.argv[1]](*sys.argv[2:])
+    {"rtp": rtp, "drain": drain, "icmp": icmp, "bye": bye}[sys.argv[1]](
+        *sys.argv[2:])

@@ -8,136 +8,22 @@ them) as real hosts do.
                      (its RTP keeps flowing to the phone through keepline)
 """
 
-import calendar
-import json
 import os
 import re
 import shutil
 import subprocess
 import time
 
-from kltest import SRCDIR, TAP, Daemon, Skip, _started, check
+from icmprig import NETTOOLS, Rig, closed_at, kill_phone, stop
+from kltest import TAP, Skip, _started, check
 from nettools import Lan
-from sippkit import Sipp
 
 t = TAP()
-NETTOOLS = os.path.join(SRCDIR, "tests", "integration", "nettools.py")
-SIP_PORT = 5060
-TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z ")
 
 
 def need_root():
     if os.geteuid() != 0 or not shutil.which("ip"):
         raise Skip("network namespaces need root and iproute2")
-
-
-class Rig:
-    """keepline in ns gw bridging +44... from the phones to a callee."""
-
-    def __init__(self, lan, icmp="", calls=1, user=None):
-        self.lan = lan
-        self.callee = Sipp("uas_answer_talk.xml", None, calls=calls,
-                           netns=lan["gw"])
-        wrap = lan["gw"].wrap([])
-        if user:
-            wrap += ["setpriv", "--reuid=%s" % user, "--regid=%s" % user,
-                     "--clear-groups", "--inh-caps=-all"]
-        self.d = Daemon("""\
-sip:
-  listen: [udp:%s:%d]
-trunks:
-  - name: lab
-    addresses: [10.77.0.0/24, 127.0.0.1]
-    outbound_uri: sip:127.0.0.1:%d
-routes:
-  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
-     trunk: lab}
-media:
-  rtp_ports: 30000-30099
-icmp:
-%s""" % (Lan.GW, SIP_PORT, self.callee.sip_port, self.callee.sip_port,
-         icmp or "  enabled: true\n"), wrap=wrap)
-        if user:
-            os.chmod(self.d.scratch.path, 0o777)
-        self.callers, self.phones = [], []
-
-    def __enter__(self):
-        self.d.start()
-        self.callee.start()
-        return self
-
-    def __exit__(self, *exc):
-        for p in self.phones:
-            stop(p)
-        self.d.__exit__(*exc)
-
-    def call(self, rtp_port):
-        """A caller in ns ph whose RTP comes from port rtp_port; returns
-        (sipp, phone process, Call-ID) once RTP flows both ways."""
-        ph = self.lan["ph"]
-        known = {c["call_id"] for c in self.d.calls()}
-        # the phone listens before the call: a closed port is a dead peer
-        phone = subprocess.Popen(ph.wrap(
-            ["python3", NETTOOLS, "rtp", "%s:%d" % (ph.ip, rtp_port), "60"]))
-        _started.append(phone)
-        self.phones.append(phone)
-        time.sleep(0.2)
-        a = Sipp("uac_phone_wait_bye.xml", "%s:%d" % (Lan.GW, SIP_PORT),
-                 service="+442079460000", local_ip=ph.ip, netns=ph,
-                 extra=["-key", "rtp_port", str(rtp_port)]).start()
-        self.callers.append(a)
-        call = wait_for(lambda: [c for c in self.d.calls()
-                                 if c["call_id"] not in known and
-                                 c["state"] == "confirmed"], 10, "call up")[0]
-
-        def flowing():
-            c = [c for c in self.d.calls() if c["call_id"] == call["call_id"]]
-            m = c[0]["legs"][0]["media"] if c else {}
-            return m.get("rx_packets", 0) > 5 and m.get("tx_packets", 0) > 5
-        wait_for(flowing, 5, "RTP both ways on the caller's leg")
-        return a, phone, call["call_id"]
-
-    def status_icmp(self):
-        r = self.d.cli("status", "--json")
-        check(r.returncode == 0, "status", r.stderr)
-        return json.loads(r.stdout)["subsystems"]["icmp"]
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=5)
-
-
-def log_time(line):
-    """Wall-clock seconds of a text log line."""
-    m = TS.match(line)
-    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) \
-        + int(m.group(2)) / 1000.0
-
-
-def closed_at(d, call_id, timeout):
-    """When keepline logged closing call_id because of ICMP."""
-    needle = "Closed peer connection for %s due to ICMP errors" % call_id
-    d.wait_log(needle, timeout)
-    line = [l for l in d.logs().splitlines() if needle in l][0]
-    return log_time(line)
-
-
-def kill_phone(phone):
-    t0 = time.time()
-    stop(phone)
-    return t0
 
 
 def spoof(lan, src, qsrc, qdst, itype=3, code=3, payload="", count=1,
