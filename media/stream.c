@@ -22,6 +22,7 @@
 #include "media/media_int.h"
 
 enum {
+	PROBE_AFTER_MS = 40,          /**< two packets missed at 50/s */
 	PROBE_MS = 2,                 /**< silence probe interval */
 	PROBE_SPAN_MS = 1500,         /**< and for how long */
 	BATCH = 32,
@@ -124,7 +125,8 @@ bool media_stream_sent(const struct media_stream *ms, int which,
  * the limiter allows one more. Repeating the 12-byte header of our last
  * RTP packet every PROBE_MS makes that nearly always ours. A live peer
  * drops the repeats: same SSRC and sequence number, a duplicate
- * (RFC 3550 §A.1). One probe run per silence, PROBE_SPAN_MS at most.
+ * (RFC 3550 §A.1). One probe run per silence, from PROBE_AFTER_MS of
+ * it, PROBE_SPAN_MS at most.
  */
 static void probe_fire(void *arg)
 {
@@ -157,11 +159,10 @@ static void probe_fire(void *arg)
 
 static void probe_check(struct media_stream *ms, uint64_t now)
 {
-	uint64_t quiet = ms->mm->conf->icmp.confirm_silence;
-
-	if (!ms->mm->icmp || !quiet || !ms->last_rx ||
-	    ms->probed_rx == ms->last_rx || now - ms->last_rx < quiet ||
-	    !ms->peer.peer_sends)
+	/* confirm_silence 0 turns off the confirmation the probe serves */
+	if (!ms->mm->icmp || !ms->mm->conf->icmp.confirm_silence ||
+	    !ms->last_rx || ms->probed_rx == ms->last_rx ||
+	    now - ms->last_rx < PROBE_AFTER_MS || !ms->peer.peer_sends)
 		return;
 	if (!media_icmp_contended(ms->mm, media_stream_dest(ms, 0)))
 		return;

@@ -24,6 +24,12 @@ class Rig:
 
     def __init__(self, lan, icmp="", calls=1, user=None, media=""):
         self.lan = lan
+        # phones call over IPv6 when the LAN has it; the callee stays on
+        # 127.0.0.1, so a bridge then joins an IPv6 leg to an IPv4 one
+        self.gw = "[%s]" % Lan.GW6 if lan.v6 else Lan.GW
+        listen = '"udp:%s:%d"' % (self.gw, SIP_PORT)
+        if lan.v6:   # SIP to the callee needs an IPv4 transport too
+            listen += ', "udp:127.0.0.1:%d"' % SIP_PORT
         self.callee = Sipp("uas_answer_talk.xml", None, calls=calls,
                            netns=lan["gw"])
         wrap = lan["gw"].wrap([])
@@ -32,10 +38,10 @@ class Rig:
                      "--clear-groups", "--inh-caps=-all"]
         self.d = Daemon("""\
 sip:
-  listen: [udp:%s:%d]
+  listen: [%s]
 trunks:
   - name: lab
-    addresses: [10.77.0.0/24, 127.0.0.1]
+    addresses: [10.77.0.0/24, "fd77::/64", 127.0.0.1]
     outbound_uri: sip:127.0.0.1:%d
 routes:
   - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
@@ -43,7 +49,7 @@ routes:
 media:
   rtp_ports: 30000-30099
 %sicmp:
-%s""" % (Lan.GW, SIP_PORT, self.callee.sip_port, self.callee.sip_port,
+%s""" % (listen, self.callee.sip_port, self.callee.sip_port,
          media, icmp or "  enabled: true\n"), wrap=wrap)
         if user:
             os.chmod(self.d.scratch.path, 0o777)
@@ -63,15 +69,16 @@ media:
         """A caller in ns ph whose RTP comes from port rtp_port; returns
         (sipp, phone process, Call-ID) once RTP flows both ways."""
         ph = self.lan["ph"]
+        ip = "[%s]" % ph.ip6 if self.lan.v6 else ph.ip
         known = {c["call_id"] for c in self.d.calls()}
         # the phone listens before the call: a closed port is a dead peer
         phone = subprocess.Popen(ph.wrap(
-            ["python3", NETTOOLS, "rtp", "%s:%d" % (ph.ip, rtp_port), "60"]))
+            ["python3", NETTOOLS, "rtp", "%s:%d" % (ip, rtp_port), "60"]))
         _started.append(phone)
         self.phones.append(phone)
         time.sleep(0.2)
-        a = Sipp("uac_phone_wait_bye.xml", "%s:%d" % (Lan.GW, SIP_PORT),
-                 service="+442079460000", local_ip=ph.ip, netns=ph,
+        a = Sipp("uac_phone_wait_bye.xml", "%s:%d" % (self.gw, SIP_PORT),
+                 service="+442079460000", local_ip=ip.strip("[]"), netns=ph,
                  extra=["-key", "rtp_port", str(rtp_port)]).start()
         self.callers.append(a)
         call = wait_for(lambda: [c for c in self.d.calls()

@@ -56,16 +56,21 @@ class Lan:
     veth, so the hosts' kernels rate-limit them as real ones would."""
 
     GW = "10.77.0.1"
+    GW6 = "fd77::1"
 
-    def __init__(self, hosts):
+    def __init__(self, hosts, v6=False):
+        self.v6 = v6
         self.ns = {}
         try:
             self.gw = self._ns("gw")
             self.gw.run("ip", "link", "add", "br0", "type", "bridge")
             self.gw.run("ip", "addr", "add", self.GW + "/24", "dev", "br0")
+            if v6:
+                self.gw.run("ip", "addr", "add", self.GW6 + "/64", "dev",
+                            "br0", "nodad")
             self.gw.run("ip", "link", "set", "br0", "up")
             for i, name in enumerate(hosts):
-                self._host(name, "10.77.0.%d" % (i + 2))
+                self._host(name, i + 2)
             # spoofed sources must reach the gateway's sockets
             for ns in self.ns.values():
                 ns.run("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0")
@@ -79,13 +84,17 @@ class Lan:
         self.ns[tag] = ns
         return ns
 
-    def _host(self, name, ip):
+    def _host(self, name, n):
+        ip = "10.77.0.%d" % n
         ns = self._ns(name)
         a, b = "v%s%d" % (name, os.getpid() % 10000), "eth0"
         sh("ip", "link", "add", a, "netns", self.gw.name, "type", "veth",
            "peer", "name", b, "netns", ns.name)
         self.gw.run("ip", "link", "set", a, "master", "br0", "up")
         ns.run("ip", "addr", "add", ip + "/24", "dev", b)
+        if self.v6:   # no duplicate address detection: usable at once
+            ns.ip6 = "fd77::%d" % n
+            ns.run("ip", "addr", "add", ns.ip6 + "/64", "dev", b, "nodad")
         ns.run("ip", "link", "set", b, "up")
         ns.ip = ip
 
@@ -107,11 +116,12 @@ class Lan:
 
 def hostport(s):
     host, port = s.rsplit(":", 1)
-    return host, int(port)
+    return host.strip("[]"), int(port)
 
 
 def rtp(bind, secs):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if bind.startswith("[")
+                      else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(hostport(bind))
     s.settimeout(0.02)
     ssrc = os.getpid() & 0xffffffff

@@ -66,6 +66,25 @@ def dead_caller_gets_bye_on_both_legs_at_once():
         print("# detection %.0f ms" % (latency * 1000))
 
 
+@t.test
+def ipv6_dead_caller_is_cleaned_up():
+    need_root()
+    with Lan(["ph"], v6=True) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(40000)
+        t0 = kill_phone(phone)
+        latency = closed_at(rig.d, call_id, 5) - t0
+        logs = rig.d.logs()
+        check("Unmatched ICMP error for dest=fd77::2 (count: 1/5)" in logs,
+              "ICMPv6 counted", logs)
+        check("IPv6 ICMPv6 listener started successfully" in logs,
+              "v6 listener", logs)
+        st = rig.status_icmp()
+        check(st["errors_queue"] > 0 and st["errors_raw"] > 0,
+              "both intakes read ICMPv6", st)
+        check(latency < 0.5, "detected after %.3f s" % latency, logs)
+        check(caller.wait(20) == 0, "caller sipp", caller.report())
+
+
 def two_calls(scope):
     with Lan(["ph", "sp"]) as lan, \
             Rig(lan, "  cleanup_scope: %s\n" % scope, calls=2) as rig:
