@@ -84,7 +84,7 @@ static void rec_destructor(void *data)
 	struct record *rec = data;
 
 	hash_unlink(&rec->he);
-	--rec->mi->nrec;
+	--rec->mi->mm->icmp_records;
 	mem_deref(rec->ttl);
 	mem_deref(rec->fire);
 }
@@ -414,7 +414,7 @@ static enum icmp_verdict count(struct media_icmp *mi,
 			return ICMP_COUNTED;
 		rec->mi = mi;
 		rec->key = key;
-		++mi->nrec;
+		++mi->mm->icmp_records;
 		hash_append(mi->records, sa_hash(&key, SA_ALL), &rec->he, rec);
 		if (gw_timer_alloc(&rec->ttl, mi->mm->r) ||
 		    gw_timer_alloc(&rec->fire, mi->mm->r)) {
@@ -536,7 +536,7 @@ void media_icmp_alive(struct media_mgr *mm, const struct sa *from)
 	struct record *rec;
 	struct sa key;
 
-	if (!mi || !mi->nrec)
+	if (!mi || !mm->icmp_records)
 		return;
 
 	key_of(mi, &key, from);
@@ -552,7 +552,7 @@ void media_icmp_moved(struct media_mgr *mm, const struct sa *old)
 	struct media_icmp *mi = mm->icmp;
 	struct sa key;
 
-	if (!mi || !mi->nrec || !sa_isset(old, SA_ALL))
+	if (!mi || !mm->icmp_records || !sa_isset(old, SA_ALL))
 		return;
 
 	key_of(mi, &key, old);
@@ -596,7 +596,7 @@ void media_icmp_status(const struct media_mgr *mm, struct odict *o)
 	odict_entry_add(o, "cleanups", ODICT_INT, (int64_t)mi->st.cleanups);
 	odict_entry_add(o, "sessions_cleaned", ODICT_INT,
 			(int64_t)mi->st.sessions);
-	odict_entry_add(o, "records", ODICT_INT, (int64_t)mi->nrec);
+	odict_entry_add(o, "records", ODICT_INT, (int64_t)mm->icmp_records);
 }
 
 

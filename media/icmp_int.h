@@ -27,7 +27,6 @@ struct busy_host {
 struct media_icmp {
 	struct media_mgr *mm;         /**< not a reference: mm owns us */
 	struct hash *records;
-	unsigned nrec;
 	struct list expects;
 	struct dedup dedup[DEDUP_N];
 	unsigned dedup_pos;

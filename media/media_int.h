@@ -22,6 +22,7 @@ struct media_mgr {
 	struct media_stream **by_pair;  /**< stream holding each pair */
 	struct list streams;          /**< every stream, for ICMP cleanup */
 	struct media_icmp *icmp;      /**< NULL when icmp.enabled is off */
+	unsigned icmp_records;        /**< peers with ICMP errors counted */
 };
 
 /** Negotiated view of the peer's SDP, from media_sdp_answer() */
@@ -47,32 +48,42 @@ struct media_sent {
 	uint8_t head[TRACK_HEAD];
 };
 
+/*
+ * Hot fields first: a relayed packet reads the receiving stream's first
+ * two cache lines and the sending one's, then a counter line and a
+ * tracker slot. With thousands of streams these lines are rarely cached,
+ * and the misses cost more than the code (perf, bench/relay).
+ */
 struct media_stream {
-	struct le le;                 /**< in media_mgr.streams */
-	struct media_mgr *mm;         /**< reference held */
+	/* line 1: every packet */
 	int fd[2];                    /**< RTP, RTCP */
+	bool is_latched[2];
+	bool echo;
+	bool sends;                   /**< peer.peer_receives, kept here */
+	uint8_t sent_pos;
+	uint8_t gen;                  /**< bumped when the peer moves */
+	struct media_stream *relay;   /**< the other leg of a bridge */
+	struct media_mgr *mm;         /**< reference held */
+	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
+	uint64_t probed_rx;           /**< last_rx when probing started */
+	/* line 2: every packet */
+	struct sa latched[2];         /**< where RTP/RTCP really come from */
+	struct media_stats st;
+	struct media_sent sent[TRACK_N];
+	/* the rest: set-up, signalling, timers */
+	struct le le;                 /**< in media_mgr.streams */
 	struct gw_watch *w[2];
 	struct sa laddr;              /**< our RTP address */
 	uint16_t port;
 	struct sdp_session *sdp;
 	struct media_offer peer;      /**< from the last offer */
-	struct sa latched[2];         /**< where RTP/RTCP really come from */
-	bool is_latched[2];
-	bool echo;
-	struct media_stream *relay;   /**< the other leg of a bridge */
-	struct media_stats st;
 	uint64_t created;             /**< gw_now_ms() */
-	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
 	struct gw_timer *silence;
 	media_end_h *endh;
 	void *arg;
 	const char *label;            /**< session id for logs, borrowed */
-	struct media_sent sent[TRACK_N];
-	uint8_t sent_pos;
-	uint8_t gen;                  /**< bumped when the peer moves */
 	struct gw_timer *probe;       /**< silence probe, made when needed */
 	uint64_t probe_end;
-	uint64_t probed_rx;           /**< last_rx when probing started */
 };
 
 /** Where a stream's RTP (which 0) or RTCP (1) goes: the latched source,

@@ -56,7 +56,7 @@ static bool can_send(const struct media_stream *ms)
 {
 	/* RFC 3264 §6.1: no media to a peer that offered sendonly or
 	 * inactive (hold) */
-	return ms->peer.peer_receives;
+	return ms->sends;
 }
 
 
@@ -175,43 +175,78 @@ static void probe_check(struct media_stream *ms, uint64_t now)
 }
 
 
-static void stream_read(struct media_stream *ms, int which)
+static void stream_errors(struct media_stream *ms, int which);
+
+
+/* Did this datagram come from the latched address? (per packet: no
+ * conversion, no library call) */
+static bool from_latched(const struct sa *l, const struct sockaddr_storage *ss)
 {
-	struct mmsghdr msgs[BATCH], out[BATCH];
-	struct iovec iov[BATCH];
+	if (l->u.sa.sa_family != ss->ss_family)
+		return false;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = &l->u.in;
+		const struct sockaddr_in *b = (const void *)ss;
+
+		return a->sin_port == b->sin_port &&
+			a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	else {
+		const struct sockaddr_in6 *a = &l->u.in6;
+		const struct sockaddr_in6 *b = (const void *)ss;
+
+		return a->sin6_port == b->sin6_port &&
+			!memcmp(&a->sin6_addr, &b->sin6_addr,
+				sizeof(a->sin6_addr));
+	}
+}
+
+
+/* The receive batch points at the static buffers once and for all; a read
+ * only changes msg_namelen (and msg_len), put back after each batch. */
+static struct mmsghdr *batch(void)
+{
+	static struct mmsghdr msgs[BATCH];
+	static struct iovec iov[BATCH];
+	static bool ready;
+
+	if (!ready) {
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){bufs[i], PKT_MAX};
+			msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &froms[i],
+				.msg_namelen = sizeof(froms[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+			};
+		}
+		ready = true;
+	}
+
+	return msgs;
+}
+
+
+/* Read one batch: relay or echo what is RTP (RTCP) from the peer */
+static int stream_batch(struct media_stream *ms, int which)
+{
+	struct mmsghdr *msgs = batch(), out[BATCH];
+	struct iovec oiov[BATCH];
 	struct media_stream *to = ms->echo ? ms : ms->relay;
 	const struct sa *dst = NULL;
 	unsigned nout = 0;
+	uint64_t now;
 	int n;
 
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = PKT_MAX;
-		memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_name = &froms[i];
-		msgs[i].msg_hdr.msg_namelen = sizeof(froms[i]);
-	}
-
 	n = recvmmsg(ms->fd[which], msgs, BATCH, MSG_DONTWAIT, NULL);
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		/* with IP_RECVERR a read reports a queued ICMP error once
-		 * (ECONNREFUSED...): the error is in the queue, read it */
-		struct sa local = ms->laddr;
-
-		sa_set_port(&local, (uint16_t)(ms->port + which));
-		media_icmp_drain(ms->mm, ms->fd[which], &local);
-		return;
-	}
 	if (n <= 0)
-		return;
+		return n;
 
+	now = gw_now_ms();
 	for (int i = 0; i < n; i++) {
 		size_t len = msgs[i].msg_len;
-		struct sa from;
 
-		sock_to_sa(&from, &froms[i]);
+		msgs[i].msg_hdr.msg_namelen = sizeof(froms[i]);
 
 		if (which == 0 ? !is_rtp(bufs[i], len) : len < RTCP_HDR) {
 			++ms->st.rx_bad;
@@ -221,17 +256,22 @@ static void stream_read(struct media_stream *ms, int which)
 		if (!ms->is_latched[which]) {
 			struct sa old = *media_stream_dest(ms, 0);
 
-			ms->latched[which] = from;
+			sock_to_sa(&ms->latched[which], &froms[i]);
 			ms->is_latched[which] = true;
 			peer_moved(ms, &old);
 		}
-		else if (!sa_cmp(&ms->latched[which], &from, SA_ALL)) {
+		else if (!from_latched(&ms->latched[which], &froms[i])) {
 			++ms->st.rx_bad;
 			continue;
 		}
 
-		ms->last_rx = gw_now_ms();
-		media_icmp_alive(ms->mm, &from);
+		ms->last_rx = now;
+		if (ms->mm->icmp_records) {
+			struct sa from;
+
+			sock_to_sa(&from, &froms[i]);
+			media_icmp_alive(ms->mm, &from);
+		}
 		if (which == 0) {
 			++ms->st.rx_pkts;
 			ms->st.rx_bytes += len;
@@ -248,11 +288,11 @@ static void stream_read(struct media_stream *ms, int which)
 			continue;
 
 		/* the packet goes on unchanged: payload, SSRC, sequence */
-		out[nout] = msgs[i];
-		iov[i].iov_len = len;
-		out[nout].msg_hdr.msg_iov = &iov[i];
-		out[nout].msg_hdr.msg_name = (void *)&dst->u.sa;
-		out[nout].msg_hdr.msg_namelen = dst->len;
+		oiov[nout] = (struct iovec){bufs[i], len};
+		out[nout].msg_hdr = (struct msghdr){
+			.msg_name = (void *)&dst->u.sa, .msg_namelen = dst->len,
+			.msg_iov = &oiov[nout], .msg_iovlen = 1,
+		};
 		++nout;
 	}
 
@@ -261,10 +301,9 @@ static void stream_read(struct media_stream *ms, int which)
 		int sent = sendmmsg(to->fd[which], out, nout, MSG_DONTWAIT);
 
 		if (sent > 0 && which == 0)
-			probe_check(to, gw_now_ms());
+			probe_check(to, now);
 		for (int i = 0; i < sent; i++) {
-			track(to, which, out[i].msg_hdr.msg_iov->iov_base,
-			      out[i].msg_len);
+			track(to, which, oiov[i].iov_base, out[i].msg_len);
 			if (which == 0) {
 				++to->st.tx_pkts;
 				to->st.tx_bytes += out[i].msg_len;
@@ -274,6 +313,19 @@ static void stream_read(struct media_stream *ms, int which)
 			}
 		}
 	}
+
+	return n;
+}
+
+
+static void stream_read(struct media_stream *ms, int which)
+{
+	int n = stream_batch(ms, which);
+
+	/* with IP_RECVERR a read reports a queued ICMP error once
+	 * (ECONNREFUSED...): the error is in the queue, read it */
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		stream_errors(ms, which);
 }
 
 
@@ -384,6 +436,7 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 	ms->created = gw_now_ms();
 	ms->peer.peer_sends = true;
 	ms->peer.peer_receives = true;
+	ms->sends = true;
 
 	err = media_port_take(mm, laddr, &ms->port, ms->fd);
 	if (err)
@@ -425,6 +478,7 @@ static void set_peer(struct media_stream *ms, const struct media_offer *mo)
 	if (!sa_cmp(&mo->raddr, &ms->peer.raddr, SA_ALL))
 		ms->is_latched[0] = ms->is_latched[1] = false;
 	ms->peer = *mo;
+	ms->sends = mo->peer_receives;
 	peer_moved(ms, &old);
 }
 

@@ -438,9 +438,9 @@ int test_icmp_judge(void)
 	TEST_EQUALS(ICMP_DUPLICATE, media_icmp_input(j.mm, &e));
 
 	/* RTP from the peer resets the count... */
-	TEST_EQUALS(1, j.mm->icmp->nrec);
+	TEST_EQUALS(1, j.mm->icmp_records);
 	TEST_ERR(peer_sends(&j));
-	TEST_EQUALS(0, j.mm->icmp->nrec);
+	TEST_EQUALS(0, j.mm->icmp_records);
 
 	/* ...and an expected error is handed over, never counted */
 	TEST_ERR(media_icmp_expect(&x, j.mm, &j.peer_addr,
@@ -489,10 +489,10 @@ int test_icmp_peer_moves(void)
 
 	quote(&old, &j, 3, "127.0.0.1", rtp, sizeof(rtp));
 	TEST_EQUALS(ICMP_COUNTED, media_icmp_input(j.mm, &old));
-	TEST_EQUALS(1, j.mm->icmp->nrec);
+	TEST_EQUALS(1, j.mm->icmp_records);
 
 	TEST_ERR(offer_from(&j, (uint16_t)(sa_port(&j.peer_addr) ^ 2)));
-	TEST_EQUALS(0, j.mm->icmp->nrec);
+	TEST_EQUALS(0, j.mm->icmp_records);
 
 	TEST_EQUALS(ICMP_FOREIGN, media_icmp_input(j.mm, &old));
 
