@@ -25,6 +25,7 @@ enum {
 	PROBE_AFTER_MS = 40,          /**< two packets missed at 50/s */
 	PROBE_MS = 2,                 /**< silence probe interval */
 	PROBE_SPAN_MS = 1500,         /**< and for how long */
+	PROBE_GAP_MS = 10000,         /**< at most one run per 10 s */
 	BATCH = 32,
 	PKT_MAX = 2048,
 	RTP_HDR = 12,                 /**< RFC 3550 §5.1 fixed header */
@@ -163,6 +164,10 @@ static void probe_check(struct media_stream *ms, uint64_t now)
 	if (!ms->mm->icmp || !ms->mm->conf->icmp.confirm_silence ||
 	    !ms->last_rx || ms->probed_rx == ms->last_rx ||
 	    now - ms->last_rx < PROBE_AFTER_MS || !ms->peer.peer_sends)
+		return;
+	/* forged errors could mark a host busy: a peer that pauses often
+	 * (DTX) is still probed at most once in PROBE_GAP_MS */
+	if (ms->probe_end && now < ms->probe_end + PROBE_GAP_MS)
 		return;
 	if (!media_icmp_contended(ms->mm, media_stream_dest(ms, 0)))
 		return;
