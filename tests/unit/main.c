@@ -62,6 +62,7 @@ static const struct {
 	TEST(test_icmp_parse_v6),
 	TEST(test_icmp_judge),
 	TEST(test_icmp_peer_moves),
+	TEST(test_icmp_record_ttl),
 	TEST(test_sip_routes),
 	TEST(test_sip_builtin),
 };

@@ -477,6 +477,31 @@ int test_icmp_judge(void)
 }
 
 
+/* icmp.record_ttl after the last error, a peer's count is forgotten */
+int test_icmp_record_ttl(void)
+{
+	struct judge j;
+	struct icmp_err e;
+	int err = 0;
+
+	TEST_ERR(judge_setup(&j));
+	j.conf->icmp.record_ttl = 50;
+
+	quote(&e, &j, 3, "127.0.0.1", NULL, 0);
+	TEST_EQUALS(ICMP_COUNTED, media_icmp_input(j.mm, &e));
+	TEST_EQUALS(1, j.mm->icmp_records);
+	run_for(&j, 20);
+	TEST_EQUALS(1, j.mm->icmp_records);
+	run_for(&j, 100);
+	TEST_EQUALS(0, j.mm->icmp_records);
+	TEST_EQUALS(0, j.ended);
+
+ out:
+	judge_teardown(&j);
+	return err;
+}
+
+
 /* A re-INVITE moving the peer's port: its record goes, and errors about
  * packets sent to the old port no longer count */
 int test_icmp_peer_moves(void)
