@@ -152,6 +152,10 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 }
 
 
+static const char icmp_reason[] =
+	"SIP;cause=480;text=\"Media peer unreachable (ICMP)\"";
+
+
 /* media/icmp.c found the peer of one leg gone: BYE on every leg, and the
  * call leaves `keepline calls` now rather than when the BYEs time out
  * (the dead side will not answer its BYE; NTA finishes it alone). */
@@ -168,8 +172,15 @@ static void call_icmp_cleanup(struct call *c, const char *side)
 		return;
 	}
 
-	call_hangup(c, "icmp", "SIP;cause=480;text=\"Media peer unreachable "
-		    "(ICMP)\"", true, true);
+	/* RFC 3261 §15: no BYE to the caller before the ACK for our 2xx;
+	 * call_ack_cancel() ends the call when it comes or times out */
+	if (c->state == CALL_ANSWERED && c->irq) {
+		c->bye_on_ack = true;
+		c->end_reason = "icmp";
+		return;
+	}
+
+	call_hangup(c, "icmp", icmp_reason, true, true);
 	call_end(c, "icmp");
 }
 
@@ -220,6 +231,10 @@ int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 			c->state = CALL_CONFIRMED;
 		nta_incoming_destroy(c->irq);
 		c->irq = NULL;
+		if (c->bye_on_ack) {   /* call_icmp_cleanup() waited for it */
+			call_hangup(c, "icmp", icmp_reason, true, true);
+			call_end(c, "icmp");
+		}
 		return 0;
 	}
 

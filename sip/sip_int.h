@@ -90,6 +90,7 @@ struct call {
 	uint64_t created;             /**< gw_now_ms() */
 	const char *end_reason;
 	bool ended;                   /**< logged and counted; being freed */
+	bool bye_on_ack;              /**< media peer dead before its ACK */
 	struct gw_timer *reap;        /**< frees the call outside NTA */
 };
 

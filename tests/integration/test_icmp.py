@@ -17,6 +17,7 @@ import time
 from icmprig import NETTOOLS, Rig, closed_at, kill_phone, stop
 from kltest import TAP, Skip, _started, check
 from nettools import Lan
+from sippkit import Sipp
 
 t = TAP()
 
@@ -83,6 +84,26 @@ def ipv6_dead_caller_is_cleaned_up():
               "both intakes read ICMPv6", st)
         check(latency < 0.5, "detected after %.3f s" % latency, logs)
         check(caller.wait(20) == 0, "caller sipp", caller.report())
+
+
+@t.test
+def phone_dead_before_its_ack_gets_bye_after_it():
+    need_root()
+    with Lan(["ph"]) as lan, Rig(lan) as rig:
+        # nothing listens on the phone's RTP port from the start
+        ph = lan["ph"]
+        a = Sipp("uac_late_ack_wait_bye.xml", "%s:%d" % (Lan.GW, 5060),
+                 service="+442079460000", local_ip=ph.ip, netns=ph,
+                 extra=["-key", "rtp_port", "40000"]).start()
+        rc = a.wait(30)
+        logs = rig.d.logs()
+        check(rc == 0, "caller sipp (a BYE before the ACK fails it)",
+              a.report(), logs)
+        check("Closed peer connection for" in logs, "ICMP cleanup", logs)
+        msgs = a.messages()
+        ack, bye = msgs.find("\nACK sip:"), msgs.find("\nBYE sip:")
+        check(0 <= ack < bye, "BYE after the ACK", msgs)
+        check(not rig.d.calls(), "call gone", rig.d.calls())
 
 
 def two_calls(scope):
