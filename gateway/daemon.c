@@ -119,8 +119,8 @@ static void on_reload_signal(int signo, void *arg)
 	gw_log(GW_LOG_INFO, "gateway", "reload",
 	       GW_FIELDS(GW_FS("config", conf->path),
 			 GW_FS("level", gw_log_level_name(conf->log.level))),
-	       "Configuration reloaded (listen addresses and ports change "
-	       "on restart only)");
+	       "Configuration reloaded (log settings now, the rest on "
+	       "restart)");
 
 	/* Modules keep pointers into the configuration they started with,
 	 * so the running one stays; the hooks copied what they apply. */
