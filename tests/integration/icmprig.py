@@ -73,17 +73,22 @@ media:
         known = {c["call_id"] for c in self.d.calls()}
         # the phone listens before the call: a closed port is a dead peer
         phone = subprocess.Popen(ph.wrap(
-            ["python3", NETTOOLS, "rtp", "%s:%d" % (ip, rtp_port), "60"]))
+            ["python3", NETTOOLS, "rtp", "%s:%d" % (ip, rtp_port), "60"]),
+            stdout=subprocess.PIPE, text=True)
         _started.append(phone)
         self.phones.append(phone)
-        time.sleep(0.2)
+        check(phone.stdout.readline().strip() == "ready", "phone listens")
         a = Sipp("uac_phone_wait_bye.xml", "%s:%d" % (self.gw, SIP_PORT),
                  service="+442079460000", local_ip=ip.strip("[]"), netns=ph,
                  extra=["-key", "rtp_port", str(rtp_port)]).start()
         self.callers.append(a)
-        call = wait_for(lambda: [c for c in self.d.calls()
-                                 if c["call_id"] not in known and
-                                 c["state"] == "confirmed"], 10, "call up")[0]
+        try:
+            call = wait_for(lambda: [c for c in self.d.calls()
+                                     if c["call_id"] not in known and
+                                     c["state"] == "confirmed"], 10,
+                            "call up")[0]
+        except AssertionError:
+            check(False, "no call up", a.report(), self.d.logs()[-3000:])
 
         def flowing():
             c = [c for c in self.d.calls() if c["call_id"] == call["call_id"]]

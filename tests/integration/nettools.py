@@ -124,6 +124,7 @@ def rtp(bind, secs):
                       else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(hostport(bind))
     s.settimeout(0.02)
+    print("ready", flush=True)
     ssrc = os.getpid() & 0xffffffff
     end = time.monotonic() + float(secs)
     seq, to = 0, None
