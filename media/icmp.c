@@ -47,7 +47,6 @@ struct record {
 
 struct media_icmp_expect {
 	struct le le;
-	struct media_icmp *mi;
 	struct sa dst;
 	uint16_t sport;
 	uint64_t until;
@@ -152,7 +151,7 @@ static bool peer_is(const struct media_icmp *mi, const struct media_stream *ms,
 }
 
 
-/* RFC-less but operator-known: end every session with that peer */
+/* End every session with that peer (icmp.cleanup_scope says which) */
 static void cleanup(struct media_icmp *mi, const struct sa *ep,
 		    const char *trigger)
 {
@@ -623,7 +622,6 @@ int media_icmp_expect(struct media_icmp_expect **xp, struct media_mgr *mm,
 	if (!x)
 		return ENOMEM;
 
-	x->mi = mm->icmp;
 	x->dst = *dst;
 	x->sport = sport;
 	x->until = gw_now_ms() + ttl_ms;
