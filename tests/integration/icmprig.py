@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from kltest import SRCDIR, Daemon, _started, check
+from kltest import SRCDIR, Daemon, _started, check, stop, wait_for
 from nettools import Lan
 from sippkit import Sipp
 
@@ -97,26 +97,15 @@ media:
         wait_for(flowing, 5, "RTP both ways on the caller's leg")
         return a, phone, call["call_id"]
 
+    def media_local(self, call_id):
+        """Keepline's RTP address on the caller's leg of call_id."""
+        call = [c for c in self.d.calls() if c["call_id"] == call_id][0]
+        return call["legs"][0]["media"]["local"]
+
     def status_icmp(self):
         r = self.d.cli("status", "--json")
         check(r.returncode == 0, "status", r.stderr)
         return json.loads(r.stdout)["subsystems"]["icmp"]
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=5)
 
 
 def log_time(line):

@@ -24,11 +24,16 @@ BINDIR = os.path.dirname(KEEPLINE)
 _started = []   # Popen objects still to stop at exit
 
 
+def stop(proc):
+    """Kill a process we started, by PID, and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=5)
+
+
 def _stop_all():
     for p in _started:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=5)
+        stop(p)
 
 
 atexit.register(_stop_all)
@@ -36,6 +41,24 @@ atexit.register(_stop_all)
 
 class Skip(Exception):
     """Raised by a test that cannot run here (reported as TAP SKIP)."""
+
+
+def need_root(why):
+    if os.geteuid() != 0:
+        raise Skip(why)
+
+
+def wait_for(fn, timeout, what, *context):
+    """fn()'s first true value within timeout seconds, else a failure
+    naming what was awaited (with context, e.g. a daemon's log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what + "".join(
+        "\n" + str(c() if callable(c) else c) for c in context))
 
 
 class TAP:
@@ -198,13 +221,11 @@ class Daemon:
             return ""
 
     def wait_log(self, needle, timeout=3.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if needle in self.logs():
-                return
-            time.sleep(0.02)
-        raise AssertionError("log never said %r:\n%s" % (needle,
-                                                         self.logs()))
+        try:
+            wait_for(lambda: needle in self.logs(), timeout, "")
+        except AssertionError:
+            raise AssertionError("log never said %r:\n%s" %
+                                 (needle, self.logs())) from None
 
     def __enter__(self):
         return self.start()

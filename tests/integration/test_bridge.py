@@ -5,7 +5,7 @@ import os
 import re
 import time
 
-from kltest import TAP, Daemon, Skip, check
+from kltest import TAP, Daemon, check, need_root, wait_for
 from sippkit import Capture, Sipp, free_port
 
 t = TAP()
@@ -48,23 +48,20 @@ def both(a, b):
 
 @t.test
 def bridge_relays_rtp_both_ways():
-    if os.geteuid() != 0:
-        raise Skip("capturing RTP on lo needs root")
+    need_root("capturing RTP on lo needs root")
     b = callee("uas_answer_rtp.xml")
     with gateway(b) as d, Capture() as cap:
         b.start()
         a = Sipp("uac_echo_rtp.xml", d.sip, service="+442079460000",
                  duration_ms=2000).start()
-        deadline = time.monotonic() + 5
-        legs = []
-        while time.monotonic() < deadline:
+
+        def bridged():
             cs = d.calls()
             if cs and len(cs[0]["legs"]) == 2 and \
                     cs[0]["legs"][1].get("media", {}).get("rx_packets"):
-                legs = cs[0]["legs"]
-                break
-            time.sleep(0.1)
-        check(legs, "no bridged call with RTP showed up", d.logs())
+                return cs
+        cs = wait_for(bridged, 5, "a bridged call with RTP", d.logs)
+        legs = cs[0]["legs"]
         check(cs[0]["route"] == "bridge" and cs[0]["state"] == "confirmed",
               "call", cs[0])
         check(legs[1]["role"] == "outbound" and legs[1]["status"] == 200 and

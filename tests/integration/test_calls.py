@@ -5,7 +5,8 @@ import os
 import re
 import time
 
-from kltest import TAP, Daemon, Skip, check
+import kltest
+from kltest import TAP, Daemon, check, wait_for
 from sippkit import Capture, Sipp, free_port
 
 t = TAP()
@@ -32,18 +33,15 @@ media:
 
 
 def wait_for_call(d, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up():
         cs = d.calls()
         if cs and cs[0]["legs"][0].get("media", {}).get("rx_packets"):
             return cs[0]
-        time.sleep(0.1)
-    raise AssertionError("no call with RTP showed up:\n" + d.logs())
+    return wait_for(up, timeout, "a call with RTP", d.logs)
 
 
 def need_root():
-    if os.geteuid() != 0:
-        raise Skip("capturing RTP on lo needs root")
+    kltest.need_root("capturing RTP on lo needs root")
 
 
 @t.test
@@ -170,10 +168,7 @@ def shutdown_ends_calls_with_bye():
     import signal
     with gateway() as d:
         s = Sipp("uac_wait_bye.xml", d.sip).start()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not d.calls():
-            time.sleep(0.1)
-        check(d.calls(), "no call came up", d.logs())
+        wait_for(d.calls, 5, "a call", d.logs)
         rc, took = d.stop(signal.SIGTERM)
         check(rc == 0 and took < 1.0, "exit %d after %.2fs" % (rc, took))
         rc = s.wait()

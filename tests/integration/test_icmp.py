@@ -8,15 +8,15 @@ them) as real hosts do.
                      (its RTP keeps flowing to the phone through keepline)
 """
 
-import os
 import re
 import shutil
 import signal
 import subprocess
 import time
 
-from icmprig import NETTOOLS, Rig, closed_at, kill_phone, stop
-from kltest import TAP, Skip, _started, check
+import kltest
+from icmprig import NETTOOLS, Rig, closed_at, kill_phone
+from kltest import TAP, Skip, _started, check, stop
 from nettools import Lan
 from sippkit import Sipp
 
@@ -24,8 +24,9 @@ t = TAP()
 
 
 def need_root():
-    if os.geteuid() != 0 or not shutil.which("ip"):
-        raise Skip("network namespaces need root and iproute2")
+    kltest.need_root("network namespaces need root")
+    if not shutil.which("ip"):
+        raise Skip("network namespaces need iproute2")
 
 
 def spoof(lan, src, qsrc, qdst, itype=3, code=3, payload="", count=1,
@@ -144,7 +145,7 @@ def forged_and_harmless_errors_drop_no_call():
     need_root()
     with Lan(["ph", "sp"]) as lan, Rig(lan) as rig:
         caller, phone, call_id = rig.call(40000)
-        local = rig.d.calls()[0]["legs"][0]["media"]["local"]
+        local = rig.media_local(call_id)
         phone_rtp = "10.77.0.2:40000"
         before = rig.status_icmp()
         # a 4-tuple that is not ours: another port of the peer
@@ -176,7 +177,7 @@ def rtp_from_the_peer_resets_the_count():
     need_root()
     with Lan(["ph", "sp"]) as lan, Rig(lan) as rig:
         caller, phone, call_id = rig.call(40000)
-        local = rig.d.calls()[0]["legs"][0]["media"]["local"]
+        local = rig.media_local(call_id)
         # bare 4-tuple quotes from the peer's address count, unverified;
         # the phone's RTP (every 20 ms) wipes them between bursts, so each
         # burst counts from 1 again and none reaches 5
