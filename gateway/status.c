@@ -240,6 +240,8 @@ void gw_calls_print(const struct odict *reply)
 				le2->u.odict : NULL;
 			const struct odict *m = obj(leg, "media");
 
+			const struct odict *st = obj(leg, "session_timer");
+
 			printf("  %-8s sip %s  rtp %s <-> %s  "
 			       "rx %lld pkts  tx %lld pkts  %s\n",
 			       str(leg, "role"), str(leg, "signalling"),
@@ -249,6 +251,15 @@ void gw_calls_print(const struct odict *reply)
 			       (long long)num(m, "rx_packets"),
 			       (long long)num(m, "tx_packets"),
 			       str(m, "direction"));
+			if (st)
+				printf("           timer %llds refresher=%s "
+				       "(we are %s) next %s in %llds\n",
+				       (long long)num(st, "interval_s"),
+				       str(st, "refresher"), str(st, "we_are"),
+				       str(st, "next"),
+				       (long long)num(st, "next_in_s"));
+			else
+				printf("           timer off\n");
 		}
 		++n;
 	}

@@ -70,26 +70,6 @@ static void call_id_new(char *buf, size_t size)
 }
 
 
-/* ACK for the callee's 2xx: a transaction of its own, CSeq of the INVITE
- * (RFC 3261 §13.2.2.4) */
-static void ack_callee(struct call *c, sip_t const *sip)
-{
-	nta_outgoing_t *ack;
-	char cseq[32];
-
-	snprintf(cseq, sizeof(cseq), "%u ACK", sip->sip_cseq->cs_seq);
-
-	ack = nta_outgoing_tcreate(c->out->leg, NULL, NULL, NULL,
-				   SIP_METHOD_ACK, NULL,
-				   SIPTAG_CSEQ_STR(cseq),
-				   SIPTAG_USER_AGENT_STR(
-					   c->ua->conf->sip.user_agent),
-				   TAG_END());
-	if (ack)
-		nta_outgoing_destroy(ack);
-}
-
-
 static bool has_sdp(sip_t const *sip)
 {
 	return sip && sip->sip_payload && sip->sip_payload->pl_len &&
@@ -119,14 +99,26 @@ static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 }
 
 
+/* A response to the caller's INVITE; a 2xx carries the session timer
+ * negotiated when the INVITE came (RFC 4028 §9) */
 static void reply_caller(struct call *c, int status, const char *answer)
 {
+	bool ok = status < 300 && status >= 200;
+	const struct st_result *res = &c->st_neg;
+	char se[32];
+
 	nta_incoming_treply(c->irq, status, sip_status_phrase(status),
 			    TAG_IF(status < 300 || answer,
 				   SIPTAG_CONTACT(nta_agent_contact(
 							  c->ua->agent))),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    TAG_IF(status < 300, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
+			    TAG_IF(ok && res->se, SIPTAG_SESSION_EXPIRES_STR(
+					   st_se_str(res, se, sizeof(se)))),
+			    TAG_IF(ok && res->require,
+				   SIPTAG_REQUIRE_STR("timer")),
+			    TAG_IF(ok && (c->st.cf->enabled || res->se),
+				   SIPTAG_SUPPORTED_STR("timer")),
 			    TAG_IF(answer, SIPTAG_CONTENT_TYPE_STR(
 					   "application/sdp")),
 			    TAG_IF(answer, SIPTAG_PAYLOAD_STR(answer)),
@@ -142,7 +134,7 @@ static void callee_answered(struct call *c, sip_t const *sip)
 
 	nta_leg_rtag(o->leg, sip->sip_to->a_tag);
 	nta_leg_client_route(o->leg, sip->sip_record_route, sip->sip_contact);
-	ack_callee(c, sip);
+	sipua_ack(c->ua, o->leg, sip);
 
 	if (o->confirmed)
 		return;   /* a retransmitted 2xx: the ACK again was enough */
@@ -168,7 +160,9 @@ static void callee_answered(struct call *c, sip_t const *sip)
 	}
 
 	reply_caller(c, 200, answer);
-	mem_deref(answer);
+	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
+	mem_deref(c->sdp);
+	c->sdp = answer;
 	media_stream_watch_silence(c->ms);
 	media_stream_watch_silence(o->ms);
 
@@ -176,6 +170,8 @@ static void callee_answered(struct call *c, sip_t const *sip)
 	++c->ua->st.answered;
 	gw_log(GW_LOG_INFO, "sip", "call_answer",
 	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
+	st_answered(&c->st, &c->st_neg, false);
+	st_response(&o->st, sip);
 }
 
 
@@ -196,6 +192,8 @@ static int caller_status(struct call *c, int status)
 
 	if (status < 400)
 		return 502;
+	if (status == 422)
+		return 500;   /* the callee's interval is not the caller's */
 	if (status == 408 && c->state == CALL_ENDING)
 		return 0;
 
@@ -203,7 +201,7 @@ static int caller_status(struct call *c, int status)
 }
 
 
-static int send_invite(struct call *c, msg_header_t *auth);
+static int send_invite(struct call *c);
 
 
 /* RFC 3261 §22.2/§22.3: answer a 401/407 with the trunk's credentials
@@ -214,8 +212,6 @@ static int answer_challenge(struct call *c, int status, sip_t const *sip)
 	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
 						 c->route->trunk);
 	struct call_out *o = c->out;
-	msg_header_t *auth = NULL;
-	url_t *url;
 	int err;
 
 	if (o->auth_tries >= AUTH_TRIES_MAX)
@@ -225,12 +221,6 @@ static int answer_challenge(struct call *c, int status, sip_t const *sip)
 	if (err)
 		return err;
 
-	url = url_hdup(o->home, URL_STRING_MAKE(o->target)->us_url);
-	if (!url ||
-	    auc_authorization_headers(&o->auc, o->home, "INVITE", url, NULL,
-				      &auth) < 0 || !auth)
-		return EPROTO;
-
 	++o->auth_tries;
 	gw_log(GW_LOG_INFO, "sip", "bridge_auth",
 	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FI("status", status),
@@ -238,7 +228,31 @@ static int answer_challenge(struct call *c, int status, sip_t const *sip)
 	       "Trunk %s asked for credentials (%d), sending them", t->name,
 	       status);
 
-	return send_invite(c, auth);
+	return send_invite(c);
+}
+
+
+/* RFC 4028 §7.3: a 422 names the callee's Min-SE; the INVITE goes again
+ * with it, at most twice per dialog. 0 if it went out again. */
+static int retry_422(struct call *c, sip_t const *sip)
+{
+	struct st_leg *st = &c->out->st;
+	unsigned long min_se = sip && sip->sip_min_se ?
+		sip->sip_min_se->min_delta : 0;
+
+	if (st->tries_422 >= 2 || min_se <= st->min_se || min_se > 86400)
+		return EPROTO;
+
+	++st->tries_422;
+	st->min_se = (uint32_t)min_se;
+	gw_log(GW_LOG_INFO, "sip", "st_retry_422",
+	       GW_FIELDS(GW_FS("call_id", c->out->call_id),
+			 GW_FU("min_se", st->min_se),
+			 GW_FU("attempt", st->tries_422)),
+	       "Session interval too small for the callee, sending the "
+	       "INVITE again with minSE=%u", st->min_se);
+
+	return send_invite(c);
 }
 
 
@@ -279,6 +293,9 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	if ((status == 401 || status == 407) && c->state == CALL_PROCEEDING &&
 	    orq == o->invite && !answer_challenge(c, status, sip))
 		return 0;
+	if (status == 422 && c->state == CALL_PROCEEDING &&
+	    orq == o->invite && o->st.cf->enabled && !retry_422(c, sip))
+		return 0;
 
 	gw_timer_stop(c->guard);
 	if (c->state == CALL_PROCEEDING) {
@@ -306,7 +323,9 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 			  nta_incoming_t *irq, sip_t const *sip)
 {
 	struct call *c = (struct call *)magic;
-	char *answer = NULL;
+	struct call_out *o = c->out;
+	struct st_result res;
+	char *answer = NULL, se[32];
 	(void)leg;
 
 	if (c->ended)
@@ -324,20 +343,40 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		return 0;
 
 	case sip_method_invite:
-		/* a new offer from the callee is answered for its own leg */
+		/* a new offer from the callee is answered for its own leg;
+		 * it refreshes that leg's session (RFC 4028 §10) */
+		if (c->state == CALL_ENDING || st_invite_pending(&o->st))
+			return 491;
 		if (!has_sdp(sip))
 			return 488;
-		if (media_stream_answer(c->out->ms, sip->sip_payload->pl_data,
+		if (sipua_unsupported(c->ua, irq, sip) ||
+		    st_request_refused(&o->st, irq, sip, &res))
+			return 0;
+		if (media_stream_answer(o->ms, sip->sip_payload->pl_data,
 					sip->sip_payload->pl_len, &answer))
 			return 488;
 		nta_incoming_treply(irq, SIP_200_OK,
 				    SIPTAG_CONTACT(nta_agent_contact(
 							   c->ua->agent)),
+				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+				    TAG_IF(res.se, SIPTAG_SESSION_EXPIRES_STR(
+					   st_se_str(&res, se, sizeof(se)))),
+				    TAG_IF(res.require,
+					   SIPTAG_REQUIRE_STR("timer")),
+				    TAG_IF(o->st.cf->enabled || res.se,
+					   SIPTAG_SUPPORTED_STR("timer")),
 				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 				    SIPTAG_PAYLOAD_STR(answer), TAG_END());
-		mem_deref(answer);
+		mem_deref(o->sdp);
+		o->sdp = answer;
 		sipua_done(irq);
+		st_answered(&o->st, &res, true);
 		return 0;
+
+	case sip_method_update:
+		if (c->state == CALL_ENDING)
+			return 481;
+		return st_update(&o->st, irq, sip);
 
 	default:
 		return sipua_dialog_default(c->ua, irq, sip);
@@ -365,13 +404,33 @@ static void guard_expired(void *arg)
 }
 
 
-/* The INVITE of leg B; again with auth after a challenge (next CSeq) */
-static int send_invite(struct call *c, msg_header_t *auth)
+/* The INVITE of leg B; again (next CSeq) with credentials after a
+ * challenge, or with a larger Min-SE after a 422 */
+static int send_invite(struct call *c)
 {
 	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
 						 c->route->trunk);
 	struct call_out *o = c->out;
+	const struct gw_session_timer_conf *cf = o->st.cf;
+	msg_header_t *auth = NULL;
 	nta_outgoing_t *orq;
+	char se[16], min_se[16];
+
+	if (o->auc) {
+		url_t *url = url_hdup(o->home,
+				      URL_STRING_MAKE(o->target)->us_url);
+
+		if (!url ||
+		    auc_authorization_headers(&o->auc, o->home, "INVITE", url,
+					      NULL, &auth) < 0 || !auth)
+			return EPROTO;
+	}
+
+	/* RFC 4028 §7.1: we support timers and ask for our default
+	 * interval, never below our Min-SE (raised by a 422, §7.3) */
+	snprintf(se, sizeof(se), "%u", cf->default_expires > o->st.min_se ?
+		 cf->default_expires : o->st.min_se);
+	snprintf(min_se, sizeof(min_se), "%u", o->st.min_se);
 
 	orq = nta_outgoing_tcreate(
 		o->leg, callee_response, (nta_outgoing_magic_t *)c,
@@ -380,9 +439,12 @@ static int send_invite(struct call *c, msg_header_t *auth)
 		SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
 		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
 		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
+		TAG_IF(cf->enabled, SIPTAG_SUPPORTED_STR("timer")),
+		TAG_IF(cf->enabled, SIPTAG_SESSION_EXPIRES_STR(se)),
+		TAG_IF(cf->enabled, SIPTAG_MIN_SE_STR(min_se)),
 		TAG_IF(auth, SIPTAG_HEADER((sip_header_t const *)auth)),
 		SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-		SIPTAG_PAYLOAD_STR(o->offer),
+		SIPTAG_PAYLOAD_STR(o->sdp),
 		TAG_END());
 	if (!orq)
 		return ENOMEM;
@@ -428,6 +490,9 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	c->out = o = mem_zalloc(sizeof(*o), NULL);
 	if (!o)
 		return 500;
+	if (st_leg_init(&o->st, c, true, trunk ? &trunk->session_timer :
+			&c->ua->conf->session_timer))
+		return 500;
 	o->home = su_home_new(sizeof(*o->home));
 	if (!o->home)
 		return 500;
@@ -449,7 +514,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 					 call_media_ended, c);
 	media_stream_set_label(o->ms, c->call_id);
 	if (!err)
-		err = media_stream_offer(o->ms, c->ms, &o->offer);
+		err = media_stream_offer(o->ms, c->ms, &o->sdp);
 	if (err)
 		return 503;
 
@@ -471,7 +536,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 		return 500;
 	nta_leg_tag(o->leg, NULL);
 
-	if (send_invite(c, NULL))
+	if (send_invite(c))
 		return 500;
 
 	/* the caller may CANCEL from now on */
@@ -534,6 +599,7 @@ void bridge_describe(const struct call *c, struct odict *legs)
 	re_snprintf(buf, sizeof(buf), "%J", &o->next_hop);
 	odict_entry_add(leg, "signalling", ODICT_STRING, buf);
 	odict_entry_add(leg, "status", ODICT_INT, (int64_t)o->status);
+	st_describe(&o->st, leg);
 	if (o->ms) {
 		media_stream_describe(o->ms, media);
 		odict_entry_add(leg, "media", ODICT_OBJECT, media);
@@ -564,7 +630,8 @@ void bridge_destroy(struct call *c)
 	mem_deref(o->ms);
 	mem_deref(o->call_id);
 	mem_deref(o->target);
-	mem_deref(o->offer);
+	mem_deref(o->sdp);
+	st_leg_close(&o->st);
 	if (o->home)
 		su_home_unref(o->home);   /* frees auc with it */
 	c->out = mem_deref(o);

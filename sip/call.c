@@ -50,6 +50,8 @@ static void call_destructor(void *data)
 	mem_deref(c->guard);
 	bridge_destroy(c);
 	mem_deref(c->offer);
+	mem_deref(c->sdp);
+	st_leg_close(&c->st);
 	if (c->irq)
 		nta_incoming_destroy(c->irq);
 	if (c->bye)
@@ -77,6 +79,10 @@ void call_end(struct call *c, const char *reason)
 	if (c->ended)
 		return;
 	c->ended = true;
+
+	st_stop(&c->st);
+	if (c->out)
+		st_stop(&c->out->st);
 
 	media_stream_stats(c->ms, &ms);
 	gw_log(GW_LOG_INFO, "sip", "call_end",
@@ -257,10 +263,12 @@ int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 }
 
 
-/* Answer an offer (INVITE or re-INVITE) on c with our SDP */
-static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip)
+/* Answer an offer (INVITE or re-INVITE) on c with our SDP, and the
+ * session timer res (RFC 4028 §9) */
+static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
+		       const struct st_result *res)
 {
-	char *answer = NULL;
+	char *answer = NULL, se[32];
 	int err;
 
 	if (!sip->sip_payload || !sip->sip_content_type ||
@@ -300,10 +308,18 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 			    SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
+			    TAG_IF(res->se, SIPTAG_SESSION_EXPIRES_STR(
+					   st_se_str(res, se, sizeof(se)))),
+			    TAG_IF(res->require, SIPTAG_REQUIRE_STR("timer")),
+			    TAG_IF(c->st.cf->enabled || res->se,
+				   SIPTAG_SUPPORTED_STR("timer")),
 			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 			    SIPTAG_PAYLOAD_STR(answer),
 			    TAG_END());
-	mem_deref(answer);
+
+	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
+	mem_deref(c->sdp);
+	c->sdp = answer;
 
 	return 0;
 }
@@ -339,12 +355,26 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 			call_hangup(c, "bye_received", NULL, false, true);
 		return 0;
 
-	case sip_method_invite:
+	case sip_method_invite: {
+		struct st_result res;
+
 		/* RFC 3261 §14.2: one offer at a time */
-		if (c->irq || c->state == CALL_ENDING)
+		if (c->irq || c->state == CALL_ENDING ||
+		    st_invite_pending(&c->st))
 			return 491;
-		(void)call_answer(c, irq, sip);
+		if (sipua_unsupported(c->ua, irq, sip) ||
+		    st_request_refused(&c->st, irq, sip, &res))
+			return 0;
+		/* a re-INVITE refreshes the session (RFC 4028 §10) */
+		if (!call_answer(c, irq, sip, &res))
+			st_answered(&c->st, &res, true);
 		return 0;
+	}
+
+	case sip_method_update:
+		if (c->state == CALL_ENDING)
+			return 481;
+		return st_update(&c->st, irq, sip);
 
 	default:
 		return sipua_dialog_default(c->ua, irq, sip);
@@ -386,6 +416,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 {
 	const struct gw_route *route;
 	const struct gw_trunk *trunk;
+	struct st_result neg;
 	su_sockaddr_t su;
 	socklen_t sulen = sizeof(su);
 	struct sa src, local;
@@ -406,6 +437,11 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		return reject(ua, irq, sip, 403, "source is in no trunk's "
 			      "addresses", &src);
 
+	if (sipua_unsupported(ua, irq, sip)) {
+		++ua->st.rejected;
+		return 0;
+	}
+
 	user = url_user_dup(sip);
 	route = sipua_route_find(ua->conf, user);
 	if (!route) {
@@ -416,6 +452,14 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	if (route->action == GW_ROUTE_REJECT) {
 		mem_deref(user);
 		return reject(ua, irq, sip, route->code, "reject route", &src);
+	}
+
+	/* RFC 4028 §6: an interval below our Min-SE gets 422 before any
+	 * resource is taken */
+	if (st_check(ua, &trunk->session_timer, NULL, irq, sip, &neg)) {
+		mem_deref(user);
+		++ua->st.rejected;
+		return 0;
 	}
 
 	c = mem_zalloc(sizeof(*c), call_destructor);
@@ -439,8 +483,17 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 			    sip->sip_from->a_url->url_host : "");
 
 	err = gw_timer_alloc(&c->reap, ua->r);
+	if (!err)
+		err = st_leg_init(&c->st, c, false, &trunk->session_timer);
 	if (err)
 		goto fail;
+	c->st_neg = neg;
+	c->st.peer_supports = sip_has_feature(sip->sip_supported, "timer") ||
+		sip_has_feature(sip->sip_require, "timer");
+	if (sip->sip_allow)
+		c->st.allow_update = sip_is_allowed(sip->sip_allow,
+						    sip_method_update,
+						    "UPDATE");
 
 	/* media on media.bind, else on the address that reaches the peer */
 	if (sa_isset(&ua->conf->media.bind, SA_ADDR))
@@ -495,7 +548,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		return 0;
 	}
 
-	if (call_answer(c, irq, sip)) {
+	if (call_answer(c, irq, sip, &neg)) {
 		++ua->st.rejected;
 		call_end(c, "sdp_refused");
 		return 0;
@@ -505,6 +558,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	++ua->st.answered;
 	gw_log(GW_LOG_INFO, "sip", "call_answer",
 	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
+	st_answered(&c->st, &neg, false);
 
 	return 0;
 
@@ -552,6 +606,7 @@ void call_describe(const struct call *c, struct odict *o)
 	odict_entry_add(leg, "signalling", ODICT_STRING, buf);
 	if (c->from)
 		odict_entry_add(leg, "from", ODICT_STRING, c->from);
+	st_describe(&c->st, leg);
 	if (c->ms) {
 		media_stream_describe(c->ms, media);
 		odict_entry_add(leg, "media", ODICT_OBJECT, media);

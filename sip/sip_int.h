@@ -24,11 +24,14 @@
 #include "gateway/libre.h"
 #include "media/media.h"
 #include "sip/sipua.h"
+#include "sip/st_rules.h"
 
-/* RFC 3261 §20.5: what we accept, in responses to OPTIONS and in 405 */
-#define SIPUA_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS"
+/* RFC 3261 §20.5: what we accept, in responses to OPTIONS and in 405;
+ * UPDATE (RFC 3311) for session refreshes */
+#define SIPUA_ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"
 
 struct media_stream;
+struct call;
 struct gw_route;
 struct gw_trunk;
 
@@ -50,6 +53,33 @@ enum call_state {
 	CALL_ENDING,                  /**< our BYE sent */
 };
 
+/**
+ * The RFC 4028 session timer of one dialog leg (sip/timer.c): the
+ * caller's leg, where we are the UAS, or a bridge's outbound leg, where
+ * we are the UAC. One timer fires for the next refresh (when we are the
+ * refresher) or for the expiry (when we are not).
+ */
+struct st_leg {
+	struct call *c;
+	const struct gw_session_timer_conf *cf;  /**< the trunk's settings */
+	bool callee;                  /**< the outbound leg of a bridge */
+	bool active;
+	bool we_refresh;
+	bool expire;                  /**< BYE when no refresh came */
+	bool next_is_refresh;         /**< what tmr fires for */
+	bool allow_update;            /**< the peer's Allow lists UPDATE */
+	bool peer_supports;           /**< the peer said Supported: timer */
+	bool update_refused;          /**< 501/405 to UPDATE: re-INVITE */
+	bool pending;                 /**< our refresh awaits its answer */
+	uint32_t se;                  /**< negotiated interval [s] */
+	uint32_t min_se;              /**< our Min-SE, raised by a 422 */
+	unsigned tries_422;           /**< retries after 422, this dialog */
+	uint64_t refreshed;           /**< last negotiation, gw_now_ms() */
+	uint64_t due;                 /**< when tmr fires, gw_now_ms() */
+	struct gw_timer *tmr;
+	nta_outgoing_t *orq;          /**< our last refresh (2xx re-ACKed) */
+};
+
 /** The outbound leg of a bridge (RFC 3261 §12.1.2, UAC side) */
 struct call_out {
 	char *call_id;
@@ -60,12 +90,15 @@ struct call_out {
 	nta_outgoing_t *bye;
 	struct media_stream *ms;
 	struct sa next_hop;
-	char *offer;                  /**< our SDP, for a re-sent INVITE */
+	char *sdp;                    /**< our SDP on this leg: the INVITE's
+					   offer, later our answer to a
+					   re-INVITE; a refresh re-sends it */
 	su_home_t *home;              /**< digest state lives here */
 	struct auth_client_s *auc;
 	unsigned auth_tries;
 	int status;                   /**< the callee's last status */
 	bool confirmed;               /**< its 2xx came and was ACKed */
+	struct st_leg st;
 };
 
 struct call {
@@ -84,6 +117,9 @@ struct call {
 	struct call_out *out;         /**< bridge only */
 	char *offer;                  /**< the caller's SDP (bridge) */
 	size_t offer_len;
+	char *sdp;                    /**< our last SDP to the caller */
+	struct st_leg st;             /**< the caller's leg */
+	struct st_result st_neg;      /**< for our 2xx to the INVITE */
 	unsigned byes;                /**< our BYEs not yet answered */
 	struct gw_timer *guard;       /**< bridge: ringing / cancel limit */
 	enum call_state state;
@@ -108,6 +144,38 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 		      void *arg);
 /** End a call because the gateway stops */
 void call_shutdown(struct call *c);
+
+/* timer.c */
+int  st_leg_init(struct st_leg *st, struct call *c, bool callee,
+		 const struct gw_session_timer_conf *cf);
+void st_leg_close(struct st_leg *st);
+/** Read the timer headers of a message */
+void st_hdrs_read(sip_t const *sip, struct st_hdrs *h);
+/**
+ * Negotiate a request as its UAS (RFC 4028 §9) with a trunk's settings;
+ * st is the dialog's leg (NULL: a new dialog). A too small interval is
+ * answered 422 with Min-SE here (true returned: done).
+ */
+bool st_check(struct sipua *ua, const struct gw_session_timer_conf *cf,
+	      const struct st_leg *st, nta_incoming_t *irq, sip_t const *sip,
+	      struct st_result *res);
+/** st_check() for a request inside this leg's dialog */
+bool st_request_refused(struct st_leg *st, nta_incoming_t *irq,
+			sip_t const *sip, struct st_result *res);
+/** "90;refresher=uac" for a 2xx, into buf */
+const char *st_se_str(const struct st_result *res, char *buf, size_t size);
+/** Our 2xx with res went out: start or re-arm the timer */
+void st_answered(struct st_leg *st, const struct st_result *res,
+		 bool refresh);
+/** The 2xx to our INVITE came (bridge, §7.2): start the timer */
+void st_response(struct st_leg *st, sip_t const *sip);
+/** An UPDATE on this leg: a refresh, or an offer answered from ms */
+int  st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip);
+/** Our own refresh is in flight as a re-INVITE (RFC 3261 §14.2 glare) */
+bool st_invite_pending(const struct st_leg *st);
+/** The call ends: no more refreshes */
+void st_stop(struct st_leg *st);
+void st_describe(const struct st_leg *st, struct odict *leg);
 
 /* register.c */
 int  sipua_reg_start(struct sipua *ua);
@@ -144,6 +212,13 @@ int sipua_trunk_hostport(const struct gw_trunk *t, char *host, size_t hsize,
 int sipua_trunk_challenge(const struct gw_trunk *t, su_home_t *home,
 			  struct auth_client_s **aucp, int status,
 			  sip_t const *sip);
+/** ACK a 2xx to our INVITE on leg (RFC 3261 §13.2.2.4): a transaction
+ *  of its own, with the INVITE's CSeq number */
+void sipua_ack(struct sipua *ua, nta_leg_t *leg, sip_t const *sip);
+/** Answer 420 when a request requires an extension we lack (RFC 3261
+ *  §8.2.2.3); true if it did */
+bool sipua_unsupported(struct sipua *ua, nta_incoming_t *irq,
+		       sip_t const *sip);
 /** Release a transaction we answered (or that needs no answer: ACK) */
 void sipua_done(nta_incoming_t *irq);
 /** In-dialog requests a leg does not handle itself: ACK absorbed, OPTIONS

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,6 +105,62 @@ int sipua_trunk_challenge(const struct gw_trunk *t, su_home_t *home,
 }
 
 
+void sipua_ack(struct sipua *ua, nta_leg_t *leg, sip_t const *sip)
+{
+	nta_outgoing_t *ack;
+	char cseq[32];
+
+	snprintf(cseq, sizeof(cseq), "%u ACK", sip->sip_cseq->cs_seq);
+
+	ack = nta_outgoing_tcreate(leg, NULL, NULL, NULL,
+				   SIP_METHOD_ACK, NULL,
+				   SIPTAG_CSEQ_STR(cseq),
+				   SIPTAG_USER_AGENT_STR(ua->conf->sip.user_agent),
+				   TAG_END());
+	if (ack)
+		nta_outgoing_destroy(ack);
+}
+
+
+bool sipua_unsupported(struct sipua *ua, nta_incoming_t *irq,
+		       sip_t const *sip)
+{
+	char list[256];
+	size_t len = 0;
+
+	if (!sip->sip_require)
+		return false;
+
+	/* "timer" (RFC 4028) is the one option we implement */
+	list[0] = '\0';
+	for (msg_param_t const *k = sip->sip_require->k_items; k && *k; k++) {
+		int n;
+
+		if (!strcasecmp(*k, "timer"))
+			continue;
+		n = snprintf(list + len, sizeof(list) - len, "%s%s",
+			     len ? ", " : "", *k);
+		if (n < 0 || (size_t)n >= sizeof(list) - len)
+			break;
+		len += (size_t)n;
+	}
+	if (!len)
+		return false;
+
+	gw_log(GW_LOG_INFO, "sip", "bad_extension",
+	       GW_FIELDS(GW_FS("call_id", sip->sip_call_id->i_id),
+			 GW_FS("unsupported", list)),
+	       "Request requires what we do not support: %s", list);
+	nta_incoming_treply(irq, SIP_420_BAD_EXTENSION,
+			    SIPTAG_UNSUPPORTED_STR(list),
+			    SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
+			    TAG_END());
+	sipua_done(irq);
+
+	return true;
+}
+
+
 void sipua_done(nta_incoming_t *irq)
 {
 	/* NTA keeps it for its own retransmission timers, then frees it */
@@ -157,6 +214,7 @@ static int default_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 				    SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
 				    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 				    SIPTAG_ACCEPT_STR("application/sdp"),
+				    SIPTAG_SUPPORTED_STR("timer"),
 				    TAG_END());
 		sipua_done(irq);
 		return 0;

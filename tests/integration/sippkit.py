@@ -32,7 +32,8 @@ class Sipp:
     """One sipp run of a scenario from sipp-scenarios/."""
 
     def __init__(self, scenario, target, service="echo", local_ip="127.0.0.1",
-                 duration_ms=1000, calls=1, extra=(), trace=True, netns=None):
+                 duration_ms=1000, calls=1, extra=(), trace=True, netns=None,
+                 timeout_s=60):
         self.dir = Scratch()
         # rtp_stream plays this file: 8000 samples/s of mu-law, looped
         with open(os.path.join(self.dir.path, "keepline-tone.ulaw"),
@@ -50,7 +51,7 @@ class Sipp:
             "-i", local_ip, "-p", str(self.sip_port),
             "-mi", local_ip, "-mp", str(self.media_port),
             "-m", str(calls), "-l", str(calls), "-d", str(duration_ms),
-            "-nostdin", "-timeout", "60", "-timeout_error",
+            "-nostdin", "-timeout", str(timeout_s), "-timeout_error",
             "-trace_err",
         ] + ([] if trace is False else ["-trace_msg"]) + list(extra)
         self.proc = None

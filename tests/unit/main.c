@@ -28,6 +28,9 @@ static const struct {
 	const char *name;
 	int (*fn)(void);
 } tests[] = {
+	TEST(test_timer_uas_table),
+	TEST(test_timer_uac_table),
+	TEST(test_timer_times),
 	TEST(test_conf_defaults),
 	TEST(test_conf_values),
 	TEST(test_conf_full_file),

@@ -51,6 +51,9 @@
 /* A scratch file with the given content; path written to buf */
 int unit_write_file(char *buf, size_t size, const char *content);
 
+int test_timer_uas_table(void);
+int test_timer_uac_table(void);
+int test_timer_times(void);
 int test_conf_defaults(void);
 int test_conf_values(void);
 int test_conf_full_file(void);
