@@ -38,6 +38,8 @@ CASES = {
     "update": ("uac_timer_update.xml", UPDATE, "echo", 1000, None, ""),
     "errors": ("uac_timer_refresh_errors.xml", PLAIN, "echo", 1000, None,
                ""),
+    "timeout": ("uac_timer_refresh_timeout.xml", PLAIN, "echo", 1000, None,
+                ""),
     "disabled": ("uac_timer_disabled.xml", OFF, "+4406", 1000,
                  "uas_timer_disabled.xml", "{enabled: false}"),
     "out_422": ("uac_echo_rtp.xml", LONG, "+4401", 2000, "uas_timer_422.xml",
@@ -188,6 +190,11 @@ def uas_refresh_errors_491_422_408():
     check(log_lines("Session refresh failed with 491") and
           log_lines("Session refresh failed with 408"),
           "refresh failures logged")
+
+
+@t.test
+def uas_unanswered_refresh_ends_call_at_expiry():
+    rig().pair("timeout")   # behaviour 9: no answer at all
 
 
 @t.test
