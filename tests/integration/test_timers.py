@@ -29,6 +29,7 @@ PLAIN, UPDATE, LONG, OFF = "127.0.1.1", "127.0.1.2", "127.0.1.3", "127.0.1.4"
 #        callee scenario or None, the callee trunk's session_timer)
 CASES = {
     "422": ("uac_timer_422.xml", PLAIN, "echo", 1000, None, ""),
+    "420": ("uac_require_100rel_420.xml", PLAIN, "echo", 1000, None, ""),
     "raise": ("uac_timer_raise.xml", PLAIN, "echo", 1000, None, ""),
     "with_timer": ("uac_with_timer.xml", PLAIN, "echo", 1000, None, ""),
     "we_refresh": ("uac_timer_we_refresh.xml", PLAIN, "echo", 1000, None,
@@ -165,6 +166,13 @@ def uas_422_below_min_se_then_200_without_min_se():
     rig().pair("422")   # behaviours 1 and 3
     check(log_lines("rejecting with 422 sessionExpires=60 minSE=90"),
           "422 logged", rig().d.logs()[-3000:])
+
+
+@t.test
+def other_required_extension_gets_420():
+    rig().pair("420")
+    check(log_lines("Request requires what we do not support: 100rel"),
+          "420 logged")
 
 
 @t.test
