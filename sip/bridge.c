@@ -103,8 +103,9 @@ static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
  * negotiated when the INVITE came (RFC 4028 §9) */
 static void reply_caller(struct call *c, int status, const char *answer)
 {
+	static const struct st_result none;
 	bool ok = status < 300 && status >= 200;
-	const struct st_result *res = &c->st_neg;
+	const struct st_result *res = ok ? &c->st_neg : &none;
 	char se[32];
 
 	nta_incoming_treply(c->irq, status, sip_status_phrase(status),
@@ -113,12 +114,7 @@ static void reply_caller(struct call *c, int status, const char *answer)
 							  c->ua->agent))),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    TAG_IF(status < 300, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
-			    TAG_IF(ok && res->se, SIPTAG_SESSION_EXPIRES_STR(
-					   st_se_str(res, se, sizeof(se)))),
-			    TAG_IF(ok && res->require,
-				   SIPTAG_REQUIRE_STR("timer")),
-			    TAG_IF(ok && (c->st.cf->enabled || res->se),
-				   SIPTAG_SUPPORTED_STR("timer")),
+			    ST_2XX_TAGS(res, ok && c->st.cf->enabled, se),
 			    TAG_IF(answer, SIPTAG_CONTENT_TYPE_STR(
 					   "application/sdp")),
 			    TAG_IF(answer, SIPTAG_PAYLOAD_STR(answer)),
@@ -359,12 +355,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 				    SIPTAG_CONTACT(nta_agent_contact(
 							   c->ua->agent)),
 				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
-				    TAG_IF(res.se, SIPTAG_SESSION_EXPIRES_STR(
-					   st_se_str(&res, se, sizeof(se)))),
-				    TAG_IF(res.require,
-					   SIPTAG_REQUIRE_STR("timer")),
-				    TAG_IF(o->st.cf->enabled || res.se,
-					   SIPTAG_SUPPORTED_STR("timer")),
+				    ST_2XX_TAGS(&res, o->st.cf->enabled, se),
 				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 				    SIPTAG_PAYLOAD_STR(answer), TAG_END());
 		mem_deref(o->sdp);

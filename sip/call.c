@@ -308,11 +308,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 			    SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
-			    TAG_IF(res->se, SIPTAG_SESSION_EXPIRES_STR(
-					   st_se_str(res, se, sizeof(se)))),
-			    TAG_IF(res->require, SIPTAG_REQUIRE_STR("timer")),
-			    TAG_IF(c->st.cf->enabled || res->se,
-				   SIPTAG_SUPPORTED_STR("timer")),
+			    ST_2XX_TAGS(res, c->st.cf->enabled, se),
 			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 			    SIPTAG_PAYLOAD_STR(answer),
 			    TAG_END());

@@ -164,6 +164,16 @@ bool st_request_refused(struct st_leg *st, nta_incoming_t *irq,
 			sip_t const *sip, struct st_result *res);
 /** "90;refresher=uac" for a 2xx, into buf */
 const char *st_se_str(const struct st_result *res, char *buf, size_t size);
+/**
+ * The session-timer headers of our 2xx for res (RFC 4028 §9), as tags for
+ * nta_incoming_treply(): Session-Expires (written into the array buf),
+ * Require: timer, and Supported: timer unless timers are off and none runs
+ */
+#define ST_2XX_TAGS(res, enabled, buf)                                  \
+	TAG_IF((res)->se, SIPTAG_SESSION_EXPIRES_STR(                   \
+		       st_se_str((res), (buf), sizeof(buf)))),          \
+	TAG_IF((res)->require, SIPTAG_REQUIRE_STR("timer")),            \
+	TAG_IF((enabled) || (res)->se, SIPTAG_SUPPORTED_STR("timer"))
 /** Our 2xx with res went out: start or re-arm the timer */
 void st_answered(struct st_leg *st, const struct st_result *res,
 		 bool refresh);

@@ -543,10 +543,7 @@ int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 	nta_incoming_treply(irq, SIP_200_OK,
 			    SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
-			    TAG_IF(res.se, SIPTAG_SESSION_EXPIRES_STR(
-					   st_se_str(&res, se, sizeof(se)))),
-			    TAG_IF(res.require, SIPTAG_REQUIRE_STR("timer")),
-			    SIPTAG_SUPPORTED_STR("timer"),
+			    ST_2XX_TAGS(&res, st->cf->enabled, se),
 			    TAG_IF(offer, SIPTAG_CONTENT_TYPE_STR(
 					   "application/sdp")),
 			    TAG_IF(offer, SIPTAG_PAYLOAD_STR(answer)),
