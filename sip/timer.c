@@ -121,9 +121,20 @@ const char *st_se_str(const struct st_result *res, char *buf, size_t size)
 static void st_fire(void *arg);
 
 
+/* Refreshes and expiries (45 s and more away) fall on a 100 ms grid:
+ * thousands of legs then refresh in a few wake-ups a second rather than
+ * one each (bench/timers). A refresh is rounded down (never later than
+ * SE/2), an expiry up (never before SE - min(32, SE/3)). Short delays
+ * (491's) stay exact. */
+enum { GRID_MS = 100, GRID_FROM_MS = 10000 };
+
 static void arm(struct st_leg *st, bool refresh, uint64_t at)
 {
 	uint64_t now = gw_now_ms();
+
+	if (at > now + GRID_FROM_MS)
+		at = refresh ? at / GRID_MS * GRID_MS :
+			(at + GRID_MS - 1) / GRID_MS * GRID_MS;
 
 	st->next_is_refresh = refresh;
 	st->due = at;
