@@ -78,6 +78,7 @@ struct gw_conf {
 		size_t n_listen;
 		char *user_agent;
 		char *public_address;
+		char *tls_certificates;  /**< directory: agent.pem, cafile.pem */
 	} sip;
 
 	struct gw_session_timer_conf session_timer;

@@ -268,12 +268,17 @@ static const struct conf_key sip_keys[] = {
 	{"listen", CT_LISTENS, OFF(sip.listen), 0, 0, OFF(sip.n_listen)},
 	{"user_agent", CT_STR, OFF(sip.user_agent)},
 	{"public_address", CT_STR, OFF(sip.public_address)},
+	{"tls_certificates", CT_STR, OFF(sip.tls_certificates)},
 	KEY_END
 };
 
 static void check_sip(struct conf_parser *p, void *base, yaml_node_t *map)
 {
 	struct gw_conf *conf = base;
+
+	if (conf->sip.tls_certificates && !*conf->sip.tls_certificates)
+		conf_error(p, conf_map_get(p, map, "tls_certificates"),
+			   "tls_certificates", "a directory is needed");
 
 	if (conf->sip.n_listen == 0 && conf_map_get(p, map, "listen"))
 		conf_error(p, conf_map_get(p, map, "listen"), "listen",
@@ -553,6 +558,7 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	conf->sip.listen = l;
 	conf->sip.n_listen = 2;
 	conf->sip.user_agent = conf_strdup(conf, "Keepline/" VERSION);
+	conf->sip.tls_certificates = conf_strdup(conf, "/etc/keepline/tls");
 
 	conf->session_timer.enabled = true;
 	conf->session_timer.default_expires = 1800;

@@ -8,14 +8,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/libre.h"
 #include "gateway/conf.h"
 #include "gateway/ctrl.h"
 #include "gateway/daemon.h"
+#include "sip/tls.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, CTRL_TIMEOUT_MS = 5000 };
 
@@ -143,6 +146,37 @@ static int cmd_serve(struct cli *cli, int argc, char **argv)
 }
 
 
+/* serve would refuse to start without a certificate for a tls: entry
+ * (sip/tls.c): say so before the restart, not after */
+static int check_tls(const struct gw_conf *conf)
+{
+	struct sip_tls_cert cert;
+	char why[PATH_MAX + 128];
+	long days;
+
+	for (size_t i = 0; i < conf->sip.n_listen; i++) {
+		if (conf->sip.listen[i].tp != GW_TP_TLS)
+			continue;
+		if (sip_tls_load(conf->sip.tls_certificates, &cert, why,
+				 sizeof(why))) {
+			fprintf(stderr, "%s: sip.tls_certificates: %s\n",
+				conf->path ? conf->path : "(built-in)", why);
+			return EXIT_USAGE;
+		}
+		days = (long)((cert.not_after - time(NULL)) / 86400);
+		if (cert.not_after < time(NULL))
+			printf("TLS certificate %s has expired\n",
+			       cert.subject);
+		else
+			printf("TLS certificate %s expires in %ld day(s)\n",
+			       cert.subject, days);
+		break;
+	}
+
+	return 0;
+}
+
+
 static int cmd_check_config(struct cli *cli, int argc, char **argv)
 {
 	struct gw_conf *conf = NULL;
@@ -156,10 +190,12 @@ static int cmd_check_config(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 
-	printf("configuration OK\n");
+	rc = check_tls(conf);
+	if (!rc)
+		printf("configuration OK\n");
 	mem_deref(conf);
 
-	return 0;
+	return rc;
 }
 
 

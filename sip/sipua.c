@@ -10,14 +10,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/conf.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "sip/sip_int.h"
+#include "sip/tls.h"
 
 #include <sofia-sip/su_log.h>
 
@@ -298,6 +301,54 @@ static void listen_url(char *buf, size_t size, const struct gw_listen *l)
 }
 
 
+/* A tls: listen entry needs a certificate to present: checked before
+ * Sofia, which would listen without one and fail every handshake */
+static int tls_ready(const struct gw_conf *conf)
+{
+	const char *dir = conf->sip.tls_certificates;
+	struct sip_tls_cert cert;
+	const struct gw_listen *l = NULL;
+	char why[PATH_MAX + 128], where[80];
+	long days;
+	int err;
+
+	for (size_t i = 0; i < conf->sip.n_listen && !l; i++)
+		if (conf->sip.listen[i].tp == GW_TP_TLS)
+			l = &conf->sip.listen[i];
+	if (!l)
+		return 0;
+
+	re_snprintf(where, sizeof(where), "tls:%J", &l->addr);
+	err = sip_tls_load(dir, &cert, why, sizeof(why));
+	if (err) {
+		gw_log(GW_LOG_ERROR, "sip", "tls_certificate_unusable",
+		       GW_FIELDS(GW_FS("listen", where), GW_FS("why", why),
+				 GW_FS("dir", dir)),
+		       "Cannot listen for SIP on %s: %s (sip.tls_certificates "
+		       "holds agent.pem, the certificate and its key)", where,
+		       why);
+		return err;
+	}
+
+	/* on-call's warning: peers that check dates refuse an expired one */
+	days = (long)((cert.not_after - time(NULL)) / 86400);
+	if (cert.not_after < time(NULL))
+		gw_log(GW_LOG_ERROR, "sip", "tls_certificate_expired",
+		       GW_FIELDS(GW_FS("subject", cert.subject),
+				 GW_FI("days_left", days), GW_FS("dir", dir)),
+		       "TLS certificate %s has expired", cert.subject);
+	else
+		gw_log(days < 30 ? GW_LOG_WARN : GW_LOG_INFO, "sip",
+		       "tls_certificate",
+		       GW_FIELDS(GW_FS("subject", cert.subject),
+				 GW_FI("days_left", days), GW_FS("dir", dir)),
+		       "TLS certificate %s expires in %ld day(s)",
+		       cert.subject, days);
+
+	return 0;
+}
+
+
 static void sipua_destructor(void *data)
 {
 	struct sipua *ua = data;
@@ -335,6 +386,10 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 
 	su_log_redirect(NULL, sofia_logger, NULL);
 
+	err = tls_ready(conf);
+	if (err)
+		goto out;
+
 	listen_url(url, sizeof(url), &conf->sip.listen[0]);
 
 	/* NTATAG_UA: NTA retransmits our 2xx to INVITE until the ACK comes
@@ -347,6 +402,7 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 				     /* a trunk endpoint answers no STUN; and
 				      * Sofia's STUN error path leaks */
 				     TPTAG_STUN_SERVER(0),
+				     TPTAG_CERTIFICATE(conf->sip.tls_certificates),
 				     TAG_END());
 	if (!ua->agent) {
 		err = errno ? errno : EADDRNOTAVAIL;
@@ -359,7 +415,10 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	for (size_t i = 1; i < conf->sip.n_listen; i++) {
 		listen_url(url, sizeof(url), &conf->sip.listen[i]);
 		if (nta_agent_add_tport(ua->agent, (url_string_t const *)url,
-					TPTAG_STUN_SERVER(0), TAG_END()) < 0) {
+					TPTAG_STUN_SERVER(0),
+					TPTAG_CERTIFICATE(
+						conf->sip.tls_certificates),
+					TAG_END()) < 0) {
 			err = errno ? errno : EADDRNOTAVAIL;
 			gw_log(GW_LOG_ERROR, "sip", "listen_failed",
 			       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
