@@ -174,6 +174,21 @@ static void check_trunk(struct conf_parser *p, void *item, yaml_node_t *map)
 			   "(inbound) nor outbound_uri (outbound)",
 			   t->name ? t->name : "?");
 
+	/* Sofia sends only over transports it listens on (sip before
+	 * trunks in schema order: the listen list is known here) */
+	if (t->outbound_uri && t->transport != GW_TP_UDP) {
+		bool heard = false;
+
+		for (size_t i = 0; i < p->conf->sip.n_listen; i++)
+			heard |= p->conf->sip.listen[i].tp == t->transport;
+		if (!heard)
+			conf_error(p, conf_map_get(p, map, "transport"),
+				   "transport", "transport %s needs a %s: "
+				   "entry in sip.listen",
+				   gw_transport_name(t->transport),
+				   gw_transport_name(t->transport));
+	}
+
 	if (t->reg && !t->outbound_uri)
 		conf_error(p, conf_map_get(p, map, "register"), "register",
 			   "register: true needs outbound_uri");

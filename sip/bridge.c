@@ -110,8 +110,7 @@ static void reply_caller(struct call *c, int status, const char *answer)
 
 	nta_incoming_treply(c->irq, status, sip_status_phrase(status),
 			    TAG_IF(status < 300 || answer,
-				   SIPTAG_CONTACT(nta_agent_contact(
-							  c->ua->agent))),
+				   SIPTAG_CONTACT(sipua_contact(c->ua, c->tp))),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    TAG_IF(status < 300, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
 			    ST_2XX_TAGS(res, ok && c->st.cf->enabled, se),
@@ -130,7 +129,7 @@ static void callee_answered(struct call *c, sip_t const *sip)
 
 	nta_leg_rtag(o->leg, sip->sip_to->a_tag);
 	nta_leg_client_route(o->leg, sip->sip_record_route, sip->sip_contact);
-	sipua_ack(c->ua, o->leg, sip);
+	sipua_ack(c->ua, o->leg, o->route, sip);
 
 	if (o->confirmed)
 		return;   /* a retransmitted 2xx: the ACK again was enough */
@@ -352,8 +351,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 					sip->sip_payload->pl_len, &answer))
 			return 488;
 		nta_incoming_treply(irq, SIP_200_OK,
-				    SIPTAG_CONTACT(nta_agent_contact(
-							   c->ua->agent)),
+				    SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
 				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 				    ST_2XX_TAGS(&res, o->st.cf->enabled, se),
 				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
@@ -399,8 +397,6 @@ static void guard_expired(void *arg)
  * challenge, or with a larger Min-SE after a 422 */
 static int send_invite(struct call *c)
 {
-	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
-						 c->route->trunk);
 	struct call_out *o = c->out;
 	const struct gw_session_timer_conf *cf = o->st.cf;
 	msg_header_t *auth = NULL;
@@ -425,9 +421,9 @@ static int send_invite(struct call *c)
 
 	orq = nta_outgoing_tcreate(
 		o->leg, callee_response, (nta_outgoing_magic_t *)c,
-		(url_string_t const *)t->outbound_uri,
+		(url_string_t const *)o->route,
 		SIP_METHOD_INVITE, (url_string_t const *)o->target,
-		SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+		SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
 		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
 		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 		TAG_IF(cf->enabled, SIPTAG_SUPPORTED_STR("timer")),
@@ -498,6 +494,11 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	}
 
 	str_dup(&o->target, c->route->target);
+	o->tp = trunk->transport;
+	/* the trunk is this leg's next hop for every request: over its
+	 * transport even when the callee's Contact names none */
+	if (!sipua_trunk_route(trunk, o->route, sizeof(o->route)))
+		return 503;
 
 	err = sipua_local_addr(&o->next_hop, &local);
 	if (!err)

@@ -122,11 +122,16 @@ static int bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 static void send_bye(struct call *c, nta_leg_t *leg, nta_outgoing_t **orqp,
 		     const char *reason_hdr)
 {
+	/* a bridge's outbound leg goes via its trunk (bridge.c) */
+	const char *route = c->out && leg == c->out->leg ? c->out->route :
+		NULL;
+
 	if (!leg || *orqp)
 		return;
 
 	*orqp = nta_outgoing_tcreate(leg, bye_response,
-				     (nta_outgoing_magic_t *)c, NULL,
+				     (nta_outgoing_magic_t *)c,
+				     (url_string_t const *)route,
 				     SIP_METHOD_BYE, NULL,
 				     TAG_IF(reason_hdr,
 					    SIPTAG_REASON_STR(reason_hdr)),
@@ -305,7 +310,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 	c->irq = irq;
 
 	nta_incoming_treply(irq, SIP_200_OK,
-			    SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+			    SIPTAG_CONTACT(sipua_contact(c->ua, c->tp)),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 			    ST_2XX_TAGS(res, c->st.cf->enabled, se),
@@ -469,6 +474,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	c->route = route;
 	c->trunk = trunk;
 	c->peer = src;
+	c->tp = sipua_via_transport(sip);
 	c->created = gw_now_ms();
 	str_dup(&c->call_id, sip->sip_call_id->i_id);
 	if (sip->sip_from)

@@ -169,7 +169,7 @@ static void reg_send(void *arg)
 {
 	struct sipua_reg *r = arg;
 	msg_header_t *auth = NULL;
-	char expires[16];
+	char expires[16], route[300];
 
 	if (r->orq) {
 		nta_outgoing_destroy(r->orq);
@@ -188,9 +188,10 @@ static void reg_send(void *arg)
 
 	r->orq = nta_outgoing_tcreate(
 		r->leg, reg_response, (nta_outgoing_magic_t *)r,
-		(url_string_t const *)r->trunk->outbound_uri,
+		(url_string_t const *)sipua_trunk_route(r->trunk, route,
+							 sizeof(route)),
 		SIP_METHOD_REGISTER, (url_string_t const *)r->registrar,
-		SIPTAG_CONTACT(nta_agent_contact(r->ua->agent)),
+		SIPTAG_CONTACT(sipua_contact(r->ua, r->trunk->transport)),
 		SIPTAG_EXPIRES_STR(expires),
 		SIPTAG_USER_AGENT_STR(r->ua->conf->sip.user_agent),
 		TAG_IF(auth, SIPTAG_HEADER((sip_header_t const *)auth)),

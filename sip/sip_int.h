@@ -44,6 +44,8 @@ struct sipua {
 	struct list calls;
 	struct list regs;             /**< struct sipua_reg, register.c */
 	struct sipua_stats st;
+	su_home_t *home;              /**< for the contacts */
+	sip_contact_t *contact[3];    /**< ours on TCP and TLS, by transport */
 };
 
 enum call_state {
@@ -90,6 +92,9 @@ struct call_out {
 	nta_outgoing_t *bye;
 	struct media_stream *ms;
 	struct sa next_hop;
+	enum gw_transport tp;         /**< the trunk's */
+	char route[300];              /**< next hop of every request on this
+					   leg: sipua_trunk_route() */
 	char *sdp;                    /**< our SDP on this leg: the INVITE's
 					   offer, later our answer to a
 					   re-INVITE; a refresh re-sends it */
@@ -110,6 +115,7 @@ struct call {
 	const struct gw_route *route;
 	const struct gw_trunk *trunk;
 	struct sa peer;               /**< where its SIP came from */
+	enum gw_transport tp;         /**< and over which transport */
 	nta_leg_t *leg;
 	nta_incoming_t *irq;          /**< INVITE or re-INVITE being answered */
 	nta_outgoing_t *bye;
@@ -212,6 +218,17 @@ const char *call_state_name(enum call_state st);
  */
 int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase);
+/** The trunk's next hop for NTA: outbound_uri, with ;transport= of the
+ *  trunk's transport when the URI names none (an IP address alone means
+ *  UDP, RFC 3263 §4.1). NULL when it has no outbound_uri. */
+const char *sipua_trunk_route(const struct gw_trunk *t, char *buf,
+			      size_t size);
+/** Our Contact for dialogs over transport tp (with ;transport= for TCP
+ *  and TLS, so the peer's requests come back the same way) */
+sip_contact_t const *sipua_contact(const struct sipua *ua,
+				   enum gw_transport tp);
+/** The transport a request came over, from its top Via */
+enum gw_transport sipua_via_transport(sip_t const *sip);
 /** The host and port (empty if none) of a trunk's outbound_uri */
 int sipua_trunk_hostport(const struct gw_trunk *t, char *host, size_t hsize,
 			 char *port, size_t psize);
@@ -223,8 +240,9 @@ int sipua_trunk_challenge(const struct gw_trunk *t, su_home_t *home,
 			  struct auth_client_s **aucp, int status,
 			  sip_t const *sip);
 /** ACK a 2xx to our INVITE on leg (RFC 3261 §13.2.2.4): a transaction
- *  of its own, with the INVITE's CSeq number */
-void sipua_ack(struct sipua *ua, nta_leg_t *leg, sip_t const *sip);
+ *  of its own, with the INVITE's CSeq number; via route unless NULL */
+void sipua_ack(struct sipua *ua, nta_leg_t *leg, const char *route,
+	       sip_t const *sip);
 /** Answer 420 when a request requires an extension we lack (RFC 3261
  *  §8.2.2.3); true if it did */
 bool sipua_unsupported(struct sipua *ua, nta_incoming_t *irq,

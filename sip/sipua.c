@@ -22,7 +22,9 @@
 #include "sip/sip_int.h"
 #include "sip/tls.h"
 
+#include <sofia-sip/nta_tport.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/tport.h>
 
 
 int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
@@ -60,6 +62,91 @@ int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
 	default:
 		sipua_reply(ua, irq, SIP_405_METHOD_NOT_ALLOWED);
 		return 0;
+	}
+}
+
+
+const char *sipua_trunk_route(const struct gw_trunk *t, char *buf,
+			      size_t size)
+{
+	const char *uri = t->outbound_uri, *q;
+	int n;
+
+	if (!uri)
+		return NULL;
+
+	if (t->transport == GW_TP_UDP || !strncasecmp(uri, "sips:", 5) ||
+	    strcasestr(uri, ";transport="))
+		n = snprintf(buf, size, "%s", uri);
+	else {
+		/* URI parameters go before any ?headers */
+		q = strchr(uri, '?');
+		n = snprintf(buf, size, "%.*s;transport=%s%s",
+			     (int)(q ? (size_t)(q - uri) : strlen(uri)), uri,
+			     gw_transport_name(t->transport), q ? q : "");
+	}
+
+	return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
+
+sip_contact_t const *sipua_contact(const struct sipua *ua,
+				   enum gw_transport tp)
+{
+	if ((unsigned)tp < 3 && ua->contact[tp])
+		return ua->contact[tp];
+
+	return nta_agent_contact(ua->agent);
+}
+
+
+enum gw_transport sipua_via_transport(sip_t const *sip)
+{
+	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
+	const char *slash = proto ? strrchr(proto, '/') : NULL;
+	const char *name = slash ? slash + 1 : "udp";
+
+	if (!strcasecmp(name, "tcp"))
+		return GW_TP_TCP;
+	if (!strcasecmp(name, "tls"))
+		return GW_TP_TLS;
+
+	return GW_TP_UDP;
+}
+
+
+/* A Contact per listening transport but UDP (whose Contact, NTA's own,
+ * names no transport): NTA's address when the listen entry is a
+ * wildcard, the entry's port, and ;transport= */
+static void contacts_make(struct sipua *ua)
+{
+	const sip_contact_t *base = nta_agent_contact(ua->agent);
+	const char *base_host = base && base->m_url->url_host ?
+		base->m_url->url_host : "127.0.0.1";
+
+	for (tport_t *tp = tport_primaries(nta_agent_tports(ua->agent)); tp;
+	     tp = tport_next(tp)) {
+		const tp_name_t *n = tport_name(tp);
+		const char *host = n->tpn_host;
+		enum gw_transport t;
+
+		if (!strcasecmp(n->tpn_proto, "tcp"))
+			t = GW_TP_TCP;
+		else if (!strcasecmp(n->tpn_proto, "tls"))
+			t = GW_TP_TLS;
+		else
+			continue;
+		if (ua->contact[t])
+			continue;   /* the first entry of that transport */
+
+		if (!host || !strcmp(host, "*") || !strcmp(host, "0.0.0.0") ||
+		    !strcmp(host, "::") || !strcmp(host, "[::]"))
+			host = base_host;
+		ua->contact[t] = sip_contact_format(
+			ua->home, "<sip:%s%s%s:%s;transport=%s>",
+			strchr(host, ':') && host[0] != '[' ? "[" : "", host,
+			strchr(host, ':') && host[0] != '[' ? "]" : "",
+			n->tpn_port, n->tpn_proto);
 	}
 }
 
@@ -108,14 +195,16 @@ int sipua_trunk_challenge(const struct gw_trunk *t, su_home_t *home,
 }
 
 
-void sipua_ack(struct sipua *ua, nta_leg_t *leg, sip_t const *sip)
+void sipua_ack(struct sipua *ua, nta_leg_t *leg, const char *route,
+	       sip_t const *sip)
 {
 	nta_outgoing_t *ack;
 	char cseq[32];
 
 	snprintf(cseq, sizeof(cseq), "%u ACK", sip->sip_cseq->cs_seq);
 
-	ack = nta_outgoing_tcreate(leg, NULL, NULL, NULL,
+	ack = nta_outgoing_tcreate(leg, NULL, NULL,
+				   (url_string_t const *)route,
 				   SIP_METHOD_ACK, NULL,
 				   SIPTAG_CSEQ_STR(cseq),
 				   SIPTAG_USER_AGENT_STR(ua->conf->sip.user_agent),
@@ -360,6 +449,8 @@ static void sipua_destructor(void *data)
 		nta_leg_destroy(ua->default_leg);
 	if (ua->agent)
 		nta_agent_destroy(ua->agent);
+	if (ua->home)
+		su_home_unref(ua->home);
 
 	mem_deref(ua->mm);
 	mem_deref(ua->r);
@@ -426,6 +517,13 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 			goto out;
 		}
 	}
+
+	ua->home = su_home_new(sizeof(*ua->home));
+	if (!ua->home) {
+		err = ENOMEM;
+		goto out;
+	}
+	contacts_make(ua);
 
 	ua->default_leg = nta_leg_tcreate(ua->agent, default_request,
 					  (nta_leg_magic_t *)ua,

@@ -60,6 +60,12 @@ static char **sdp_of(struct st_leg *st)
 }
 
 
+static enum gw_transport leg_tp(const struct st_leg *st)
+{
+	return st->callee ? st->c->out->tp : st->c->tp;
+}
+
+
 static const char *leg_name(const struct st_leg *st)
 {
 	return st->callee ? "callee" : "caller";
@@ -359,9 +365,10 @@ static void refresh_send(struct st_leg *st)
 
 	orq = nta_outgoing_tcreate(
 		leg_of(st), refresh_response, (nta_outgoing_magic_t *)st,
-		NULL, update ? sip_method_update : sip_method_invite,
+		(url_string_t const *)(st->callee ? c->out->route : NULL),
+		update ? sip_method_update : sip_method_invite,
 		update ? "UPDATE" : "INVITE", NULL,
-		SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+		SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
 		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
 		SIPTAG_SUPPORTED_STR("timer"),
 		SIPTAG_SESSION_EXPIRES_STR(se),
@@ -452,7 +459,8 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 
 	if (status < 300) {
 		if (invite && sip)
-			sipua_ack(c->ua, leg_of(st), sip);
+			sipua_ack(c->ua, leg_of(st),
+				  st->callee ? c->out->route : NULL, sip);
 		if (orq != st->orq || !st->pending)
 			return 0;   /* a retransmitted 2xx: ACKed again */
 		st->pending = false;
@@ -552,7 +560,7 @@ int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 	}
 
 	nta_incoming_treply(irq, SIP_200_OK,
-			    SIPTAG_CONTACT(nta_agent_contact(c->ua->agent)),
+			    SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
 			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
 			    ST_2XX_TAGS(&res, st->cf->enabled, se),
 			    TAG_IF(offer, SIPTAG_CONTENT_TYPE_STR(

@@ -5,7 +5,7 @@ import os
 import re
 import time
 
-from kltest import TAP, Daemon, check, need_root, wait_for
+from kltest import TAP, Daemon, Scratch, check, need_root, run, wait_for
 from sippkit import Capture, Sipp, free_port
 
 t = TAP()
@@ -145,6 +145,48 @@ def trunk_challenge_is_answered_with_digest():
                                           p["cnonce"], p["qop"], ha2))
         check(p["username"] == "keepline" and p["response"] == want,
               "wrong digest", p, want)
+
+
+@t.test
+def tcp_trunk_carries_the_outbound_leg_over_tcp():
+    # trunk transport: tcp; the caller comes over UDP, the callee (sipp
+    # with -t t1) only hears TCP
+    b = Sipp("uas_answer_rtp.xml", None, extra=["-rtp_echo", "-t", "t1"])
+    port = free_port(kind=__import__("socket").SOCK_STREAM)
+    base = 30000 + (os.getpid() % 200) * 20 + 10
+    with Daemon("""\
+sip: {listen: ["udp:127.0.0.1:%d", "tcp:127.0.0.1:%d"]}
+trunks:
+  - {name: lab, addresses: [127.0.0.1], outbound_uri: "sip:127.0.0.1:%d",
+     transport: tcp}
+routes: [{match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
+          trunk: lab}]
+media: {rtp_ports: %d-%d}
+""" % (port, port, b.sip_port, b.sip_port, base, base + 9)) as d:
+        b.start()
+        a = Sipp("uac_echo_rtp.xml", "127.0.0.1:%d" % port,
+                 service="+44123", duration_ms=1000).start()
+        both(a, b)
+        got = b.messages()
+        check(re.search(r"INVITE sip:uas@127\.0\.0\.1:%d SIP/2\.0\r?\n"
+                        r"Via: SIP/2\.0/TCP " % b.sip_port, got),
+              "the INVITE did not come over TCP", got[-3000:])
+        check("Contact: <sip:127.0.0.1:%d;transport=tcp>" % port in got,
+              "our Contact names TCP", got[-3000:])
+        m = re.search(r"ev=call_end \S+ reason=bye_received duration_ms=\d+ "
+                      r"rx_packets=(\d+) tx_packets=(\d+)", d.logs())
+        check(m and int(m.group(1)) >= 40 and int(m.group(2)) >= 40,
+              "RTP both ways", d.logs())
+
+    # Sofia sends only over what it listens on: no tcp: entry, an error
+    sc = Scratch()
+    conf = sc.file("k.yaml", """\
+sip: {listen: ["udp:127.0.0.1:%d"]}
+trunks: [{name: lab, outbound_uri: "sip:127.0.0.1:5060", transport: tcp}]
+""" % port)
+    r = run(["-c", conf, "check-config"])
+    check(r.returncode == 2 and "trunks[0].transport: transport tcp needs "
+          "a tcp: entry in sip.listen" in r.stderr, "check-config", r)
 
 
 @t.test

@@ -53,13 +53,16 @@ media: {rtp_ports: %d-%d}
 
 
 class TlsPeer:
-    """A SIP peer on one TLS connection, trusting only ca_file."""
+    """A SIP peer on one TLS connection: to port, trusting only ca_file,
+    or (sock) one accepted already."""
 
-    def __init__(self, port, ca_file):
-        ctx = ssl.create_default_context(cafile=ca_file)
-        ctx.check_hostname = False   # the test cert names no address
-        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.s = ctx.wrap_socket(raw)
+    def __init__(self, port=None, ca_file=None, sock=None):
+        if sock is None:
+            ctx = ssl.create_default_context(cafile=ca_file)
+            ctx.check_hostname = False   # the test cert names no address
+            raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock = ctx.wrap_socket(raw)
+        self.s = sock
         self.local = self.s.getsockname()
         self.buf = b""
 
@@ -172,6 +175,104 @@ def echo_call_over_tls_with_rtp_back():
         peer.close()
         d.wait_log("ev=call_end call_id=tls-call reason=bye_received")
     rtp.close()
+
+
+def reply_to(req, status, extra="", body=""):
+    """A response echoing req's Via, From, To (tagged), Call-ID, CSeq."""
+    h = lambda n: re.search(r"(?im)^%s:\s*(.*?)\r?$" % n, req).group(1)
+    to = h("To") + ("" if ";tag=" in h("To") else ";tag=callee1")
+    return ("SIP/2.0 %s\nVia: %s\nFrom: %s\nTo: %s\nCall-ID: %s\n"
+            "CSeq: %s\n%sContent-Length: %d\n\n%s"
+            % (status, h("Via"), h("From"), to, h("Call-ID"), h("CSeq"),
+               extra, len(body.replace("\n", "\r\n")), body))
+
+
+@t.test
+def tls_trunk_carries_the_whole_outbound_leg():
+    """A bridge to a trunk with transport: tls. The callee's Contact names
+    no transport: the ACK and BYE still go to the trunk over TLS."""
+    sc = Scratch()
+    certdir = os.path.join(sc.path, "tls")
+    crt, key = make_cert(certdir, "keepline-trunk")
+    srv_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    srv_ctx.load_cert_chain(crt, key)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    lsock.settimeout(5)
+    trunk_port = lsock.getsockname()[1]
+    udp, tls = free_port(), free_port(kind=socket.SOCK_STREAM)
+    base = 20000 + (os.getpid() % 200) * 100 + 90
+    caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    caller.bind(("127.0.0.1", 0))
+    caller.settimeout(5)
+    cport = caller.getsockname()[1]
+    sdp = ("v=0\no=t 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\n"
+           "t=0 0\nm=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\n")
+
+    def udp_request(method, cseq, to_tag="", body=""):
+        b = body.replace("\n", "\r\n")
+        return ("%s sip:+44123@127.0.0.1:%d SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKc%s%d\r\n"
+                "From: <sip:a@127.0.0.1>;tag=a1\r\n"
+                "To: <sip:+44123@127.0.0.1>%s\r\nCall-ID: tls-trunk\r\n"
+                "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+                "Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s"
+                % (method, udp, cport, method.lower(), cseq, to_tag, cseq,
+                   method, cport,
+                   "Content-Type: application/sdp\r\n" if b else "",
+                   len(b), b)).encode()
+
+    def caller_final():
+        while True:
+            msg = caller.recv(65535).decode()
+            if not msg.startswith("SIP/2.0 1"):
+                return msg
+
+    with Daemon("""\
+sip:
+  listen: ["udp:127.0.0.1:%d", "tls:127.0.0.1:%d"]
+  tls_certificates: %s
+trunks:
+  - {name: in, addresses: [127.0.0.1]}
+  - {name: out, outbound_uri: "sip:127.0.0.1:%d", transport: tls}
+routes: [{match: "+44*", action: bridge,
+          target: "sip:callee@127.0.0.1:%d", trunk: out}]
+media: {rtp_ports: %d-%d}
+""" % (udp, tls, certdir, trunk_port, trunk_port, base, base + 9),
+                scratch=sc) as d:
+        caller.sendto(udp_request("INVITE", 1, body=sdp % 40000),
+                      ("127.0.0.1", udp))
+        conn, _ = lsock.accept()
+        trunk = TlsPeer(sock=srv_ctx.wrap_socket(conn, server_side=True))
+        invite = trunk.recv()
+        check(invite.startswith("INVITE sip:callee@127.0.0.1:%d SIP/2.0"
+                                % trunk_port) and
+              re.search(r"(?m)^Via: SIP/2\.0/TLS 127\.0\.0\.1:%d;" % tls,
+                        invite) and
+              "Contact: <sip:127.0.0.1:%d;transport=tls>" % tls in invite,
+              "INVITE to the trunk over TLS", invite)
+        trunk.send(reply_to(invite, "200 OK",
+                            "Contact: <sip:callee@127.0.0.1:%d>\n"
+                            "Content-Type: application/sdp\n" % trunk_port,
+                            sdp % 40002))
+        ack = trunk.recv()
+        check(ack.startswith("ACK "), "ACK to the trunk over TLS", ack)
+
+        ok = caller_final()
+        check(ok.startswith("SIP/2.0 200 "), "caller's answer", ok)
+        tag = re.search(r"(?im)^To:.*(;tag=[^;\s]+)", ok).group(1)
+        caller.sendto(udp_request("ACK", 1, tag), ("127.0.0.1", udp))
+        caller.sendto(udp_request("BYE", 2, tag), ("127.0.0.1", udp))
+        bye = trunk.recv()
+        check(bye.startswith("BYE sip:callee@127.0.0.1:%d SIP/2.0"
+                             % trunk_port), "BYE to the trunk over TLS", bye)
+        trunk.send(reply_to(bye, "200 OK"))
+        check(caller_final().startswith("SIP/2.0 200 "), "caller's BYE")
+        d.wait_log("ev=call_end call_id=tls-trunk reason=bye_received")
+        trunk.close()
+    lsock.close()
+    caller.close()
 
 
 def refused(certdir, why):
