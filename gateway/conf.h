@@ -92,7 +92,7 @@ struct gw_conf {
 	struct {
 		struct gw_port_range rtp_ports;
 		struct sa bind;       /**< unset (AF_UNSPEC): SIP address */
-		char *public_address;
+		struct sa public_address;  /**< unset: our own in SDP */
 		uint64_t rtp_timeout; /**< [ms] */
 	} media;
 

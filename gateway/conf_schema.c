@@ -290,6 +290,18 @@ static const struct conf_key sip_keys[] = {
 static void check_sip(struct conf_parser *p, void *base, yaml_node_t *map)
 {
 	struct gw_conf *conf = base;
+	const char *pub;
+	struct sa sa;
+
+	/* a name or an address for Via and Contact: no port, no spaces */
+	pub = conf->sip.public_address;
+	if (pub && (!*pub || strspn(pub, "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")
+		    != strlen(pub) ||
+		    (strchr(pub, ':') && sa_set_str(&sa, pub, 0))))
+		conf_error(p, conf_map_get(p, map, "public_address"),
+			   "public_address", "'%s' is not a host name or an "
+			   "IP address", pub);
 
 	if (conf->sip.tls_certificates && !*conf->sip.tls_certificates)
 		conf_error(p, conf_map_get(p, map, "tls_certificates"),
@@ -316,7 +328,7 @@ static void check_sip(struct conf_parser *p, void *base, yaml_node_t *map)
 static const struct conf_key media_keys[] = {
 	{"rtp_ports", CT_PORT_RANGE, OFF(media.rtp_ports)},
 	{"bind", CT_IP, OFF(media.bind)},
-	{"public_address", CT_STR, OFF(media.public_address)},
+	{"public_address", CT_IP, OFF(media.public_address)},
 	{"rtp_timeout", CT_DURATION, OFF(media.rtp_timeout), MS(1),
 	 MS(DAY_S)},
 	KEY_END

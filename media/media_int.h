@@ -74,6 +74,8 @@ struct media_stream {
 	struct le le;                 /**< in media_mgr.streams */
 	struct gw_watch *w[2];
 	struct sa laddr;              /**< our RTP address */
+	struct sa sdp_addr;           /**< what our SDP says it is: laddr, or
+					   media.public_address behind NAT */
 	uint16_t port;
 	struct sdp_session *sdp;
 	struct media_offer peer;      /**< from the last offer */

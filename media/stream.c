@@ -449,6 +449,9 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 
 	ms->laddr = *laddr;
 	sa_set_port(&ms->laddr, ms->port);
+	ms->sdp_addr = sa_isset(&mm->conf->media.public_address, SA_ADDR) ?
+		mm->conf->media.public_address : ms->laddr;
+	sa_set_port(&ms->sdp_addr, ms->port);
 	mm->by_pair[(ms->port - mm->first) / 2] = ms;
 	list_append(&mm->streams, &ms->le, ms);
 
@@ -497,7 +500,7 @@ int media_stream_answer(struct media_stream *ms, const char *offer,
 	if (!ms || !offer || !answerp)
 		return EINVAL;
 
-	err = media_sdp_answer(&ms->sdp, &ms->laddr, ms->port, offer, len,
+	err = media_sdp_answer(&ms->sdp, &ms->sdp_addr, ms->port, offer, len,
 			       &mo, answerp);
 	if (err)
 		return err;
@@ -518,7 +521,8 @@ int media_stream_answer_like(struct media_stream *ms,
 	if (!ms || !other || !offer || !answerp)
 		return EINVAL;
 
-	err = media_sdp_answer_like(&ms->sdp, other->sdp, &ms->laddr, ms->port,
+	err = media_sdp_answer_like(&ms->sdp, other->sdp, &ms->sdp_addr,
+				    ms->port,
 				    offer, len, &mo, answerp);
 	if (err)
 		return err;
@@ -535,7 +539,7 @@ int media_stream_offer(struct media_stream *ms,
 	if (!ms || !caller || !offerp)
 		return EINVAL;
 
-	return media_sdp_offer(&ms->sdp, caller->sdp, &ms->laddr, ms->port,
+	return media_sdp_offer(&ms->sdp, caller->sdp, &ms->sdp_addr, ms->port,
 			       offerp);
 }
 

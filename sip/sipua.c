@@ -139,8 +139,11 @@ static void contacts_make(struct sipua *ua)
 		if (ua->contact[t])
 			continue;   /* the first entry of that transport */
 
-		if (!host || !strcmp(host, "*") || !strcmp(host, "0.0.0.0") ||
-		    !strcmp(host, "::") || !strcmp(host, "[::]"))
+		if (ua->conf->sip.public_address)
+			host = ua->conf->sip.public_address;
+		else if (!host || !strcmp(host, "*") ||
+			 !strcmp(host, "0.0.0.0") || !strcmp(host, "::") ||
+			 !strcmp(host, "[::]"))
 			host = base_host;
 		ua->contact[t] = sip_contact_format(
 			ua->home, "<sip:%s%s%s:%s;transport=%s>",
@@ -382,11 +385,23 @@ static int agent_message(nta_agent_magic_t *magic, nta_agent_t *agent,
 
 /* "udp:127.0.0.1:5060" -> "sip:127.0.0.1:5060;transport=udp";
  * %J brackets an IPv6 address */
-static void listen_url(char *buf, size_t size, const struct gw_listen *l)
+static void listen_url(char *buf, size_t size, const struct gw_listen *l,
+		       const char *public_address)
 {
-	re_snprintf(buf, size, "%s:%J;transport=%s",
-		    l->tp == GW_TP_TLS ? "sips" : "sip", &l->addr,
-		    gw_transport_name(l->tp));
+	const char *pub = public_address;
+	bool v6 = pub && strchr(pub, ':');
+
+	/* Sofia binds maddr and puts the host part in Via and Contact */
+	if (pub)
+		re_snprintf(buf, size, "%s:%s%s%s:%u;maddr=%j;transport=%s",
+			    l->tp == GW_TP_TLS ? "sips" : "sip",
+			    v6 ? "[" : "", pub, v6 ? "]" : "",
+			    sa_port(&l->addr), &l->addr,
+			    gw_transport_name(l->tp));
+	else
+		re_snprintf(buf, size, "%s:%J;transport=%s",
+			    l->tp == GW_TP_TLS ? "sips" : "sip", &l->addr,
+			    gw_transport_name(l->tp));
 }
 
 
@@ -481,7 +496,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	if (err)
 		goto out;
 
-	listen_url(url, sizeof(url), &conf->sip.listen[0]);
+	listen_url(url, sizeof(url), &conf->sip.listen[0],
+		   conf->sip.public_address);
 
 	/* NTATAG_UA: NTA retransmits our 2xx to INVITE until the ACK comes
 	 * (RFC 3261 §13.3.1.4) and passes that ACK to the transaction */
@@ -504,7 +520,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	}
 
 	for (size_t i = 1; i < conf->sip.n_listen; i++) {
-		listen_url(url, sizeof(url), &conf->sip.listen[i]);
+		listen_url(url, sizeof(url), &conf->sip.listen[i],
+			   conf->sip.public_address);
 		if (nta_agent_add_tport(ua->agent, (url_string_t const *)url,
 					TPTAG_STUN_SERVER(0),
 					TPTAG_CERTIFICATE(

@@ -201,6 +201,86 @@ media: {rtp_ports: %d-%d}
 
 
 @t.test
+def public_addresses_go_in_contact_and_sdp():
+    """Behind 1:1 NAT: sip.public_address in Contact (and Via), and
+    media.public_address in the SDP, while the sockets stay on the local
+    address and RTP from the NAT side is still echoed."""
+    import socket
+    import struct
+    port = free_port()
+    base = 20000 + (os.getpid() % 200) * 100 + 60
+    ua = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ua.bind(("127.0.0.1", 0))
+    ua.settimeout(3)
+    me = ua.getsockname()[1]
+
+    def req(method, cseq, tag="", body=""):
+        return ("%s sip:echo@127.0.0.1:%d SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKp%d\r\n"
+                "From: <sip:a@127.0.0.1>;tag=p1\r\n"
+                "To: <sip:echo@127.0.0.1>%s\r\nCall-ID: nat-call\r\n"
+                "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+                "Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s"
+                % (method, port, me, cseq, tag, cseq, method, me,
+                   "Content-Type: application/sdp\r\n" if body else "",
+                   len(body), body)).encode()
+
+    def final():
+        while True:
+            m = ua.recv(65535).decode()
+            if not m.startswith("SIP/2.0 1"):
+                return m
+
+    with Daemon("""\
+sip: {listen: ["udp:127.0.0.1:%d"], public_address: 203.0.113.10}
+trunks: [{name: lab, addresses: [127.0.0.1]}]
+routes: [{match: echo, action: echo}]
+media: {rtp_ports: %d-%d, public_address: 198.51.100.7}
+""" % (port, base, base + 9)) as d:
+        sdp = ("v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+               "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n"
+               % me)
+        ua.sendto(req("INVITE", 1, body=sdp), ("127.0.0.1", port))
+        ok = final()
+        check(ok.startswith("SIP/2.0 200 ") and
+              re.search(r"(?m)^Contact: <sip:203\.0\.113\.10:%d[;>]" % port,
+                        ok) and
+              re.search(r"(?m)^c=IN IP4 198\.51\.100\.7\r?$", ok) and
+              re.search(r"(?m)^o=\S+ \d+ \d+ IN IP4 198\.51\.100\.7\r?$",
+                        ok), "public addresses in the 200", ok)
+        rtp = int(re.search(r"m=audio (\d+)", ok).group(1))
+        check(base <= rtp <= base + 9, "RTP port %d" % rtp)
+        tag = re.search(r"(?im)^To:.*(;tag=[^;\s]+)", ok).group(1)
+        ua.sendto(req("ACK", 1, tag), ("127.0.0.1", port))
+
+        # the NAT delivers to the local address: echoed all the same
+        back = 0
+        for seq in range(10):
+            pkt = struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 77) + \
+                b"\xff" * 160
+            ua.sendto(pkt, ("127.0.0.1", rtp))
+            try:
+                while True:
+                    data = ua.recv(2048)
+                    if data[:1] == b"\x80":
+                        back += data[:12] == pkt[:12]
+                        break
+            except socket.timeout:
+                pass
+        check(back == 10, "RTP echoed: %d of 10" % back)
+        ua.sendto(req("BYE", 2, tag), ("127.0.0.1", port))
+        check(final().startswith("SIP/2.0 200 "), "BYE")
+    ua.close()
+
+    sc = kltest.Scratch()
+    for bad in ("203.0.113.10:5060x", "gw example", "1.2.3.4:5060"):
+        conf = sc.file("bad.yaml", "sip: {public_address: '%s'}\n" % bad)
+        r = kltest.run(["-c", conf, "check-config"])
+        check(r.returncode == 2 and "sip.public_address: '%s' is not a host "
+              "name or an IP address" % bad in r.stderr, "refused", bad, r)
+
+
+@t.test
 def malformed_sip_leaves_the_daemon_unharmed():
     import socket
     junk = [
