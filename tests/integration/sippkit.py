@@ -6,6 +6,7 @@ capture thread stops with its context.
 """
 
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -143,3 +144,55 @@ class Capture:
 
     def count(self, sport, dport):
         return self.counts.get((sport, dport), 0)
+
+
+class RawUac:
+    """A bare SIP caller over UDP, for the headers sipp cannot check
+    (Contact, the SDP's o=) or a peer it cannot play: one dialog, text
+    requests, the socket also taking RTP (its port is the SDP's)."""
+
+    def __init__(self, gateway_port, user, call_id):
+        self.gw = ("127.0.0.1", gateway_port)
+        self.user, self.call_id = user, call_id
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(5)
+        self.port = self.sock.getsockname()[1]
+        self.to_tag = ""
+
+    def sdp(self):
+        return ("v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+                "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n"
+                "a=rtpmap:0 PCMU/8000\r\n" % self.port)
+
+    def send(self, method, cseq, body=""):
+        self.sock.sendto((
+            "%s sip:%s@127.0.0.1:%d SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%d\r\n"
+            "From: <sip:a@127.0.0.1>;tag=a1\r\n"
+            "To: <sip:%s@127.0.0.1>%s\r\nCall-ID: %s\r\n"
+            "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+            "Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s"
+            % (method, self.user, self.gw[1], self.port, method.lower(),
+               cseq, self.user, self.to_tag, self.call_id, cseq, method,
+               self.port,
+               "Content-Type: application/sdp\r\n" if body else "",
+               len(body), body)).encode(), self.gw)
+
+    def final(self):
+        """The next final response (RTP arriving meanwhile is skipped);
+        a 2xx's To tag is kept for the dialog's next requests."""
+        while True:
+            data = self.sock.recv(65535)
+            if not data.startswith(b"SIP/2.0 "):
+                continue
+            msg = data.decode(errors="replace")
+            if msg.startswith("SIP/2.0 1"):
+                continue
+            m = re.search(r"(?im)^To:.*(;tag=[^;\s]+)", msg)
+            if msg.startswith("SIP/2.0 2") and m:
+                self.to_tag = m.group(1)
+            return msg
+
+    def close(self):
+        self.sock.close()

@@ -7,7 +7,7 @@ import time
 
 import kltest
 from kltest import TAP, Daemon, check, wait_for
-from sippkit import Capture, Sipp, free_port
+from sippkit import Capture, RawUac, Sipp, free_port
 
 t = TAP()
 
@@ -209,39 +209,15 @@ def public_addresses_go_in_contact_and_sdp():
     import struct
     port = free_port()
     base = 20000 + (os.getpid() % 200) * 100 + 60
-    ua = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    ua.bind(("127.0.0.1", 0))
-    ua.settimeout(3)
-    me = ua.getsockname()[1]
-
-    def req(method, cseq, tag="", body=""):
-        return ("%s sip:echo@127.0.0.1:%d SIP/2.0\r\n"
-                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKp%d\r\n"
-                "From: <sip:a@127.0.0.1>;tag=p1\r\n"
-                "To: <sip:echo@127.0.0.1>%s\r\nCall-ID: nat-call\r\n"
-                "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
-                "Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s"
-                % (method, port, me, cseq, tag, cseq, method, me,
-                   "Content-Type: application/sdp\r\n" if body else "",
-                   len(body), body)).encode()
-
-    def final():
-        while True:
-            m = ua.recv(65535).decode()
-            if not m.startswith("SIP/2.0 1"):
-                return m
-
+    ua = RawUac(port, "echo", "nat-call")
     with Daemon("""\
 sip: {listen: ["udp:127.0.0.1:%d"], public_address: 203.0.113.10}
 trunks: [{name: lab, addresses: [127.0.0.1]}]
 routes: [{match: echo, action: echo}]
 media: {rtp_ports: %d-%d, public_address: 198.51.100.7}
 """ % (port, base, base + 9)) as d:
-        sdp = ("v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
-               "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n"
-               % me)
-        ua.sendto(req("INVITE", 1, body=sdp), ("127.0.0.1", port))
-        ok = final()
+        ua.send("INVITE", 1, ua.sdp())
+        ok = ua.final()
         check(ok.startswith("SIP/2.0 200 ") and
               re.search(r"(?m)^Contact: <sip:203\.0\.113\.10:%d[;>]" % port,
                         ok) and
@@ -250,26 +226,21 @@ media: {rtp_ports: %d-%d, public_address: 198.51.100.7}
                         ok), "public addresses in the 200", ok)
         rtp = int(re.search(r"m=audio (\d+)", ok).group(1))
         check(base <= rtp <= base + 9, "RTP port %d" % rtp)
-        tag = re.search(r"(?im)^To:.*(;tag=[^;\s]+)", ok).group(1)
-        ua.sendto(req("ACK", 1, tag), ("127.0.0.1", port))
+        ua.send("ACK", 1)
 
         # the NAT delivers to the local address: echoed all the same
         back = 0
         for seq in range(10):
             pkt = struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 77) + \
                 b"\xff" * 160
-            ua.sendto(pkt, ("127.0.0.1", rtp))
+            ua.sock.sendto(pkt, ("127.0.0.1", rtp))
             try:
-                while True:
-                    data = ua.recv(2048)
-                    if data[:1] == b"\x80":
-                        back += data[:12] == pkt[:12]
-                        break
+                back += ua.sock.recv(2048)[:12] == pkt[:12]
             except socket.timeout:
                 pass
         check(back == 10, "RTP echoed: %d of 10" % back)
-        ua.sendto(req("BYE", 2, tag), ("127.0.0.1", port))
-        check(final().startswith("SIP/2.0 200 "), "BYE")
+        ua.send("BYE", 2)
+        check(ua.final().startswith("SIP/2.0 200 "), "BYE")
     ua.close()
 
     sc = kltest.Scratch()

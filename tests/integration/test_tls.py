@@ -14,7 +14,7 @@ import time
 
 import kltest
 from kltest import TAP, Daemon, Scratch, check
-from sippkit import free_port
+from sippkit import RawUac, free_port
 
 t = TAP()
 
@@ -203,31 +203,9 @@ def tls_trunk_carries_the_whole_outbound_leg():
     trunk_port = lsock.getsockname()[1]
     udp, tls = free_port(), free_port(kind=socket.SOCK_STREAM)
     base = 20000 + (os.getpid() % 200) * 100 + 90
-    caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    caller.bind(("127.0.0.1", 0))
-    caller.settimeout(5)
-    cport = caller.getsockname()[1]
+    caller = RawUac(udp, "+44123", "tls-trunk")
     sdp = ("v=0\no=t 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\n"
            "t=0 0\nm=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\n")
-
-    def udp_request(method, cseq, to_tag="", body=""):
-        b = body.replace("\n", "\r\n")
-        return ("%s sip:+44123@127.0.0.1:%d SIP/2.0\r\n"
-                "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKc%s%d\r\n"
-                "From: <sip:a@127.0.0.1>;tag=a1\r\n"
-                "To: <sip:+44123@127.0.0.1>%s\r\nCall-ID: tls-trunk\r\n"
-                "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
-                "Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s"
-                % (method, udp, cport, method.lower(), cseq, to_tag, cseq,
-                   method, cport,
-                   "Content-Type: application/sdp\r\n" if b else "",
-                   len(b), b)).encode()
-
-    def caller_final():
-        while True:
-            msg = caller.recv(65535).decode()
-            if not msg.startswith("SIP/2.0 1"):
-                return msg
 
     with Daemon("""\
 sip:
@@ -241,8 +219,7 @@ routes: [{match: "+44*", action: bridge,
 media: {rtp_ports: %d-%d}
 """ % (udp, tls, certdir, trunk_port, trunk_port, base, base + 9),
                 scratch=sc) as d:
-        caller.sendto(udp_request("INVITE", 1, body=sdp % 40000),
-                      ("127.0.0.1", udp))
+        caller.send("INVITE", 1, caller.sdp())
         conn, _ = lsock.accept()
         trunk = TlsPeer(sock=srv_ctx.wrap_socket(conn, server_side=True))
         invite = trunk.recv()
@@ -259,16 +236,15 @@ media: {rtp_ports: %d-%d}
         ack = trunk.recv()
         check(ack.startswith("ACK "), "ACK to the trunk over TLS", ack)
 
-        ok = caller_final()
+        ok = caller.final()
         check(ok.startswith("SIP/2.0 200 "), "caller's answer", ok)
-        tag = re.search(r"(?im)^To:.*(;tag=[^;\s]+)", ok).group(1)
-        caller.sendto(udp_request("ACK", 1, tag), ("127.0.0.1", udp))
-        caller.sendto(udp_request("BYE", 2, tag), ("127.0.0.1", udp))
+        caller.send("ACK", 1)
+        caller.send("BYE", 2)
         bye = trunk.recv()
         check(bye.startswith("BYE sip:callee@127.0.0.1:%d SIP/2.0"
                              % trunk_port), "BYE to the trunk over TLS", bye)
         trunk.send(reply_to(bye, "200 OK"))
-        check(caller_final().startswith("SIP/2.0 200 "), "caller's BYE")
+        check(caller.final().startswith("SIP/2.0 200 "), "caller's BYE")
         d.wait_log("ev=call_end call_id=tls-trunk reason=bye_received")
         trunk.close()
     lsock.close()
