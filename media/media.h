@@ -79,12 +79,14 @@ int media_stream_answer_like(struct media_stream *ms,
 /**
  * Our offer for the outbound leg of a bridge: the codecs the caller's
  * offer (read by media_stream_answer() on caller) had in common with us,
- * with the caller's payload type numbers.
+ * with the caller's payload type numbers. caller NULL: all our codecs
+ * (the offer in our 2xx to an INVITE that carried none).
  */
 int media_stream_offer(struct media_stream *ms,
 		       const struct media_stream *caller, char **offerp);
 
-/** The callee's answer to media_stream_offer(); ENOTSUP if unusable */
+/** The answer to our offer (media_stream_offer(), or the SDP we last
+ *  sent, offered again); ENOTSUP if unusable */
 int media_stream_accept(struct media_stream *ms, const char *answer,
 			size_t len);
 

@@ -134,7 +134,8 @@ int media_sdp_answer_like(struct sdp_session **sessp,
 			  const char *offer, size_t len,
 			  struct media_offer *mo, char **answerp);
 
-/** An offer with the codecs negotiated in like, their payload numbers */
+/** An offer with the codecs negotiated in like, their payload numbers
+ *  (like NULL: all of ours) */
 int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
 		    const struct sa *laddr, uint16_t port, char **offerp);
 

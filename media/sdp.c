@@ -216,7 +216,7 @@ int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
 {
 	int err;
 
-	if (!sessp || !like || !laddr || !offerp)
+	if (!sessp || !laddr || !offerp)
 		return EINVAL;
 
 	if (!*sessp) {

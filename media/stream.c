@@ -536,10 +536,11 @@ int media_stream_answer_like(struct media_stream *ms,
 int media_stream_offer(struct media_stream *ms,
 		       const struct media_stream *caller, char **offerp)
 {
-	if (!ms || !caller || !offerp)
+	if (!ms || !offerp)
 		return EINVAL;
 
-	return media_sdp_offer(&ms->sdp, caller->sdp, &ms->sdp_addr, ms->port,
+	return media_sdp_offer(&ms->sdp, caller ? caller->sdp : NULL,
+			       &ms->sdp_addr, ms->port,
 			       offerp);
 }
 

@@ -321,6 +321,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 	struct call_out *o = c->out;
 	struct st_result res;
 	char *answer = NULL, se[32];
+	bool offer;
 	(void)leg;
 
 	if (c->ended)
@@ -339,17 +340,23 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 
 	case sip_method_invite:
 		/* a new offer from the callee is answered for its own leg;
-		 * it refreshes that leg's session (RFC 4028 §10) */
+		 * it refreshes that leg's session (RFC 4028 §10). Without
+		 * one, we offer the SDP we last sent, unchanged, and the ACK
+		 * answers (RFC 3261 §14.2) */
 		if (c->state == CALL_ENDING || st_invite_pending(&o->st))
 			return 491;
-		if (!has_sdp(sip))
-			return 488;
+		offer = !sip->sip_payload || !sip->sip_payload->pl_len;
+		if (!offer && !has_sdp(sip))
+			return 415;
 		if (sipua_unsupported(c->ua, irq, sip) ||
 		    st_request_refused(&o->st, irq, sip, &res))
 			return 0;
-		if (media_stream_answer(o->ms, sip->sip_payload->pl_data,
-					sip->sip_payload->pl_len, &answer))
+		if (offer)
+			answer = mem_ref(o->sdp);
+		else if (media_stream_answer(o->ms, sip->sip_payload->pl_data,
+					     sip->sip_payload->pl_len, &answer))
 			return 488;
+		o->offer_in_2xx = offer;
 		nta_incoming_treply(irq, SIP_200_OK,
 				    SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
 				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
@@ -366,6 +373,13 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		if (c->state == CALL_ENDING)
 			return 481;
 		return st_update(&o->st, irq, sip);
+
+	case sip_method_ack:
+		if (o->offer_in_2xx) {
+			o->offer_in_2xx = false;
+			(void)call_ack_answer(o->call_id, o->ms, sip, false);
+		}
+		return sipua_dialog_default(c->ua, irq, sip);
 
 	default:
 		return sipua_dialog_default(c->ua, irq, sip);

@@ -227,6 +227,29 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 }
 
 
+bool call_ack_answer(const char *call_id, struct media_stream *ms,
+		     sip_t const *sip, bool initial)
+{
+	const char *why = NULL;
+
+	if (!sip->sip_payload || !sip->sip_payload->pl_len)
+		why = "no answer in the ACK";
+	else if (media_stream_accept(ms, sip->sip_payload->pl_data,
+				     sip->sip_payload->pl_len))
+		why = "an answer with no usable audio";
+	if (!why)
+		return true;
+
+	gw_log(GW_LOG_WARN, "sip", "ack_sdp_refused",
+	       GW_FIELDS(GW_FS("call_id", call_id), GW_FS("why", why),
+			 GW_FB("ending", initial)),
+	       "Our offer got %s%s", why,
+	       initial ? ", ending the call" : ", media unchanged");
+
+	return false;
+}
+
+
 /* ACK for our 2xx, or CANCEL, or (sip NULL) no ACK in time */
 int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 		    sip_t const *sip)
@@ -238,10 +261,24 @@ int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 
 	if (sip && sip->sip_request &&
 	    sip->sip_request->rq_method == sip_method_ack) {
-		if (c->state == CALL_ANSWERED)
+		bool initial = c->state == CALL_ANSWERED;
+
+		if (initial)
 			c->state = CALL_CONFIRMED;
 		nta_incoming_destroy(c->irq);
 		c->irq = NULL;
+		/* RFC 3261 §13.2.1: without an answer a new call has no
+		 * session; a re-INVITE's goes on as it was */
+		if (c->offer_in_2xx) {
+			c->offer_in_2xx = false;
+			if (!call_ack_answer(c->call_id, c->ms, sip, initial) &&
+			    initial) {
+				call_hangup(c, "sdp_refused", "SIP;cause=488;"
+					    "text=\"Not Acceptable Here\"",
+					    true, true);
+				return 0;
+			}
+		}
 		if (c->bye_on_ack) {   /* call_icmp_cleanup() waited for it */
 			call_hangup(c, "icmp", icmp_reason, true, true);
 			call_end(c, "icmp");
@@ -268,27 +305,43 @@ int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 }
 
 
-/* Answer an offer (INVITE or re-INVITE) on c with our SDP, and the
- * session timer res (RFC 4028 §9) */
+/* An INVITE without a body asks us to offer (RFC 3261 §13.2.1, §14.1):
+ * a re-INVITE gets the SDP we last sent, unchanged (RFC 3264 §8: same
+ * version, nothing new), a new call all our codecs. The answer comes in
+ * the ACK (call_ack_cancel()). */
+static int offer_in_2xx(struct call *c, char **offerp)
+{
+	if (c->sdp) {
+		*offerp = mem_ref(c->sdp);
+		return 0;
+	}
+
+	return media_stream_offer(c->ms, NULL, offerp);
+}
+
+
+/* Answer an offer (INVITE or re-INVITE) on c with our SDP, or make one
+ * when the INVITE has none; with the session timer res (RFC 4028 §9) */
 static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 		       const struct st_result *res)
 {
 	char *answer = NULL, se[32];
+	bool offer = !sip->sip_payload || !sip->sip_payload->pl_len;
 	int err;
 
-	if (!sip->sip_payload || !sip->sip_content_type ||
-	    strcasecmp(sip->sip_content_type->c_type, "application/sdp")) {
-		/* an offer in our 200 and the answer in ACK is not done */
-		nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
-				    SIPTAG_WARNING_STR("399 keepline \"an SDP "
-						       "offer is required\""),
+	if (!offer && (!sip->sip_content_type ||
+		       strcasecmp(sip->sip_content_type->c_type,
+				  "application/sdp"))) {
+		nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA,
+				    SIPTAG_ACCEPT_STR("application/sdp"),
 				    TAG_END());
 		sipua_done(irq);
 		return EPROTO;
 	}
 
-	err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
-				  sip->sip_payload->pl_len, &answer);
+	err = offer ? offer_in_2xx(c, &answer) :
+		media_stream_answer(c->ms, sip->sip_payload->pl_data,
+				    sip->sip_payload->pl_len, &answer);
 	if (err) {
 		gw_log(GW_LOG_WARN, "sip", "sdp_refused",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
@@ -321,6 +374,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
 	mem_deref(c->sdp);
 	c->sdp = answer;
+	c->offer_in_2xx = offer;
 
 	return 0;
 }

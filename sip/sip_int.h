@@ -93,6 +93,8 @@ struct call_out {
 	struct media_stream *ms;
 	struct sa next_hop;
 	enum gw_transport tp;         /**< the trunk's */
+	bool offer_in_2xx;            /**< our 2xx to the callee's re-INVITE
+					   offered: its ACK answers */
 	char route[300];              /**< next hop of every request on this
 					   leg: sipua_trunk_route() */
 	char *sdp;                    /**< our SDP on this leg: the INVITE's
@@ -133,12 +135,22 @@ struct call {
 	const char *end_reason;
 	bool ended;                   /**< logged and counted; being freed */
 	bool bye_on_ack;              /**< media peer dead before its ACK */
+	bool offer_in_2xx;            /**< the INVITE had no SDP: our 2xx
+					   offered, the ACK answers */
 	struct gw_timer *reap;        /**< frees the call outside NTA */
 };
 
 /* call.c */
 int  call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip);
 void call_end(struct call *c, const char *reason);
+/**
+ * Take the answer in the ACK to a 2xx that carried our offer (an INVITE
+ * without SDP). On failure logs why (ending: initial) and returns false;
+ * the caller decides what becomes of the call.
+ */
+bool call_ack_answer(const char *call_id, struct media_stream *ms,
+		     sip_t const *sip, bool initial);
+
 /** BYE on the caller's leg and/or the callee's; the call ends when every
  *  BYE is answered (or NTA gives up on it) */
 void call_hangup(struct call *c, const char *reason, const char *reason_hdr,

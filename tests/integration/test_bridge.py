@@ -148,6 +148,22 @@ def trunk_challenge_is_answered_with_digest():
 
 
 @t.test
+def callee_reinvite_without_sdp_gets_our_offer():
+    b = Sipp("uas_reinvite_no_sdp.xml", None, duration_ms=500,
+             extra=["-rtp_echo"])
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_echo_rtp.xml", d.sip, service="+44123",
+                 duration_ms=2000).start()
+        both(a, b)
+        check("ack_sdp_refused" not in d.logs(), "answer refused", d.logs())
+        m = re.search(r"ev=call_end \S+ reason=bye_received duration_ms=\d+ "
+                      r"rx_packets=(\d+) tx_packets=(\d+)", d.logs())
+        check(m and int(m.group(1)) >= 80 and int(m.group(2)) >= 80,
+              "RTP both ways through the re-offer", d.logs())
+
+
+@t.test
 def tcp_trunk_carries_the_outbound_leg_over_tcp():
     # trunk transport: tcp; the caller comes over UDP, the callee (sipp
     # with -t t1) only hears TCP

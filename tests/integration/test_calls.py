@@ -201,6 +201,30 @@ media: {rtp_ports: %d-%d}
 
 
 @t.test
+def offer_in_our_200_when_the_invite_has_none():
+    """Delayed offer (an INVITE without SDP) and a re-INVITE without SDP:
+    we offer in the 200, the ACK answers, RTP is echoed; an ACK without an
+    answer to a new call's offer ends it."""
+    with gateway() as d:
+        s = Sipp("uac_delayed_offer.xml", d.sip, duration_ms=1000)
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        m = re.search(r"ev=call_end call_id=\S+ reason=bye_received "
+                      r"duration_ms=\d+ rx_packets=(\d+) tx_packets=(\d+)",
+                      d.logs())
+        check(m and int(m.group(1)) >= 80 and int(m.group(2)) >= 80,
+              "RTP echoed across both offers", d.logs())
+        check("ack_sdp_refused" not in d.logs(), "answers refused",
+              d.logs())
+
+        s = Sipp("uac_delayed_offer_no_answer.xml", d.sip)
+        rc = s.run()
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        d.wait_log("Our offer got no answer in the ACK, ending the call "
+                   "ev=ack_sdp_refused")
+
+
+@t.test
 def public_addresses_go_in_contact_and_sdp():
     """Behind 1:1 NAT: sip.public_address in Contact (and Via), and
     media.public_address in the SDP, while the sockets stay on the local
