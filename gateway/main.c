@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gateway/libre.h"
 #include "gateway/conf.h"
@@ -154,24 +153,22 @@ static int check_tls(const struct gw_conf *conf)
 	char why[PATH_MAX + 128];
 	long days;
 
-	for (size_t i = 0; i < conf->sip.n_listen; i++) {
-		if (conf->sip.listen[i].tp != GW_TP_TLS)
-			continue;
-		if (sip_tls_load(conf->sip.tls_certificates, &cert, why,
-				 sizeof(why))) {
-			fprintf(stderr, "%s: sip.tls_certificates: %s\n",
-				conf->path ? conf->path : "(built-in)", why);
-			return EXIT_USAGE;
-		}
-		days = (long)((cert.not_after - time(NULL)) / 86400);
-		if (cert.not_after < time(NULL))
-			printf("TLS certificate %s has expired\n",
-			       cert.subject);
-		else
-			printf("TLS certificate %s expires in %ld day(s)\n",
-			       cert.subject, days);
-		break;
+	if (!sip_tls_listen(conf))
+		return 0;
+
+	if (sip_tls_load(conf->sip.tls_certificates, &cert, why,
+			 sizeof(why))) {
+		fprintf(stderr, "%s: sip.tls_certificates: %s\n",
+			conf->path ? conf->path : "(built-in)", why);
+		return EXIT_USAGE;
 	}
+
+	days = sip_tls_days_left(&cert);
+	if (days < 0)
+		printf("TLS certificate %s has expired\n", cert.subject);
+	else
+		printf("TLS certificate %s expires in %ld day(s)\n",
+		       cert.subject, days);
 
 	return 0;
 }

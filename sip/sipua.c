@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gateway/conf.h"
@@ -410,15 +409,12 @@ static void listen_url(char *buf, size_t size, const struct gw_listen *l,
 static int tls_ready(const struct gw_conf *conf)
 {
 	const char *dir = conf->sip.tls_certificates;
+	const struct gw_listen *l = sip_tls_listen(conf);
 	struct sip_tls_cert cert;
-	const struct gw_listen *l = NULL;
 	char why[PATH_MAX + 128], where[80];
 	long days;
 	int err;
 
-	for (size_t i = 0; i < conf->sip.n_listen && !l; i++)
-		if (conf->sip.listen[i].tp == GW_TP_TLS)
-			l = &conf->sip.listen[i];
 	if (!l)
 		return 0;
 
@@ -435,8 +431,8 @@ static int tls_ready(const struct gw_conf *conf)
 	}
 
 	/* on-call's warning: peers that check dates refuse an expired one */
-	days = (long)((cert.not_after - time(NULL)) / 86400);
-	if (cert.not_after < time(NULL))
+	days = sip_tls_days_left(&cert);
+	if (days < 0)
 		gw_log(GW_LOG_ERROR, "sip", "tls_certificate_expired",
 		       GW_FIELDS(GW_FS("subject", cert.subject),
 				 GW_FI("days_left", days), GW_FS("dir", dir)),

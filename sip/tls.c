@@ -19,6 +19,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "gateway/libre.h"
+#include "gateway/conf.h"
 #include "sip/tls.h"
 
 
@@ -104,4 +106,22 @@ int sip_tls_load(const char *dir, struct sip_tls_cert *cert, char *why,
 	X509_free(x);
 
 	return err;
+}
+
+
+const struct gw_listen *sip_tls_listen(const struct gw_conf *conf)
+{
+	for (size_t i = 0; i < conf->sip.n_listen; i++)
+		if (conf->sip.listen[i].tp == GW_TP_TLS)
+			return &conf->sip.listen[i];
+
+	return NULL;
+}
+
+
+long sip_tls_days_left(const struct sip_tls_cert *cert)
+{
+	double s = difftime(cert->not_after, time(NULL));
+
+	return (long)(s / 86400) - (s < 0);
 }

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <time.h>
 
+struct gw_conf;
+struct gw_listen;
+
 /** What the gateway presents to TLS peers */
 struct sip_tls_cert {
 	char subject[256];            /**< RFC 2253 form */
@@ -24,5 +27,13 @@ struct sip_tls_cert {
  */
 int sip_tls_load(const char *dir, struct sip_tls_cert *cert, char *why,
 		 size_t size);
+
+/** The first tls: entry of sip.listen (the one that needs agent.pem), or
+ *  NULL */
+const struct gw_listen *sip_tls_listen(const struct gw_conf *conf);
+
+/** Whole days from now to the certificate's expiry; negative once it has
+ *  expired */
+long sip_tls_days_left(const struct sip_tls_cert *cert);
 
 #endif
