@@ -346,8 +346,14 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		if (c->state == CALL_ENDING || st_invite_pending(&o->st))
 			return 491;
 		offer = !sip->sip_payload || !sip->sip_payload->pl_len;
-		if (!offer && !has_sdp(sip))
-			return 415;
+		if (!offer && !has_sdp(sip)) {
+			/* RFC 3261 §21.4.13: with what we accept */
+			nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA,
+					    SIPTAG_ACCEPT_STR("application/sdp"),
+					    TAG_END());
+			sipua_done(irq);
+			return 0;
+		}
 		if (sipua_unsupported(c->ua, irq, sip) ||
 		    st_request_refused(&o->st, irq, sip, &res))
 			return 0;
