@@ -159,13 +159,18 @@ class RawUac:
         self.sock.settimeout(5)
         self.port = self.sock.getsockname()[1]
         self.to_tag = ""
+        self.refused = False   # the last final response was not a 2xx
 
     def sdp(self):
         return ("v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
                 "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n"
                 "a=rtpmap:0 PCMU/8000\r\n" % self.port)
 
-    def send(self, method, cseq, body=""):
+    def send(self, method, cseq, body="", ctype="application/sdp"):
+        # the ACK of a refusal is the INVITE transaction's (RFC 3261
+        # §17.1.1.3): same branch
+        branch = ("invite" if method == "ACK" and self.refused else
+                  method.lower())
         self.sock.sendto((
             "%s sip:%s@127.0.0.1:%d SIP/2.0\r\n"
             "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s%d\r\n"
@@ -173,15 +178,14 @@ class RawUac:
             "To: <sip:%s@127.0.0.1>%s\r\nCall-ID: %s\r\n"
             "CSeq: %d %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
             "Max-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s"
-            % (method, self.user, self.gw[1], self.port, method.lower(),
-               cseq, self.user, self.to_tag, self.call_id, cseq, method,
-               self.port,
-               "Content-Type: application/sdp\r\n" if body else "",
+            % (method, self.user, self.gw[1], self.port, branch, cseq,
+               self.user, self.to_tag, self.call_id, cseq, method, self.port,
+               "Content-Type: %s\r\n" % ctype if body else "",
                len(body), body)).encode(), self.gw)
 
     def final(self):
         """The next final response (RTP arriving meanwhile is skipped);
-        a 2xx's To tag is kept for the dialog's next requests."""
+        its To tag is kept for the next requests (ACK, the dialog's)."""
         while True:
             data = self.sock.recv(65535)
             if not data.startswith(b"SIP/2.0 "):
@@ -190,7 +194,8 @@ class RawUac:
             if msg.startswith("SIP/2.0 1"):
                 continue
             m = re.search(r"(?im)^To:.*(;tag=[^;\s]+)", msg)
-            if msg.startswith("SIP/2.0 2") and m:
+            self.refused = not msg.startswith("SIP/2.0 2")
+            if m:
                 self.to_tag = m.group(1)
             return msg
 

@@ -223,6 +223,16 @@ def offer_in_our_200_when_the_invite_has_none():
         d.wait_log("Our offer got no answer in the ACK, ending the call "
                    "ev=ack_sdp_refused")
 
+        # a body that is no SDP: 415, saying what we take (RFC 3261
+        # §21.4.13)
+        ua = RawUac(int(d.sip.split(":")[1]), "echo", "not-sdp")
+        ua.send("INVITE", 1, "hello", ctype="text/plain")
+        r = ua.final()
+        ua.send("ACK", 1)
+        ua.close()
+        check(r.startswith("SIP/2.0 415 ") and
+              re.search(r"(?mi)^Accept: *application/sdp\r?$", r), "415", r)
+
 
 @t.test
 def public_addresses_go_in_contact_and_sdp():
