@@ -16,6 +16,12 @@
  * the callee has answered, limited to what the callee chose, so RTP
  * passes between the legs untouched. A CANCEL from the caller before the
  * answer cancels leg B (RFC 3261 §9.1) and gets 487 on leg A.
+ *
+ * A caller's INVITE without SDP (delayed offer): the callee is offered
+ * all our codecs, and the caller gets, in our 200, an offer of what the
+ * callee chose; its ACK answers (call_ack_cancel()). Provisional
+ * responses then go to the caller without SDP (an offer in a 18x needs
+ * 100rel, which we do not do).
  */
 
 #include <errno.h>
@@ -78,7 +84,8 @@ static bool has_sdp(sip_t const *sip)
 }
 
 
-/* Read the callee's SDP and write the caller's answer to match */
+/* Read the callee's SDP and write the caller's answer to match, or,
+ * when the caller made no offer, our offer of what the callee chose */
 static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 {
 	int err;
@@ -88,8 +95,10 @@ static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 	if (err)
 		return err;
 
-	err = media_stream_answer_like(c->ms, c->out->ms, c->offer,
-				       c->offer_len, answerp);
+	err = c->offer ?
+		media_stream_answer_like(c->ms, c->out->ms, c->offer,
+					 c->offer_len, answerp) :
+		media_stream_offer(c->ms, c->out->ms, answerp);
 	if (err)
 		return err;
 
@@ -158,6 +167,7 @@ static void callee_answered(struct call *c, sip_t const *sip)
 	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
 	mem_deref(c->sdp);
 	c->sdp = answer;
+	c->offer_in_2xx = !c->offer;   /* delayed offer: the ACK answers */
 	media_stream_watch_silence(c->ms);
 	media_stream_watch_silence(o->ms);
 
@@ -267,8 +277,9 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 	if (status < 200) {
 		if (c->state != CALL_PROCEEDING)
 			return 0;
-		/* early media: relay it and answer the caller early */
-		if (status == 183 && has_sdp(sip) &&
+		/* early media: relay it and answer the caller early (not
+		 * when the caller made no offer: ours would need 100rel) */
+		if (status == 183 && has_sdp(sip) && c->offer &&
 		    !answer_caller(c, sip, &answer)) {
 			reply_caller(c, 183, answer);
 			mem_deref(answer);
@@ -347,11 +358,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 			return 491;
 		offer = !sip->sip_payload || !sip->sip_payload->pl_len;
 		if (!offer && !has_sdp(sip)) {
-			/* RFC 3261 §21.4.13: with what we accept */
-			nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA,
-					    SIPTAG_ACCEPT_STR("application/sdp"),
-					    TAG_END());
-			sipua_done(irq);
+			sipua_reply(c->ua, irq, SIP_415_UNSUPPORTED_MEDIA);
 			return 0;
 		}
 		if (sipua_unsupported(c->ua, irq, sip) ||
@@ -477,22 +484,26 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	char call_id[64], from[160], *answer = NULL;
 	int err;
 
-	if (!has_sdp(sip))
-		return 488;   /* an offer in our 200 is not done */
+	if (sip->sip_payload && sip->sip_payload->pl_len && !has_sdp(sip))
+		return 415;
 
-	/* read the caller's offer now; its answer waits for the callee */
-	err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
-				  sip->sip_payload->pl_len, &answer);
-	mem_deref(answer);
-	if (err)
-		return 488;
+	/* read the caller's offer now; its answer waits for the callee.
+	 * None (delayed offer): the callee gets all our codecs */
+	if (has_sdp(sip)) {
+		err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
+					  sip->sip_payload->pl_len, &answer);
+		mem_deref(answer);
+		if (err)
+			return 488;
 
-	c->offer = mem_alloc(sip->sip_payload->pl_len + 1, NULL);
-	if (!c->offer)
-		return 500;
-	memcpy(c->offer, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-	c->offer[sip->sip_payload->pl_len] = '\0';
-	c->offer_len = sip->sip_payload->pl_len;
+		c->offer = mem_alloc(sip->sip_payload->pl_len + 1, NULL);
+		if (!c->offer)
+			return 500;
+		memcpy(c->offer, sip->sip_payload->pl_data,
+		       sip->sip_payload->pl_len);
+		c->offer[sip->sip_payload->pl_len] = '\0';
+		c->offer_len = sip->sip_payload->pl_len;
+	}
 
 	c->out = o = mem_zalloc(sizeof(*o), NULL);
 	if (!o)
@@ -526,7 +537,8 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 					 call_media_ended, c);
 	media_stream_set_label(o->ms, c->call_id);
 	if (!err)
-		err = media_stream_offer(o->ms, c->ms, &o->sdp);
+		err = media_stream_offer(o->ms, c->offer ? c->ms : NULL,
+					 &o->sdp);
 	if (err)
 		return 503;
 

@@ -332,10 +332,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 	if (!offer && (!sip->sip_content_type ||
 		       strcasecmp(sip->sip_content_type->c_type,
 				  "application/sdp"))) {
-		nta_incoming_treply(irq, SIP_415_UNSUPPORTED_MEDIA,
-				    SIPTAG_ACCEPT_STR("application/sdp"),
-				    TAG_END());
-		sipua_done(irq);
+		sipua_reply(c->ua, irq, SIP_415_UNSUPPORTED_MEDIA);
 		return EPROTO;
 	}
 

@@ -29,11 +29,14 @@
 int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase)
 {
-	/* RFC 3261 §20.5: a 405 MUST carry Allow */
+	/* RFC 3261 §20.5: a 405 MUST carry Allow; §21.4.13: a 415 says
+	 * what we accept */
 	int err = nta_incoming_treply(irq, status, phrase,
 				      SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
 				      TAG_IF(status == 405 || status == 200,
 					     SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
+				      TAG_IF(status == 415, SIPTAG_ACCEPT_STR(
+						     "application/sdp")),
 				      TAG_END());
 
 	sipua_done(irq);

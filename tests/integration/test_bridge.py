@@ -148,6 +148,28 @@ def trunk_challenge_is_answered_with_digest():
 
 
 @t.test
+def delayed_offer_is_bridged():
+    # the caller's INVITE has no SDP: the callee is offered all our
+    # codecs, the caller gets in our 200 an offer of the callee's choice
+    # (PCMU only here), and answers in its ACK
+    b = callee("uas_answer_rtp.xml", duration_ms=3000)
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_delayed_offer.xml", d.sip, service="+44123",
+                 duration_ms=1000).start()
+        both(a, b)
+        check(re.search(r"m=audio \d+ RTP/AVP 0 8 101\r?\n", b.messages()),
+              "the callee was offered all our codecs", b.messages())
+        check(re.search(r"SIP/2.0 200 OK[\s\S]*m=audio \d+ RTP/AVP 0\r?\n",
+                        a.messages()),
+              "the caller was offered the callee's choice", a.messages())
+        m = re.search(r"ev=call_end \S+ reason=bye_received duration_ms=\d+ "
+                      r"rx_packets=(\d+) tx_packets=(\d+)", d.logs())
+        check(m and int(m.group(1)) >= 80 and int(m.group(2)) >= 80,
+              "RTP both ways", d.logs())
+
+
+@t.test
 def callee_reinvite_without_sdp_gets_our_offer():
     b = Sipp("uas_reinvite_no_sdp.xml", None, duration_ms=500,
              extra=["-rtp_echo"])

@@ -209,6 +209,8 @@ def offer_in_our_200_when_the_invite_has_none():
         s = Sipp("uac_delayed_offer.xml", d.sip, duration_ms=1000)
         rc = s.run()
         check(rc == 0, "sipp exit %d" % rc, s.report())
+        check(re.search(r"m=audio \d+ RTP/AVP 0 8 101\r?\n", s.messages()),
+              "our offer: PCMU, PCMA, telephone-event", s.messages())
         m = re.search(r"ev=call_end call_id=\S+ reason=bye_received "
                       r"duration_ms=\d+ rx_packets=(\d+) tx_packets=(\d+)",
                       d.logs())
