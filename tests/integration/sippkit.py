@@ -6,6 +6,7 @@ capture thread stops with its context.
 """
 
 import os
+import random
 import re
 import socket
 import struct
@@ -29,6 +30,32 @@ def free_port(kind=socket.SOCK_DGRAM, even=False):
     raise RuntimeError("no free port")
 
 
+def quiet_port(span=1, even=False):
+    """The first of span UDP ports that are free now, below the kernel's
+    ephemeral range (32768-60999 here), which Keepline's test media ranges
+    (20000-39999) avoid too: the kernel never hands these out to another
+    socket between this check and sipp's bind, as it can an ephemeral one
+    (sipp also binds media_port + 1..3)."""
+    rnd = random.SystemRandom()
+    for _ in range(200):
+        port = rnd.randrange(10000, 20000 - span)
+        if even:
+            port &= ~1
+        socks = []
+        try:
+            for p in range(port, port + span):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no %d free ports below 20000" % span)
+
+
 class Sipp:
     """One sipp run of a scenario from sipp-scenarios/."""
 
@@ -40,8 +67,8 @@ class Sipp:
         with open(os.path.join(self.dir.path, "keepline-tone.ulaw"),
                   "wb") as f:
             f.write(bytes([0xFF, 0x7F]) * 4000)
-        self.sip_port = free_port()
-        self.media_port = free_port(even=True)
+        self.sip_port = quiet_port()
+        self.media_port = quiet_port(span=4, even=True)
         # target None: a callee (sipp as UAS) on local_ip:sip_port;
         # "sn:NAME": one of sipp's built-in scenarios
         where = [target, "-s", service] if target else []
