@@ -30,23 +30,29 @@ def free_port(kind=socket.SOCK_DGRAM, even=False):
     raise RuntimeError("no free port")
 
 
+_next_quiet = []
+
+
 def quiet_port(span=1, even=False):
-    """The first of span UDP ports that are free now, below the kernel's
-    ephemeral range (32768-60999 here), which Keepline's test media ranges
-    (20000-39999) avoid too: the kernel never hands these out to another
-    socket between this check and sipp's bind, as it can an ephemeral one
-    (sipp also binds media_port + 1..3)."""
-    rnd = random.SystemRandom()
-    for _ in range(200):
-        port = rnd.randrange(10000, 20000 - span)
-        if even:
-            port &= ~1
+    """The first of span UDP ports that are free now (on every address),
+    below the kernel's ephemeral range (32768-60999 here), which Keepline's
+    test media ranges (20000-39999) avoid too: the kernel never hands these
+    out to another socket between this check and sipp's bind, as it can an
+    ephemeral one. A process takes them in turn from a random start, so
+    its own sipps never overlap (sipp binds media_port + 1..3 as well)."""
+    if not _next_quiet:
+        _next_quiet.append(random.SystemRandom().randrange(10000, 19000))
+    for _ in range(2000):
+        port = _next_quiet[0] + (even and _next_quiet[0] % 2)
+        if port + span > 20000:
+            port = 10000
+        _next_quiet[0] = port + span
         socks = []
         try:
             for p in range(port, port + span):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 socks.append(s)
-                s.bind(("127.0.0.1", p))
+                s.bind(("", p))
             return port
         except OSError:
             continue
