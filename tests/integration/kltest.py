@@ -94,6 +94,15 @@ class TAP:
         sys.exit(1 if failed else 0)
 
 
+def call_end_counts(logs):
+    """(rx_packets, tx_packets) of the caller's leg from the call_end line
+    of a call its caller ended with BYE, or None if there is none."""
+    m = __import__("re").search(
+        r"ev=call_end \S+ reason=bye_received duration_ms=\d+ "
+        r"rx_packets=(\d+) tx_packets=(\d+)", logs)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def check(cond, msg, *context):
     if not cond:
         raise AssertionError(msg + "".join("\n" + str(c) for c in context))
