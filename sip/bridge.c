@@ -76,14 +76,6 @@ static void call_id_new(char *buf, size_t size)
 }
 
 
-static bool has_sdp(sip_t const *sip)
-{
-	return sip && sip->sip_payload && sip->sip_payload->pl_len &&
-		sip->sip_content_type &&
-		!strcasecmp(sip->sip_content_type->c_type, "application/sdp");
-}
-
-
 /* Read the callee's SDP and write the caller's answer to match, or,
  * when the caller made no offer, our offer of what the callee chose */
 static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
@@ -151,7 +143,7 @@ static void callee_answered(struct call *c, sip_t const *sip)
 		return;
 	}
 
-	err = has_sdp(sip) ? answer_caller(c, sip, &answer) : EPROTO;
+	err = sipua_has_sdp(sip) ? answer_caller(c, sip, &answer) : EPROTO;
 	if (err) {
 		gw_log(GW_LOG_WARN, "sip", "bridge_sdp_refused",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
@@ -279,7 +271,7 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 			return 0;
 		/* early media: relay it and answer the caller early (not
 		 * when the caller made no offer: ours would need 100rel) */
-		if (status == 183 && has_sdp(sip) && c->offer &&
+		if (status == 183 && sipua_has_sdp(sip) && c->offer &&
 		    !answer_caller(c, sip, &answer)) {
 			reply_caller(c, 183, answer);
 			mem_deref(answer);
@@ -357,7 +349,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		if (c->state == CALL_ENDING || st_invite_pending(&o->st))
 			return 491;
 		offer = !sip->sip_payload || !sip->sip_payload->pl_len;
-		if (!offer && !has_sdp(sip)) {
+		if (!offer && !sipua_has_sdp(sip)) {
 			sipua_reply(c->ua, irq, SIP_415_UNSUPPORTED_MEDIA);
 			return 0;
 		}
@@ -484,12 +476,13 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	char call_id[64], from[160], *answer = NULL;
 	int err;
 
-	if (sip->sip_payload && sip->sip_payload->pl_len && !has_sdp(sip))
+	if (sip->sip_payload && sip->sip_payload->pl_len &&
+	    !sipua_has_sdp(sip))
 		return 415;
 
 	/* read the caller's offer now; its answer waits for the callee.
 	 * None (delayed offer): the callee gets all our codecs */
-	if (has_sdp(sip)) {
+	if (sipua_has_sdp(sip)) {
 		err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
 					  sip->sip_payload->pl_len, &answer);
 		mem_deref(answer);

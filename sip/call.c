@@ -329,9 +329,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 	bool offer = !sip->sip_payload || !sip->sip_payload->pl_len;
 	int err;
 
-	if (!offer && (!sip->sip_content_type ||
-		       strcasecmp(sip->sip_content_type->c_type,
-				  "application/sdp"))) {
+	if (!offer && !sipua_has_sdp(sip)) {
 		sipua_reply(c->ua, irq, SIP_415_UNSUPPORTED_MEDIA);
 		return EPROTO;
 	}

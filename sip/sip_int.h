@@ -230,6 +230,8 @@ const char *call_state_name(enum call_state st);
  */
 int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase);
+/** The message has a body, and it is SDP */
+bool sipua_has_sdp(sip_t const *sip);
 /** The trunk's next hop for NTA: outbound_uri, with ;transport= of the
  *  trunk's transport when the URI names none (an IP address alone means
  *  UDP, RFC 3263 §4.1). NULL when it has no outbound_uri. */

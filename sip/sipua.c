@@ -68,6 +68,14 @@ int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
 }
 
 
+bool sipua_has_sdp(sip_t const *sip)
+{
+	return sip && sip->sip_payload && sip->sip_payload->pl_len &&
+		sip->sip_content_type &&
+		!strcasecmp(sip->sip_content_type->c_type, "application/sdp");
+}
+
+
 const char *sipua_trunk_route(const struct gw_trunk *t, char *buf,
 			      size_t size)
 {

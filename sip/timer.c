@@ -60,6 +60,13 @@ static char **sdp_of(struct st_leg *st)
 }
 
 
+/* a bridge's outbound leg goes via its trunk (bridge.c) */
+static const char *route_of(const struct st_leg *st)
+{
+	return st->callee ? st->c->out->route : NULL;
+}
+
+
 static enum gw_transport leg_tp(const struct st_leg *st)
 {
 	return st->callee ? st->c->out->tp : st->c->tp;
@@ -365,7 +372,7 @@ static void refresh_send(struct st_leg *st)
 
 	orq = nta_outgoing_tcreate(
 		leg_of(st), refresh_response, (nta_outgoing_magic_t *)st,
-		(url_string_t const *)(st->callee ? c->out->route : NULL),
+		(url_string_t const *)route_of(st),
 		update ? sip_method_update : sip_method_invite,
 		update ? "UPDATE" : "INVITE", NULL,
 		SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
@@ -459,8 +466,7 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 
 	if (status < 300) {
 		if (invite && sip)
-			sipua_ack(c->ua, leg_of(st),
-				  st->callee ? c->out->route : NULL, sip);
+			sipua_ack(c->ua, leg_of(st), route_of(st), sip);
 		if (orq != st->orq || !st->pending)
 			return 0;   /* a retransmitted 2xx: ACKed again */
 		st->pending = false;
@@ -548,9 +554,7 @@ int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 		return 0;
 
 	if (offer) {
-		if (!sip->sip_content_type ||
-		    strcasecmp(sip->sip_content_type->c_type,
-			       "application/sdp") ||
+		if (!sipua_has_sdp(sip) ||
 		    media_stream_answer(stream_of(st),
 					sip->sip_payload->pl_data,
 					sip->sip_payload->pl_len, &answer))
