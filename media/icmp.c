@@ -5,10 +5,13 @@
  *                        --> quotes our port, to the stream's live peer,
  *                            a packet the tracker holds? --> else foreign
  *                        --> seen by the other intake?   --> duplicate
- *                        --> frag needed / time exceeded --> harmless
- *                        --> port-unreachable from someone other than
- *                            the peer                    --> foreign
- *                        --> count against the peer's record
+ *                        --> weigh(): what it proves     --> harmless,
+ *                            foreign, rtcp, or counted (and maybe
+ *                            confirming) against the peer's record
+ *
+ * Death is judged on RTP alone (docs/architecture.md, "Evidence"): an
+ * error about what we sent to the peer's RTCP port only says that port is
+ * closed, which many live endpoints leave so; it stops our RTCP to it.
  *
  * A record exists per peer endpoint (icmp.cleanup_scope endpoint) or per
  * peer IP (ip) while errors arrive; it is dropped after icmp.record_ttl
@@ -43,6 +46,18 @@ struct record {
 	const char *trigger;          /**< set when cleanup is due */
 	struct gw_timer *ttl;
 	struct gw_timer *fire;        /**< cleanup: now, or after silence */
+};
+
+/* What one error (already checked to be about a packet this gateway
+ * sent to a live peer, from our port `which`) proves. The one place the
+ * evidence rules live. */
+enum evidence {
+	EV_HARMLESS = 0,   /**< fragmentation needed, time exceeded */
+	EV_FOREIGN,        /**< a port-unreachable its peer did not send */
+	EV_RTCP,           /**< about the peer's RTCP port: never counts */
+	EV_RTCP_CLOSED,    /**< ... its port-unreachable: stop our RTCP */
+	EV_COUNT,          /**< about its RTP port: counts */
+	EV_CONFIRM,        /**< counts, and with silence proves death */
 };
 
 struct media_icmp_expect {
@@ -300,6 +315,10 @@ static struct media_stream *stream_of(struct media_mgr *mm,
 		return NULL;
 
 	/* bound to one address: the quote must name that one */
+	/* muxed: nothing of ours is bound on the RTCP port */
+	if ((off & 1) && !media_stream_has_rtcp_port(ms))
+		return NULL;
+
 	if (sa_is_any(&ms->laddr) || sa_cmp(&ms->laddr, local, SA_ADDR)) {
 		*which = (int)(off & 1);
 		return ms;
@@ -460,13 +479,47 @@ static enum icmp_verdict count(struct media_icmp *mi,
 }
 
 
+/*
+ * verified: the quote shows a packet the tracker holds (else only its
+ * 4-tuple matched). A closed port is reported by its own host, never by
+ * a router; a router's word (unreachable host, net, prohibited) counts
+ * but never confirms. Which of the peer's ports the packet went to
+ * decides whether it is evidence at all: RTP's (with rtcp-mux, RTCP's
+ * too) or RTCP's own.
+ */
+static enum evidence weigh(const struct icmp_err *e, int which,
+			   const struct sa *dst, bool verified)
+{
+	struct sa off;
+	bool from_peer;
+
+	if (e->kind == ICMP_KIND_FRAG_NEEDED ||
+	    e->kind == ICMP_KIND_TIME_EXCEEDED)
+		return EV_HARMLESS;
+
+	from_peer = !sa_set_sa(&off, (const struct sockaddr *)&e->offender) &&
+		sa_cmp(&off, dst, SA_ADDR);
+
+	if (e->kind == ICMP_KIND_PORT_UNREACH && !from_peer)
+		return EV_FOREIGN;
+
+	if (which == 1)
+		return e->kind == ICMP_KIND_PORT_UNREACH ? EV_RTCP_CLOSED :
+			EV_RTCP;
+
+	return e->kind == ICMP_KIND_PORT_UNREACH && verified ? EV_CONFIRM :
+		EV_COUNT;
+}
+
+
 enum icmp_verdict media_icmp_input(struct media_mgr *mm,
 				   const struct icmp_err *e)
 {
 	struct media_icmp *mi = mm ? mm->icmp : NULL;
 	struct media_stream *ms;
-	struct sa src, dst, off;
+	struct sa src, dst;
 	bool verified = false;
+	enum evidence ev;
 	int which = 0;
 
 	if (!mi || !e || e->path >= ICMP_PATH_N)
@@ -501,31 +554,40 @@ enum icmp_verdict media_icmp_input(struct media_mgr *mm,
 		return ICMP_DUPLICATE;
 	}
 
-	if (e->kind == ICMP_KIND_FRAG_NEEDED) {
-		++mi->st.frag_needed;
-		gw_log(GW_LOG_INFO, "media", "icmp_frag_needed",
-		       GW_FIELDS(GW_FU("mtu", e->info)),
-		       "ICMP fragmentation needed towards %s, MTU %u",
-		       ms->label ? ms->label : "?", e->info);
+	ev = weigh(e, which, &dst, verified);
+	switch (ev) {
+
+	case EV_HARMLESS:
+		if (e->kind == ICMP_KIND_FRAG_NEEDED) {
+			++mi->st.frag_needed;
+			gw_log(GW_LOG_INFO, "media", "icmp_frag_needed",
+			       GW_FIELDS(GW_FU("mtu", e->info)),
+			       "ICMP fragmentation needed towards %s, MTU %u",
+			       ms->label ? ms->label : "?", e->info);
+		}
+		else {
+			++mi->st.time_exceeded;
+		}
 		return ICMP_HARMLESS;
-	}
-	if (e->kind == ICMP_KIND_TIME_EXCEEDED) {
-		++mi->st.time_exceeded;
-		return ICMP_HARMLESS;
+
+	case EV_FOREIGN:
+		return foreign(mi, e, "port unreachable not from the peer "
+			       "itself");
+
+	case EV_RTCP_CLOSED:
+		media_stream_rtcp_refused(ms);
+		/* fall through */
+	case EV_RTCP:
+		++mi->st.rtcp;
+		return ICMP_RTCP;
+
+	case EV_COUNT:
+	case EV_CONFIRM:
+	default:
+		break;
 	}
 
-	/* a closed port is reported by its own host, never by a router */
-	if (e->kind == ICMP_KIND_PORT_UNREACH) {
-		if (sa_set_sa(&off, (const struct sockaddr *)&e->offender) ||
-		    !sa_cmp(&off, &dst, SA_ADDR))
-			return foreign(mi, e, "port unreachable not from the "
-				       "peer itself");
-	}
-	else {
-		verified = false;  /* a router's word: count, never confirm */
-	}
-
-	return count(mi, ms, media_stream_dest(ms, 0), verified);
+	return count(mi, ms, media_stream_dest(ms, 0), ev == EV_CONFIRM);
 }
 
 
@@ -588,6 +650,7 @@ void media_icmp_status(const struct media_mgr *mm, struct odict *o)
 	odict_entry_add(o, "matched", ODICT_INT, (int64_t)mi->st.matched);
 	odict_entry_add(o, "unmatched", ODICT_INT, (int64_t)mi->st.counted);
 	odict_entry_add(o, "foreign", ODICT_INT, (int64_t)mi->st.foreign);
+	odict_entry_add(o, "rtcp", ODICT_INT, (int64_t)mi->st.rtcp);
 	odict_entry_add(o, "frag_needed", ODICT_INT,
 			(int64_t)mi->st.frag_needed);
 	odict_entry_add(o, "time_exceeded", ODICT_INT,

@@ -4,9 +4,9 @@
  * Two intakes feed one judge: every RTP/RTCP socket's error queue
  * (IP_RECVERR, unprivileged) and, with CAP_NET_RAW, raw ICMP and ICMPv6
  * listeners. An error counts against a media peer only when it quotes a
- * packet this gateway sent to that peer (media_stream_sent()), and a
- * port-unreachable only when the peer itself sent it: spoofed or stray
- * ICMP can never end a call. At icmp.error_threshold errors, or at one
+ * packet this gateway sent to that peer's RTP port (media_stream_sent()),
+ * and a port-unreachable only when the peer itself sent it: spoofed or
+ * stray ICMP can never end a call, nor can a closed RTCP port. At icmp.error_threshold errors, or at one
  * verified port-unreachable followed by icmp.confirm_silence without RTP
  * from that peer, every call with it is ended (icmp.cleanup_scope).
  *
@@ -33,12 +33,14 @@ enum icmp_verdict {
 	ICMP_FOREIGN,       /**< not about a packet we sent to a live peer */
 	ICMP_DUPLICATE,     /**< the other intake saw it first */
 	ICMP_HARMLESS,      /**< fragmentation needed, time exceeded */
+	ICMP_RTCP,          /**< about the peer's RTCP port: not evidence */
 };
 
 struct media_icmp_stats {
 	uint64_t seen[ICMP_PATH_N];   /**< errors read, by intake */
 	uint64_t duplicates;          /**< seen by both intakes, counted once */
 	uint64_t matched, counted, foreign;
+	uint64_t rtcp;                /**< about a peer's RTCP port */
 	uint64_t frag_needed, time_exceeded;
 	uint64_t cleanups;            /**< thresholds reached */
 	uint64_t sessions;            /**< sessions ended by them */

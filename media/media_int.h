@@ -28,7 +28,8 @@ struct media_mgr {
 /** Negotiated view of the peer's SDP, from media_sdp_answer() */
 struct media_offer {
 	struct sa raddr;              /**< RTP address in the offer */
-	struct sa raddr_rtcp;
+	struct sa raddr_rtcp;         /**< a=rtcp (RFC 3605), else port + 1 */
+	bool rtcp_mux;                /**< a=rtcp-mux (RFC 5761) */
 	bool peer_sends;              /**< offer is sendrecv or sendonly */
 	bool peer_receives;           /**< offer is sendrecv or recvonly */
 };
@@ -43,7 +44,8 @@ enum { TRACK_N = 16, TRACK_HEAD = 12 };
  */
 struct media_sent {
 	uint16_t len;                 /**< UDP payload length */
-	uint8_t which;                /**< 0 RTP, 1 RTCP */
+	uint8_t which;                /**< socket: 0 RTP port (RTCP too when
+					   muxed), 1 RTCP port */
 	uint8_t gen;
 	uint8_t head[TRACK_HEAD];
 };
@@ -62,6 +64,8 @@ struct media_stream {
 	bool sends;                   /**< peer.peer_receives, kept here */
 	uint8_t sent_pos;
 	uint8_t gen;                  /**< bumped when the peer moves */
+	bool mux;                     /**< RTCP on the RTP port (RFC 5761) */
+	bool rtcp_off;                /**< the peer's RTCP port refused it */
 	struct media_stream *relay;   /**< the other leg of a bridge */
 	struct media_mgr *mm;         /**< reference held */
 	uint64_t last_rx;             /**< gw_now_ms() of last RTP/RTCP */
@@ -86,11 +90,20 @@ struct media_stream {
 	const char *label;            /**< session id for logs, borrowed */
 	struct gw_timer *probe;       /**< silence probe, made when needed */
 	uint64_t probe_end;
+	bool mux_offered;             /**< our last offer had a=rtcp-mux */
+	bool rtcp_logged;             /**< rtcp_unreachable said for this leg */
 };
 
 /** Where a stream's RTP (which 0) or RTCP (1) goes: the latched source,
- *  else the address in the peer's SDP */
+ *  else the address in the peer's SDP; RTCP goes with RTP when muxed */
 const struct sa *media_stream_dest(const struct media_stream *ms, int which);
+
+/** Is the RTCP socket (which 1) of this stream open? Not when muxed */
+bool media_stream_has_rtcp_port(const struct media_stream *ms);
+
+/** The peer's RTCP port refused our RTCP (a port-unreachable about it):
+ *  stop sending RTCP there until the peer sends RTCP or moves */
+void media_stream_rtcp_refused(struct media_stream *ms);
 
 /**
  * Did this stream send the quoted packet to its current peer? Compares
@@ -112,6 +125,7 @@ bool media_icmp_contended(const struct media_mgr *mm, const struct sa *peer);
 void media_icmp_drain(struct media_mgr *mm, int fd, const struct sa *local);
 
 /** Bind an RTP/RTCP pair on laddr; fds[0] RTP, fds[1] RTCP */
+int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp);
 int media_port_take(struct media_mgr *mm, const struct sa *laddr,
 		    uint16_t *portp, int fds[2]);
 void media_port_give(struct media_mgr *mm, uint16_t port);
@@ -135,9 +149,10 @@ int media_sdp_answer_like(struct sdp_session **sessp,
 			  struct media_offer *mo, char **answerp);
 
 /** An offer with the codecs negotiated in like, their payload numbers
- *  (like NULL: all of ours) */
+ *  (like NULL: all of ours); mux: with a=rtcp-mux (RFC 5761 §5.1.1) */
 int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
-		    const struct sa *laddr, uint16_t port, char **offerp);
+		    const struct sa *laddr, uint16_t port, bool mux,
+		    char **offerp);
 
 /** Read the answer to our offer */
 int media_sdp_accept(struct sdp_session *sess, const char *answer,

@@ -77,7 +77,7 @@ void media_mgr_ports(const struct media_mgr *mm, unsigned *used,
 }
 
 
-static int bind_udp(const struct sa *laddr, uint16_t port, int *fdp)
+int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp)
 {
 	struct sa a = *laddr;
 	int fd, on = 1;
@@ -116,9 +116,9 @@ int media_port_take(struct media_mgr *mm, const struct sa *laddr,
 		if (mm->used[i])
 			continue;
 
-		if (bind_udp(laddr, port, &fds[0]))
+		if (media_port_bind(laddr, port, &fds[0]))
 			continue;
-		if (bind_udp(laddr, (uint16_t)(port + 1), &fds[1])) {
+		if (media_port_bind(laddr, (uint16_t)(port + 1), &fds[1])) {
 			close(fds[0]);
 			continue;
 		}

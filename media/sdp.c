@@ -24,6 +24,17 @@ static struct sdp_media *audio_media(const struct sdp_session *sess)
 }
 
 
+/* Our one audio medium: libre keeps it on the local list until it was
+ * first encoded or matched, then on the negotiated one */
+static struct sdp_media *audio_media_local(const struct sdp_session *sess)
+{
+	const struct list *l = sdp_session_medial(sess, true);
+
+	return audio_media(sess) ? audio_media(sess) :
+		l && l->head ? l->head->data : NULL;
+}
+
+
 /* Our codecs, or (like != NULL) those both sides of like agreed on, with
  * the payload numbers like's peer used */
 static int session_new(struct sdp_session **sessp, const struct sa *laddr,
@@ -79,6 +90,14 @@ static int session_new(struct sdp_session **sessp, const struct sa *laddr,
 		*sessp = sess;
 
 	return err;
+}
+
+
+static int mux_attr(struct sdp_media *m, bool on)
+{
+	sdp_media_del_lattr(m, "rtcp-mux");
+
+	return on ? sdp_media_set_lattr(m, true, "rtcp-mux", NULL) : 0;
 }
 
 
@@ -138,7 +157,8 @@ static int decode(struct sdp_session *sess, const char *text, size_t len,
 	}
 
 	mo->raddr = *sdp_media_raddr(m);
-	sdp_media_raddr_rtcp(m, &mo->raddr_rtcp);
+	sdp_media_raddr_rtcp(m, &mo->raddr_rtcp);   /* RFC 3605 a=rtcp */
+	mo->rtcp_mux = sdp_media_rattr(m, "rtcp-mux") != NULL;
 
 	/* libre keeps the peer's direction from our side: an offer of
 	 * sendonly is rdir == SDP_RECVONLY (we only receive) */
@@ -151,6 +171,11 @@ static int decode(struct sdp_session *sess, const char *text, size_t len,
 	 * re-offer never inherits the direction of an older one */
 	if (offer)
 		sdp_media_set_ldir(m, rdir);
+
+	/* RFC 5761 §5.1.1: an answerer that multiplexes says so in its
+	 * answer; we always do when offered, and never otherwise */
+	if (offer)
+		err = mux_attr(m, mo->rtcp_mux);
 
  out:
 	mem_deref(in);
@@ -212,7 +237,8 @@ int media_sdp_answer_like(struct sdp_session **sessp,
 
 
 int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
-		    const struct sa *laddr, uint16_t port, char **offerp)
+		    const struct sa *laddr, uint16_t port, bool mux,
+		    char **offerp)
 {
 	int err;
 
@@ -224,6 +250,10 @@ int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
 		if (err)
 			return err;
 	}
+
+	err = mux_attr(audio_media_local(*sessp), mux);
+	if (err)
+		return err;
 
 	return encode(*sessp, true, offerp);
 }

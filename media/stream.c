@@ -7,6 +7,13 @@
  * (re-INVITE) unlatches. Packets are read and echoed (or relayed to the
  * other leg of a bridge, unchanged) in batches of up to BATCH with
  * recvmmsg/sendmmsg: one system call each way per wake-up.
+ *
+ * RTCP has a port of its own (RTP + 1, or a=rtcp) unless the leg
+ * negotiated rtcp-mux (RFC 5761): then the RTCP socket is closed and RTCP
+ * shares the RTP port, told apart by its packet type (§4). Each packet
+ * goes on as what it is: RTCP from a muxed leg reaches a plain one on its
+ * RTCP port and back. A peer whose RTCP port refuses our RTCP (ICMP) gets
+ * no more RTCP until it sends some itself; its RTP is not touched.
  */
 
 #include <errno.h>
@@ -17,6 +24,7 @@
 
 #include "gateway/conf.h"
 #include "gateway/libre.h"
+#include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/icmp.h"
 #include "media/media_int.h"
@@ -38,12 +46,43 @@ static uint8_t bufs[BATCH][PKT_MAX];
 static struct sockaddr_storage froms[BATCH];
 
 
+/* RFC 5761 §4: RTCP packet types 192-223 sit where RTP's marker bit
+ * and payload types 64-95 would, which RTP on a shared port never uses */
+static bool rtcp_type(const uint8_t *p)
+{
+	return p[1] >= 192 && p[1] <= 223;
+}
+
+
 static bool is_rtp(const uint8_t *p, size_t len)
 {
-	/* version 2; RTCP packet types 200-204 share the port when muxed
-	 * (RFC 5761 §4): those are not RTP */
-	return len >= RTP_HDR && (p[0] >> 6) == 2 &&
-		!(p[1] >= 200 && p[1] <= 204);
+	return len >= RTP_HDR && (p[0] >> 6) == 2 && !rtcp_type(p);
+}
+
+
+static bool is_rtcp(const uint8_t *p, size_t len)
+{
+	return len >= RTCP_HDR && (p[0] >> 6) == 2 && rtcp_type(p);
+}
+
+
+/* What arrived on socket which: 0 RTP, 1 RTCP, -1 neither */
+static int kind_of(const struct media_stream *ms, int which,
+		   const uint8_t *p, size_t len)
+{
+	if (which == 1)
+		return len >= RTCP_HDR ? 1 : -1;
+	if (is_rtp(p, len))
+		return 0;
+
+	return ms->mux && is_rtcp(p, len) ? 1 : -1;
+}
+
+
+/* The socket RTCP leaves from: the RTP one when muxed; -1 if none */
+static int rtcp_sock(const struct media_stream *ms)
+{
+	return ms->mux ? 0 : ms->fd[1] >= 0 ? 1 : -1;
 }
 
 
@@ -63,6 +102,8 @@ static bool can_send(const struct media_stream *ms)
 
 const struct sa *media_stream_dest(const struct media_stream *ms, int which)
 {
+	if (which == 1 && ms->mux)
+		which = 0;
 	if (ms->is_latched[which])
 		return &ms->latched[which];
 
@@ -140,7 +181,8 @@ static void probe_fire(void *arg)
 		const struct media_sent *s =
 			&ms->sent[(uint8_t)(ms->sent_pos - i) % TRACK_N];
 
-		if (s->len >= RTP_HDR && s->which == 0 && s->gen == ms->gen)
+		if (s->which == 0 && s->gen == ms->gen &&
+		    is_rtp(s->head, s->len))
 			last = s;
 	}
 
@@ -232,14 +274,94 @@ static struct mmsghdr *batch(void)
 }
 
 
-/* Read one batch: relay or echo what is RTP (RTCP) from the peer */
+/* Packets of one kind (0 RTP, 1 RTCP) for one destination */
+struct out {
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	unsigned n;
+	const struct sa *dst;
+};
+
+
+/* Where packets of this kind go from leg to, if anywhere */
+static const struct sa *out_dest(const struct media_stream *to, int kind)
+{
+	const struct sa *d;
+
+	if (kind == 0 ? !can_send(to) : to->rtcp_off || rtcp_sock(to) < 0)
+		return NULL;
+	/* RTCP goes on when the peer is held: RFC 3264 §5.1 */
+
+	d = media_stream_dest(to, kind);
+
+	return sa_isset(d, SA_ALL) ? d : NULL;
+}
+
+
+static void out_add(struct out *o, const struct media_stream *to, int kind,
+		    uint8_t *p, size_t len)
+{
+	/* resolved after latching: an echo goes where RTP came from */
+	if (!o->dst)
+		o->dst = out_dest(to, kind);
+	if (!o->dst)
+		return;
+
+	/* the packet goes on unchanged: payload, SSRC, sequence */
+	o->iov[o->n] = (struct iovec){p, len};
+	o->m[o->n].msg_hdr = (struct msghdr){
+		.msg_name = (void *)&o->dst->u.sa, .msg_namelen = o->dst->len,
+		.msg_iov = &o->iov[o->n], .msg_iovlen = 1,
+	};
+	++o->n;
+}
+
+
+/* from the sending leg's own socket: symmetric for its peer */
+static void out_send(struct out *o, struct media_stream *to, int kind,
+		     uint64_t now)
+{
+	int which = kind == 0 ? 0 : rtcp_sock(to);
+	int sent;
+
+	if (!o->n)
+		return;
+
+	sent = sendmmsg(to->fd[which], o->m, o->n, MSG_DONTWAIT);
+	if (sent > 0 && kind == 0)
+		probe_check(to, now);
+	for (int i = 0; i < sent; i++) {
+		track(to, which, o->iov[i].iov_base, o->m[i].msg_len);
+		if (kind == 0) {
+			++to->st.tx_pkts;
+			to->st.tx_bytes += o->m[i].msg_len;
+		}
+		else {
+			++to->st.rtcp_tx;
+		}
+	}
+}
+
+
+static void rtcp_resumed(struct media_stream *ms)
+{
+	char peer[64];
+
+	ms->rtcp_off = false;
+	re_snprintf(peer, sizeof(peer), "%J", media_stream_dest(ms, 1));
+	gw_log(GW_LOG_INFO, "media", "rtcp_resumed",
+	       GW_FIELDS(GW_FS("call_id", ms->label ? ms->label : "?"),
+			 GW_FS("peer", peer)),
+	       "RTCP from %s: sending it RTCP again", peer);
+}
+
+
+/* Read one batch: relay or echo what is RTP or RTCP from the peer */
 static int stream_batch(struct media_stream *ms, int which)
 {
-	struct mmsghdr *msgs = batch(), out[BATCH];
-	struct iovec oiov[BATCH];
+	struct mmsghdr *msgs = batch();
 	struct media_stream *to = ms->echo ? ms : ms->relay;
-	const struct sa *dst = NULL;
-	unsigned nout = 0;
+	struct out out[2];
 	uint64_t now;
 	int n;
 
@@ -247,13 +369,16 @@ static int stream_batch(struct media_stream *ms, int which)
 	if (n <= 0)
 		return n;
 
+	out[0].n = out[1].n = 0;
+	out[0].dst = out[1].dst = NULL;
 	now = gw_now_ms();
 	for (int i = 0; i < n; i++) {
 		size_t len = msgs[i].msg_len;
+		int kind = kind_of(ms, which, bufs[i], len);
 
 		msgs[i].msg_hdr.msg_namelen = sizeof(froms[i]);
 
-		if (which == 0 ? !is_rtp(bufs[i], len) : len < RTCP_HDR) {
+		if (kind < 0) {
 			++ms->st.rx_bad;
 			continue;
 		}
@@ -277,46 +402,23 @@ static int stream_batch(struct media_stream *ms, int which)
 			sock_to_sa(&from, &froms[i]);
 			media_icmp_alive(ms->mm, &from);
 		}
-		if (which == 0) {
+		if (kind == 0) {
 			++ms->st.rx_pkts;
 			ms->st.rx_bytes += len;
 		}
 		else {
 			++ms->st.rtcp_rx;
+			if (ms->rtcp_off)
+				rtcp_resumed(ms);
 		}
 
-		/* resolved after latching: an echo goes where RTP came from */
-		if (!dst && to && can_send(to) &&
-		    sa_isset(media_stream_dest(to, which), SA_ALL))
-			dst = media_stream_dest(to, which);
-		if (!dst)
-			continue;
-
-		/* the packet goes on unchanged: payload, SSRC, sequence */
-		oiov[nout] = (struct iovec){bufs[i], len};
-		out[nout].msg_hdr = (struct msghdr){
-			.msg_name = (void *)&dst->u.sa, .msg_namelen = dst->len,
-			.msg_iov = &oiov[nout], .msg_iovlen = 1,
-		};
-		++nout;
+		if (to)
+			out_add(&out[kind], to, kind, bufs[i], len);
 	}
 
-	if (nout) {
-		/* from the sending leg's own socket: symmetric for its peer */
-		int sent = sendmmsg(to->fd[which], out, nout, MSG_DONTWAIT);
-
-		if (sent > 0 && which == 0)
-			probe_check(to, now);
-		for (int i = 0; i < sent; i++) {
-			track(to, which, oiov[i].iov_base, out[i].msg_len);
-			if (which == 0) {
-				++to->st.tx_pkts;
-				to->st.tx_bytes += out[i].msg_len;
-			}
-			else {
-				++to->st.rtcp_tx;
-			}
-		}
+	if (to) {
+		out_send(&out[0], to, 0, now);
+		out_send(&out[1], to, 1, now);
 	}
 
 	return n;
@@ -477,16 +579,58 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 }
 
 
+/* RFC 5761 §5.1.1: once both sides agreed, RTCP shares the RTP port and
+ * the RTCP socket goes (its port stays ours); an offer without rtcp-mux
+ * later brings it back */
+static void set_mux(struct media_stream *ms, bool on)
+{
+	int err;
+
+	if (on == ms->mux)
+		return;
+
+	ms->mux = on;
+	ms->is_latched[1] = false;
+	if (on) {
+		ms->w[1] = mem_deref(ms->w[1]);
+		close(ms->fd[1]);
+		ms->fd[1] = -1;
+		return;
+	}
+
+	err = media_port_bind(&ms->laddr, (uint16_t)(ms->port + 1), &ms->fd[1]);
+	if (!err)
+		err = gw_watch_alloc(&ms->w[1], ms->mm->r, ms->fd[1],
+				     GW_FD_READ | GW_FD_ERROR, rtcp_event, ms);
+	if (!err)
+		return;
+
+	gw_log(GW_LOG_WARN, "media", "rtcp_port_failed",
+	       GW_FIELDS(GW_FS("call_id", ms->label ? ms->label : "?"),
+			 GW_FU("port", ms->port + 1u), GW_FERR(err)),
+	       "RTCP port %u could not be bound again after rtcp-mux was "
+	       "dropped: this leg carries no RTCP", ms->port + 1u);
+	if (ms->fd[1] >= 0)
+		close(ms->fd[1]);
+	ms->fd[1] = -1;
+}
+
+
 /* A new offer or answer; one that moves the peer's media re-latches
  * (RFC 3264 §8) */
 static void set_peer(struct media_stream *ms, const struct media_offer *mo)
 {
 	struct sa old = *media_stream_dest(ms, 0);
+	struct sa old_rtcp = *media_stream_dest(ms, 1);
 
 	if (!sa_cmp(&mo->raddr, &ms->peer.raddr, SA_ALL))
 		ms->is_latched[0] = ms->is_latched[1] = false;
 	ms->peer = *mo;
 	ms->sends = mo->peer_receives;
+	set_mux(ms, mo->rtcp_mux);
+	/* a new RTCP address deserves a try */
+	if (!sa_cmp(&old_rtcp, media_stream_dest(ms, 1), SA_ALL))
+		ms->rtcp_off = false;
 	peer_moved(ms, &old);
 }
 
@@ -539,8 +683,11 @@ int media_stream_offer(struct media_stream *ms,
 	if (!ms || !offerp)
 		return EINVAL;
 
+	/* rtcp-mux is offered on a bridge leg when the caller offered it */
+	ms->mux_offered = caller && caller->peer.rtcp_mux;
+
 	return media_sdp_offer(&ms->sdp, caller ? caller->sdp : NULL,
-			       &ms->sdp_addr, ms->port,
+			       &ms->sdp_addr, ms->port, ms->mux_offered,
 			       offerp);
 }
 
@@ -557,6 +704,9 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 	err = media_sdp_accept(ms->sdp, answer, len, &mo);
 	if (err)
 		return err;
+
+	/* RFC 5761 §5.1.1: muxed only if we offered it and the answer says so */
+	mo.rtcp_mux = mo.rtcp_mux && ms->mux_offered;
 
 	set_peer(ms, &mo);
 
@@ -627,6 +777,17 @@ void media_stream_describe(const struct media_stream *ms, struct odict *o)
 	odict_entry_add(o, "rx_bytes", ODICT_INT, (int64_t)ms->st.rx_bytes);
 	odict_entry_add(o, "tx_packets", ODICT_INT, (int64_t)ms->st.tx_pkts);
 	odict_entry_add(o, "tx_bytes", ODICT_INT, (int64_t)ms->st.tx_bytes);
+	odict_entry_add(o, "rtcp_mux", ODICT_BOOL, ms->mux);
+	if (ms->fd[1] >= 0) {
+		struct sa l = ms->laddr;
+
+		sa_set_port(&l, (uint16_t)(ms->port + 1));
+		re_snprintf(buf, sizeof(buf), "%J", &l);
+		odict_entry_add(o, "rtcp_local", ODICT_STRING, buf);
+	}
+	re_snprintf(buf, sizeof(buf), "%J", media_stream_dest(ms, 1));
+	odict_entry_add(o, "rtcp_remote", ODICT_STRING, buf);
+	odict_entry_add(o, "rtcp_sending", ODICT_BOOL, !ms->rtcp_off);
 	odict_entry_add(o, "rtcp_rx", ODICT_INT, (int64_t)ms->st.rtcp_rx);
 	odict_entry_add(o, "rtcp_tx", ODICT_INT, (int64_t)ms->st.rtcp_tx);
 	odict_entry_add(o, "dropped", ODICT_INT, (int64_t)ms->st.rx_bad);
@@ -644,4 +805,32 @@ const char *media_end_reason_name(enum media_end_reason r)
 	case MEDIA_END_ICMP:        return "icmp";
 	default:                    return "?";
 	}
+}
+
+
+bool media_stream_has_rtcp_port(const struct media_stream *ms)
+{
+	return ms->fd[1] >= 0;
+}
+
+
+void media_stream_rtcp_refused(struct media_stream *ms)
+{
+	char peer[64];
+
+	if (ms->rtcp_off)
+		return;
+
+	ms->rtcp_off = true;
+	if (ms->rtcp_logged)
+		return;
+
+	/* once per leg: a peer that never opens RTCP is common and fine */
+	ms->rtcp_logged = true;
+	re_snprintf(peer, sizeof(peer), "%J", media_stream_dest(ms, 1));
+	gw_log(GW_LOG_INFO, "media", "rtcp_unreachable",
+	       GW_FIELDS(GW_FS("call_id", ms->label ? ms->label : "?"),
+			 GW_FS("peer", peer)),
+	       "RTCP port %s of the peer is closed: RTCP to it stopped, RTP "
+	       "goes on", peer);
 }

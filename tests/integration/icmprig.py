@@ -65,20 +65,23 @@ media:
             stop(p)
         self.d.__exit__(*exc)
 
-    def call(self, rtp_port):
-        """A caller in ns ph whose RTP comes from port rtp_port; returns
-        (sipp, phone process, Call-ID) once RTP flows both ways."""
+    def call(self, rtp_port, phone=(), scenario="uac_phone_wait_bye.xml",
+             secs=60):
+        """A caller in ns ph whose RTP comes from port rtp_port (phone:
+        nettools rtp options); returns (sipp, phone process, Call-ID)
+        once RTP flows both ways."""
         ph = self.lan["ph"]
         ip = "[%s]" % ph.ip6 if self.lan.v6 else ph.ip
         known = {c["call_id"] for c in self.d.calls()}
         # the phone listens before the call: a closed port is a dead peer
         phone = subprocess.Popen(ph.wrap(
-            ["python3", NETTOOLS, "rtp", "%s:%d" % (ip, rtp_port), "60"]),
+            ["python3", NETTOOLS, "rtp", "%s:%d" % (ip, rtp_port),
+             str(secs)] + list(phone)),
             stdout=subprocess.PIPE, text=True)
         _started.append(phone)
         self.phones.append(phone)
         check(phone.stdout.readline().strip() == "ready", "phone listens")
-        a = Sipp("uac_phone_wait_bye.xml", "%s:%d" % (self.gw, SIP_PORT),
+        a = Sipp(scenario, "%s:%d" % (self.gw, SIP_PORT),
                  service="+442079460000", local_ip=ip.strip("[]"), netns=ph,
                  extra=["-key", "rtp_port", str(rtp_port)]).start()
         self.callers.append(a)
@@ -96,6 +99,11 @@ media:
             return m.get("rx_packets", 0) > 5 and m.get("tx_packets", 0) > 5
         wait_for(flowing, 5, "RTP both ways on the caller's leg")
         return a, phone, call["call_id"]
+
+    def legs(self, call_id):
+        """The media of each leg of call_id: caller's, then callee's."""
+        call = [c for c in self.d.calls() if c["call_id"] == call_id]
+        return [l["media"] for l in call[0]["legs"]] if call else []
 
     def media_local(self, call_id):
         """Keepline's RTP address on the caller's leg of call_id."""

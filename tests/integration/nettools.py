@@ -5,9 +5,17 @@ As a module: Netns (created and deleted by the test, by name) and Lan (a
 gateway namespace with a bridge, and hosts on veths). As a program, run
 inside a namespace with `ip netns exec NS python3 nettools.py CMD ...`:
 
-  rtp   BIND_IP:PORT SECS              a phone's RTP: listens at once, and
+  rtp   BIND_IP:PORT SECS [pause=T:P] [mux]
+                                      a phone's RTP: listens at once, and
                                       once RTP arrives sends 50 packets/s
-                                      back to where it came from
+                                      back to where it came from; pause:
+                                      after T s it stays silent for P s
+                                      (VAD), socket open; mux: an RTCP RR
+                                      every 0.2 s on the RTP port too
+                                      (RFC 5761); at the end it prints
+                                      what it received
+  rtcp  BIND_IP:PORT TO_IP:PORT SECS  a peer's RTCP: an RR every 0.2 s to
+                                      TO, prints what RTCP it received
   drain TO_IP:PORT PPS SECS           UDP to a closed port, to keep that
                                       host's ICMP rate limiter empty
   bye   IFACE COUNT SECS              print "<wall time> <Call-ID>" for each
@@ -119,29 +127,84 @@ def hostport(s):
     return host.strip("[]"), int(port)
 
 
-def rtp(bind, secs):
+def is_rtcp(pkt):
+    # RFC 5761 §4: RTCP packet types 192-223 on a shared port
+    return len(pkt) >= 8 and pkt[0] >> 6 == 2 and 192 <= pkt[1] <= 223
+
+
+def receiver_report(ssrc):
+    # RFC 3550 §6.4.2: an RR with no report blocks
+    return struct.pack("!BBHI", 0x80, 201, 1, ssrc)
+
+
+def rtp(bind, secs, *opts):
     s = socket.socket(socket.AF_INET6 if bind.startswith("[")
                       else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(hostport(bind))
     s.settimeout(0.02)
     print("ready", flush=True)
+    talk, pause = 1e9, 0.0
+    for o in opts:
+        if o.startswith("pause="):
+            talk, pause = (float(x) for x in o[6:].split(":"))
+    mux = "mux" in opts
     ssrc = os.getpid() & 0xffffffff
     end = time.monotonic() + float(secs)
-    seq, to = 0, None
+    seq, to, first, next_rr = 0, None, None, 0.0
+    got = {"rtp": 0, "rtcp": 0, "rtp_after_pause": 0}
     while time.monotonic() < end:
+        now = time.monotonic()
+        resumed = first is not None and now >= first + talk + pause
         try:
             while True:
-                _, src = s.recvfrom(2048)
+                pkt, src = s.recvfrom(2048)
                 to = to or src     # symmetric RTP: answer where it comes from
+                first = first if first is not None else now
+                kind = "rtcp" if is_rtcp(pkt) else "rtp"
+                got[kind] += 1
+                if kind == "rtp" and resumed:
+                    got["rtp_after_pause"] += 1
                 s.settimeout(0)
         except (BlockingIOError, socket.timeout):
             pass
-        if to:
+        silent = first is not None and first + talk <= now < \
+            first + talk + pause
+        if to and not silent:
             s.sendto(struct.pack("!BBHII", 0x80, 0, seq & 0xffff, seq * 160,
                                  ssrc) + b"\xff" * 160, to)
             seq += 1
+            if mux and now >= next_rr:
+                s.sendto(receiver_report(ssrc), to)
+                next_rr = now + 0.2
+        if to:
             time.sleep(0.02)
         s.settimeout(0.02 if not to else 0)
+    print(" ".join("%s=%d" % kv for kv in sorted(got.items())), flush=True)
+
+
+def rtcp(bind, to, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(hostport(bind))
+    print("ready", flush=True)
+    end = time.monotonic() + float(secs)
+    got, bad = 0, 0
+    while time.monotonic() < end:
+        try:
+            s.sendto(receiver_report(os.getpid()), hostport(to))
+        except OSError:
+            pass    # the port-unreachable of an earlier one
+        rr = time.monotonic() + 0.2
+        while time.monotonic() < rr:
+            s.settimeout(max(0.001, rr - time.monotonic()))
+            try:
+                pkt = s.recv(2048)
+            except (socket.timeout, OSError):
+                continue
+            if is_rtcp(pkt):
+                got += 1
+            else:
+                bad += 1
+    print("rtcp=%d other=%d" % (got, bad), flush=True)
 
 
 def drain(to, pps, secs):
@@ -214,5 +277,6 @@ def icmp(src, dst, itype, code, qsrc, qdst, payload_hex="", count="1",
 
 
 if __name__ == "__main__":
-    {"rtp": rtp, "drain": drain, "icmp": icmp, "bye": bye}[sys.argv[1]](
+    {"rtp": rtp, "rtcp": rtcp, "drain": drain, "icmp": icmp,
+     "bye": bye}[sys.argv[1]](
         *sys.argv[2:])

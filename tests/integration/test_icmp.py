@@ -5,7 +5,9 @@ them) as real hosts do.
   ns ph (10.77.0.2)  sipp caller + a phone's RTP (nettools rtp)
   ns sp (10.77.0.3)  forges ICMP with a raw socket
   ns gw (10.77.0.1)  keepline, and a callee sipp on 127.0.0.1 that talks
-                     (its RTP keeps flowing to the phone through keepline)
+                     (its RTP keeps flowing to the phone through keepline),
+                     with the callee's RTCP from nettools rtcp where a test
+                     needs RTCP
 """
 
 import re
@@ -241,6 +243,110 @@ def unprivileged_gateway_detects_through_error_queues():
         check(st["errors_raw"] == 0 and st["errors_queue"] > 0 and
               not st["raw_v4"], "queue only", st)
         check(latency < 0.5, "detected after %.3f s" % latency, logs)
+
+
+def rtcp_peer(rig, call_id, secs):
+    """The callee's RTCP, from its host (ns gw, 127.0.0.1) to the callee
+    leg's RTCP port, an RR every 0.2 s; counts the RTCP it gets back."""
+    callee = rig.legs(call_id)[1]
+    p = subprocess.Popen(rig.lan["gw"].wrap(
+        ["python3", NETTOOLS, "rtcp", "127.0.0.1:0", callee["rtcp_local"],
+         str(secs)]), stdout=subprocess.PIPE, text=True)
+    _started.append(p)
+    rig.phones.append(p)
+    check(p.stdout.readline().strip() == "ready", "RTCP peer ready")
+    return p
+
+
+def counts(line):
+    """{"rtcp": N, ...} from a nettools summary line "rtcp=N other=M"."""
+    return {k: int(v) for k, v in (w.split("=") for w in line.split())}
+
+
+@t.test
+def silent_caller_without_rtcp_port_keeps_its_call():
+    """The caller never opens RTCP and pauses 8 s (VAD); the callee sends
+    RTP and RTCP. Our RTCP to the caller's port + 1 is refused: RTCP to
+    it stops, nothing counts, the call lives. Then it really dies."""
+    need_root()
+    with Lan(["ph"]) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(40000, phone=["pause=3:8"])
+        t_up = time.time()
+        rtcp_peer(rig, call_id, 30)
+        rig.d.wait_log("RTCP to it stopped", 5)
+        # the pause runs from 3 s to 11 s after the first RTP
+        time.sleep(max(0, t_up + 12.0 - time.time()))
+        before = rig.legs(call_id)
+        check(before, "call alive after the pause", rig.d.logs())
+        time.sleep(max(0, t_up + 20.0 - time.time()))
+        after = rig.legs(call_id)
+        logs = rig.d.logs()
+        check(after, "call alive 20 s in", logs)
+        check("Cleaning up" not in logs and "Unmatched ICMP" not in logs,
+              "nothing counted, no cleanup", logs)
+        check(logs.count("RTCP to it stopped") == 1,
+              "rtcp_unreachable logged once", logs)
+        got = after[0]["rx_packets"] - before[0]["rx_packets"]
+        sent = after[0]["tx_packets"] - before[0]["tx_packets"]
+        check(got > 200 and sent > 200, "RTP both ways after the pause: "
+              "%d from the caller, %d to it" % (got, sent), after)
+        check(after[1]["rtcp_rx"] > 10 and not after[0]["rtcp_sending"],
+              "the callee's RTCP came, none goes to the caller", after)
+        check(rig.status_icmp()["rtcp"] >= 1, "status counts it",
+              rig.status_icmp())
+
+        # now the caller's RTP socket closes: cleaned up as ever
+        t0 = kill_phone(phone)
+        latency = closed_at(rig.d, call_id, 5) - t0
+        check(latency < 0.5, "detected after %.3f s" % latency, rig.d.logs())
+        check(caller.wait(20) == 0, "caller sipp", caller.report())
+        print("# detection after the RTCP errors %.0f ms" % (latency * 1000))
+
+
+def udp_ports(ns):
+    """Local UDP ports bound in namespace ns (/proc/net/udp)."""
+    lines = ns.run("cat", "/proc/net/udp").stdout.splitlines()[1:]
+    return {int(l.split()[1].split(":")[1], 16) for l in lines}
+
+
+@t.test
+def rtcp_mux_caller_bridged_to_a_plain_callee():
+    """RFC 5761: the caller muxes, the callee does not. Each side's RTCP
+    reaches the other on the right port, and the muxed leg binds no
+    RTCP port."""
+    need_root()
+    with Lan(["ph"]) as lan, Rig(lan) as rig:
+        caller, phone, call_id = rig.call(
+            40000, phone=["mux"], scenario="uac_phone_mux_wait_bye.xml",
+            secs=8)
+        peer = rtcp_peer(rig, call_id, 5)
+        mux, plain = rig.legs(call_id)
+        check(mux["rtcp_mux"] and "rtcp_local" not in mux and
+              mux["rtcp_remote"] == "10.77.0.2:40000",
+              "caller's leg muxed", mux)
+        check(not plain["rtcp_mux"] and plain.get("rtcp_local"),
+              "callee's leg has an RTCP port", plain)
+        port = int(mux["local"].rsplit(":", 1)[1])
+        bound = udp_ports(lan["gw"])
+        check(port in bound and port + 1 not in bound,
+              "RTP port %d bound, %d not" % (port, port + 1), sorted(bound))
+
+        back = counts(peer.communicate(timeout=15)[0])
+        mux, plain = rig.legs(call_id)
+        check(back["rtcp"] >= 10 and back["other"] == 0,
+              "the caller's RTCP at the callee's RTCP port", back)
+        check(mux["rtcp_rx"] >= 10 and plain["rtcp_tx"] >= 10 and
+              plain["rtcp_rx"] >= 10 and mux["rtcp_tx"] >= 10 and
+              mux["dropped"] == 0, "RTCP relayed both ways", mux, plain)
+        heard = counts(phone.communicate(timeout=15)[0])
+        check(heard["rtcp"] >= 10 and heard["rtp"] > 100,
+              "the callee's RTCP at the caller's RTP port", heard)
+
+        invite = rig.callee.messages().split("SIP/2.0 180")[0]
+        check("a=rtcp-mux" in invite, "rtcp-mux offered to the callee",
+              invite)
+        # the caller's scenario checks a=rtcp-mux in our 200 (ereg)
+        check(caller.wait(20) == 0, "caller sipp", caller.report())
 
 
 if __name__ == "__main__":

@@ -66,6 +66,8 @@ static const struct {
 	TEST(test_icmp_judge),
 	TEST(test_icmp_peer_moves),
 	TEST(test_icmp_record_ttl),
+	TEST(test_icmp_rtcp_not_evidence),
+	TEST(test_media_rtcp_mux),
 	TEST(test_sip_routes),
 	TEST(test_sip_builtin),
 };

@@ -16,6 +16,9 @@
 
 static const uint8_t rtp[12] = {0x80, 0x00, 0x12, 0x34, 0, 0, 0, 160,
 				0xde, 0xad, 0xbe, 0xef};
+/* an empty receiver report (RFC 3550 §6.4.2), SSRC 0xfeedface */
+static const uint8_t rtcp_rr[8] = {0x80, 201, 0x00, 0x01,
+				   0xfe, 0xed, 0xfa, 0xce};
 
 
 static size_t put16(uint8_t *p, uint16_t v)
@@ -295,17 +298,20 @@ static void run_for(struct judge *j, uint64_t ms)
 }
 
 
-/* An error as the raw listener would hand it over */
+/* An error as the raw listener would hand it over (ICMPv4 codes: an
+ * IPv6 peer gets the ICMPv6 type and code of the same meaning) */
 static void quote(struct icmp_err *e, const struct judge *j, uint8_t code,
 		  const char *offender, const uint8_t *pl, size_t plen)
 {
 	struct sa off, src = *media_stream_laddr(j->ms);
+	bool v6 = sa_af(&src) == AF_INET6;
 
 	memset(e, 0, sizeof(*e));
 	e->path = ICMP_PATH_RAW;
-	e->type = 3;
-	e->code = code;
-	e->kind = (enum icmp_kind)icmp_classify(AF_INET, 3, code);
+	e->type = v6 ? (code == 4 ? 2 : 1) : 3;
+	e->code = v6 ? (code == 3 ? 4 : code == 1 ? 3 : 0) : code;
+	e->kind = (enum icmp_kind)icmp_classify(v6 ? AF_INET6 : AF_INET,
+						e->type, e->code);
 	sa_set_str(&off, offender, 0);
 	memcpy(&e->offender, &off.u, off.len);
 	memcpy(&e->src, &src.u, src.len);
@@ -318,12 +324,15 @@ static void quote(struct icmp_err *e, const struct judge *j, uint8_t code,
 
 static int offer_from(struct judge *j, uint16_t port)
 {
-	char offer[256], *ans = NULL;
+	char offer[256], ip[64], *ans = NULL;
+	bool v6 = sa_af(&j->peer_addr) == AF_INET6;
 	int err;
 
-	snprintf(offer, sizeof(offer), "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\n"
-		 "s=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		 "m=audio %u RTP/AVP 0\r\n", port);
+	re_snprintf(ip, sizeof(ip), "%j", &j->peer_addr);
+	snprintf(offer, sizeof(offer), "v=0\r\no=p 1 1 IN IP%c %s\r\n"
+		 "s=-\r\nc=IN IP%c %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\n", v6 ? '6' : '4', ip,
+		 v6 ? '6' : '4', ip, port);
 	err = media_stream_answer(j->ms, offer, strlen(offer), &ans);
 	mem_deref(ans);
 
@@ -343,9 +352,10 @@ static int peer_sends(struct judge *j)
 }
 
 
-/* A stream on 127.0.0.1 echoing to a real peer socket, which has sent
- * one RTP packet and had it back: the tracker holds it */
-static int judge_setup(struct judge *j)
+/* A stream on ip (127.0.0.1 or ::1) echoing to a real peer socket,
+ * which has sent one RTP packet and had it back: the tracker holds it */
+static int judge_setup_at(struct judge *j, const char *ip,
+			  enum gw_cleanup_scope scope)
 {
 	struct sa laddr;
 	int err;
@@ -358,12 +368,13 @@ static int judge_setup(struct judge *j)
 	j->conf->media.rtp_ports.first = 41100;
 	j->conf->media.rtp_ports.last = 41109;
 	j->conf->icmp.confirm_silence = 0;    /* the count alone, here */
+	j->conf->icmp.cleanup_scope = scope;
 	err = gw_reactor_alloc(&j->r);
 	if (!err)
 		err = gw_timer_alloc(&j->stop, j->r);
 	if (!err)
 		err = media_mgr_alloc(&j->mm, j->r, j->conf);
-	sa_set_str(&laddr, "127.0.0.1", 0);
+	sa_set_str(&laddr, ip, 0);
 	if (!err)
 		err = media_stream_alloc(&j->ms, j->mm, &laddr, judge_end, j);
 	if (err)
@@ -371,8 +382,8 @@ static int judge_setup(struct judge *j)
 	media_stream_set_label(j->ms, "call-1");
 	media_stream_echo(j->ms, true);
 
-	j->peer = socket(AF_INET, SOCK_DGRAM, 0);
-	sa_set_str(&j->peer_addr, "127.0.0.1", 0);
+	j->peer = socket(sa_af(&laddr), SOCK_DGRAM, 0);
+	sa_set_str(&j->peer_addr, ip, 0);
 	if (j->peer < 0 || bind(j->peer, &j->peer_addr.u.sa, j->peer_addr.len))
 		return errno;
 	j->peer_addr.len = sizeof(j->peer_addr.u);
@@ -384,6 +395,12 @@ static int judge_setup(struct judge *j)
 		err = peer_sends(j);
 
 	return err;
+}
+
+
+static int judge_setup(struct judge *j)
+{
+	return judge_setup_at(j, "127.0.0.1", GW_SCOPE_ENDPOINT);
 }
 
 
@@ -528,5 +545,128 @@ int test_icmp_peer_moves(void)
 
  out:
 	judge_teardown(&j);
+	return err;
+}
+
+
+/* The peer's RTCP socket (RTP port + 1 in its SDP; made on the first
+ * call) sends one RR, which the echo returns: now the tracker holds an
+ * RTCP packet too */
+static int peer_rtcp_sends(struct judge *j, int *fdp)
+{
+	struct sa to = *media_stream_laddr(j->ms), a = j->peer_addr;
+	int fd = *fdp;
+
+	sa_set_port(&a, (uint16_t)(sa_port(&j->peer_addr) + 1));
+	sa_set_port(&to, (uint16_t)(sa_port(&to) + 1));
+	if (fd < 0) {
+		*fdp = fd = socket(sa_af(&a), SOCK_DGRAM, 0);
+		if (fd < 0 || bind(fd, &a.u.sa, a.len))
+			return errno ? errno : EINVAL;
+	}
+	if (sendto(fd, rtcp_rr, sizeof(rtcp_rr), 0, &to.u.sa, to.len) < 0)
+		return errno;
+	run_for(j, 100);
+
+	return 0;
+}
+
+
+static bool rtcp_sending(const struct judge *j)
+{
+	struct odict *o = NULL;
+	bool on = false;
+
+	if (odict_alloc(&o, 16))
+		return false;
+	media_stream_describe(j->ms, o);
+	if (!odict_get_boolean(o, &on, "rtcp_sending"))
+		on = false;
+	mem_deref(o);
+
+	return on;
+}
+
+
+/* An error quoting the RTCP we sent to the peer's RTCP port: never
+ * counted nor confirming, whatever the scope; RTCP to that port stops
+ * until the peer sends RTCP again, and RTP still counts as before */
+static int rtcp_errors_are_not_death(const char *ip,
+				     enum gw_cleanup_scope scope)
+{
+	struct judge j;
+	struct media_icmp_stats st;
+	struct icmp_err e;
+	struct sa lrtcp, prtcp;
+	uint8_t back[16];
+	int rfd = -1, err = 0;
+
+	TEST_ERR(judge_setup_at(&j, ip, scope));
+	j.conf->icmp.confirm_silence = 100;
+	TEST_ERR(peer_rtcp_sends(&j, &rfd));
+	TEST_EQUALS(sizeof(rtcp_rr), recv(rfd, back, sizeof(back),
+					  MSG_DONTWAIT));
+
+	lrtcp = *media_stream_laddr(j.ms);
+	sa_set_port(&lrtcp, (uint16_t)(sa_port(&lrtcp) + 1));
+	prtcp = j.peer_addr;
+	sa_set_port(&prtcp, (uint16_t)(sa_port(&prtcp) + 1));
+
+	/* the peer's port-unreachable quoting our RR, from both intakes;
+	 * a bare 8-byte quote of that 4-tuple; a router's unreachable */
+	quote(&e, &j, 3, ip, rtcp_rr, sizeof(rtcp_rr));
+	memcpy(&e.src, &lrtcp.u, lrtcp.len);
+	memcpy(&e.dst, &prtcp.u, prtcp.len);
+	TEST_EQUALS(ICMP_RTCP, media_icmp_input(j.mm, &e));
+	e.path = ICMP_PATH_QUEUE;
+	TEST_EQUALS(ICMP_DUPLICATE, media_icmp_input(j.mm, &e));
+	e.path = ICMP_PATH_RAW;
+	e.plen = 0;
+	TEST_EQUALS(ICMP_RTCP, media_icmp_input(j.mm, &e));
+	quote(&e, &j, 1, sa_af(&lrtcp) == AF_INET6 ? "2001:db8::fe" :
+	      "192.0.2.254", rtcp_rr, sizeof(rtcp_rr));
+	memcpy(&e.src, &lrtcp.u, lrtcp.len);
+	memcpy(&e.dst, &prtcp.u, prtcp.len);
+	TEST_EQUALS(ICMP_RTCP, media_icmp_input(j.mm, &e));
+
+	TEST_EQUALS(0, j.mm->icmp_records);
+	TEST_ASSERT(!rtcp_sending(&j));
+	run_for(&j, 300);                /* past confirm_silence: nothing */
+	TEST_EQUALS(0, j.ended);
+	media_icmp_stats(j.mm, &st);
+	TEST_EQUALS(0, st.counted);
+	TEST_EQUALS(3, st.rtcp);
+
+	/* the peer sends RTCP: it gets RTCP again */
+	TEST_ERR(peer_rtcp_sends(&j, &rfd));
+	TEST_ASSERT(rtcp_sending(&j));
+	TEST_EQUALS(sizeof(rtcp_rr), recv(rfd, back, sizeof(back),
+					  MSG_DONTWAIT));
+
+	/* RTP still is evidence: its port-unreachable counts, confirms */
+	quote(&e, &j, 3, ip, rtp, sizeof(rtp));
+	TEST_EQUALS(ICMP_COUNTED, media_icmp_input(j.mm, &e));
+	run_for(&j, 1000);
+	TEST_EQUALS(1, j.ended);
+	TEST_EQUALS(MEDIA_END_ICMP, j.why);
+
+ out:
+	if (rfd >= 0)
+		close(rfd);
+	judge_teardown(&j);
+	return err;
+}
+
+
+int test_icmp_rtcp_not_evidence(void)
+{
+	int err = 0;
+
+	TEST_ERR(rtcp_errors_are_not_death("127.0.0.1", GW_SCOPE_ENDPOINT));
+	TEST_ERR(rtcp_errors_are_not_death("127.0.0.1", GW_SCOPE_IP));
+	TEST_ERR(rtcp_errors_are_not_death("::1", GW_SCOPE_ENDPOINT));
+	TEST_ERR(rtcp_errors_are_not_death("::1", GW_SCOPE_IP));
+
+ out:
 	return err;
 }

@@ -2,7 +2,11 @@
  * @file test_media.c  SDP offer/answer and RTP port pairs
  */
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -195,6 +199,174 @@ int test_media_ports(void)
 			if (fds[i][j] >= 0)
 				close(fds[i][j]);
 	mem_deref(mm);
+	mem_deref(r);
+	mem_deref(conf);
+	return err;
+}
+
+
+/* A peer socket on 127.0.0.1, and a packet to ms's port + off from it */
+static int udp_peer(int *fdp, struct sa *a)
+{
+	*fdp = socket(AF_INET, SOCK_DGRAM, 0);
+	sa_set_str(a, "127.0.0.1", 0);
+	if (*fdp < 0 || bind(*fdp, &a->u.sa, a->len))
+		return EINVAL;
+	a->len = sizeof(a->u);
+
+	return getsockname(*fdp, &a->u.sa, &a->len) ? EINVAL : 0;
+}
+
+
+static int send_to(int fd, const struct media_stream *ms, int off,
+		   const uint8_t *p, size_t n)
+{
+	struct sa to = *media_stream_laddr(ms);
+
+	sa_set_port(&to, (uint16_t)(sa_port(&to) + off));
+
+	return sendto(fd, p, n, 0, &to.u.sa, to.len) == (ssize_t)n ? 0 : EIO;
+}
+
+
+static void stop_h(void *arg)
+{
+	gw_reactor_stop(arg);
+}
+
+
+static int run_ms(struct gw_reactor *r, struct gw_timer *t, uint64_t ms)
+{
+	gw_timer_start(t, ms, stop_h, r);
+
+	return gw_reactor_run(r);
+}
+
+
+/* Is anything of ours bound to port, on 127.0.0.1? */
+static bool port_bound(uint16_t port)
+{
+	struct sa a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	bool bound;
+
+	sa_set_str(&a, "127.0.0.1", port);
+	bound = bind(fd, &a.u.sa, a.len) != 0;
+	close(fd);
+
+	return bound;
+}
+
+
+static char *offer_at(char *buf, size_t sz, uint16_t port, bool mux)
+{
+	snprintf(buf, sz, "v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		 "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP 0\r\n"
+		 "%s", port, mux ? "a=rtcp-mux\r\n" : "");
+	return buf;
+}
+
+
+/*
+ * RFC 5761: a caller offering rtcp-mux (peer M) bridged to a callee that
+ * answers without it (peer P, RTCP on port + 1). Our answer to M says
+ * a=rtcp-mux and its RTCP socket is gone; RTCP from M on its RTP port
+ * reaches P's RTCP port, and P's RTCP reaches M on its RTP port; RTP
+ * goes RTP port to RTP port. A re-offer from M without mux binds the
+ * RTCP port again.
+ */
+int test_media_rtcp_mux(void)
+{
+	static const uint8_t rtp[12] = {0x80, 0, 0, 1, 0, 0, 0, 160,
+					1, 2, 3, 4};
+	static const uint8_t rr[8] = {0x80, 201, 0, 1, 5, 6, 7, 8};
+	struct gw_reactor *r = NULL;
+	struct gw_timer *t = NULL;
+	struct media_mgr *mm = NULL;
+	struct gw_conf *conf = NULL;
+	struct media_stream *a = NULL, *b = NULL;
+	struct media_stats st;
+	struct sa laddr, ma, pa, pra;
+	char buf[512], *sdp = NULL;
+	uint8_t got[64];
+	int m = -1, p = -1, pr = -1, err = 0;
+
+	TEST_ERR(gw_conf_default(&conf));
+	conf->media.rtp_ports.first = 41200;
+	conf->media.rtp_ports.last = 41209;
+	TEST_ERR(gw_reactor_alloc(&r));
+	TEST_ERR(gw_timer_alloc(&t, r));
+	TEST_ERR(media_mgr_alloc(&mm, r, conf));
+	sa_set_str(&laddr, "127.0.0.1", 0);
+	TEST_ERR(media_stream_alloc(&a, mm, &laddr, NULL, NULL));
+	TEST_ERR(media_stream_alloc(&b, mm, &laddr, NULL, NULL));
+	TEST_ERR(udp_peer(&m, &ma));
+	TEST_ERR(udp_peer(&p, &pa));
+	/* P's RTCP port is its RTP port + 1 */
+	pr = socket(AF_INET, SOCK_DGRAM, 0);
+	pra = pa;
+	sa_set_port(&pra, (uint16_t)(sa_port(&pa) + 1));
+	if (pr < 0 || bind(pr, &pra.u.sa, pra.len)) {
+		err = EADDRINUSE;    /* the kernel gave that port away */
+		goto out;
+	}
+
+	offer_at(buf, sizeof(buf), sa_port(&ma), true);
+	TEST_ERR(media_stream_answer(a, buf, strlen(buf), &sdp));
+	TEST_ASSERT(strstr(sdp, "a=rtcp-mux\r\n"));
+	sdp = mem_deref(sdp);
+	TEST_ASSERT(!port_bound((uint16_t)(sa_port(&a->laddr) + 1)));
+	TEST_ASSERT(port_bound(sa_port(&b->laddr) + 1));
+
+	/* our offer to the callee carries rtcp-mux; its answer does not */
+	TEST_ERR(media_stream_offer(b, a, &sdp));
+	TEST_ASSERT(strstr(sdp, "a=rtcp-mux\r\n"));
+	sdp = mem_deref(sdp);
+	offer_at(buf, sizeof(buf), sa_port(&pa), false);
+	TEST_ERR(media_stream_accept(b, buf, strlen(buf)));
+	TEST_ASSERT(!b->mux && b->fd[1] >= 0);
+	media_stream_relay(a, b);
+
+	/* M: RTP and RTCP on its one port */
+	TEST_ERR(send_to(m, a, 0, rtp, sizeof(rtp)));
+	TEST_ERR(send_to(m, a, 0, rr, sizeof(rr)));
+	TEST_ERR(run_ms(r, t, 100));
+	TEST_EQUALS(sizeof(rtp), recv(p, got, sizeof(got), MSG_DONTWAIT));
+	TEST_EQUALS(sizeof(rr), recv(pr, got, sizeof(got), MSG_DONTWAIT));
+	TEST_ASSERT(!memcmp(got, rr, sizeof(rr)));
+	TEST_EQUALS(-1, recv(p, got, sizeof(got), MSG_DONTWAIT));
+
+	/* P: RTCP from its RTCP port reaches M's RTP port; RTP too */
+	TEST_ERR(send_to(pr, b, 1, rr, sizeof(rr)));
+	TEST_ERR(send_to(p, b, 0, rtp, sizeof(rtp)));
+	TEST_ERR(run_ms(r, t, 100));
+	for (int i = 0; i < 2; i++)
+		TEST_ASSERT(recv(m, got, sizeof(got), MSG_DONTWAIT) > 0);
+	media_stream_stats(a, &st);
+	TEST_EQUALS(1, st.rx_pkts);
+	TEST_EQUALS(1, st.rtcp_rx);
+	TEST_EQUALS(1, st.tx_pkts);
+	TEST_EQUALS(1, st.rtcp_tx);
+	TEST_EQUALS(0, st.rx_bad);
+
+	/* a re-offer without mux: RTCP on port + 1 again */
+	offer_at(buf, sizeof(buf), sa_port(&ma), false);
+	TEST_ERR(media_stream_answer(a, buf, strlen(buf), &sdp));
+	TEST_ASSERT(!strstr(sdp, "rtcp-mux"));
+	TEST_ASSERT(port_bound((uint16_t)(sa_port(&a->laddr) + 1)));
+
+ out:
+	mem_deref(sdp);
+	if (m >= 0)
+		close(m);
+	if (p >= 0)
+		close(p);
+	if (pr >= 0)
+		close(pr);
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(mm);
+	mem_deref(t);
 	mem_deref(r);
 	mem_deref(conf);
 	return err;
