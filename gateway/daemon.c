@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <nss.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -206,6 +208,60 @@ static void daemon_destructor(void *data)
 }
 
 
+/*
+ * Process-wide policies, once, before any socket:
+ *
+ * No DNS. Keepline's addresses all come from its configuration as IP
+ * addresses, and a host name a peer writes (Via maddr, Contact,
+ * Record-Route) must never make the one thread wait on a resolver. Our
+ * requests go to IP next hops (call_next_hop()), so Sofia's own resolver
+ * is never asked; what is left is the getaddrinfo() Sofia's transports
+ * call for a response's Via, which would block on an unanswering
+ * nameserver. Host lookups are limited to /etc/hosts, for this process
+ * only (glibc's documented override of nsswitch.conf).
+ *
+ * File descriptors: every SIP TCP/TLS connection and every RTP/RTCP
+ * socket is one; the soft limit (often 1,024) is raised to the hard one.
+ */
+static void process_setup(void)
+{
+	struct rlimit rl;
+
+	if (__nss_configure_lookup("hosts", "files") == 0)
+		gw_log(GW_LOG_INFO, "gateway", "dns_off",
+		       GW_FIELDS(GW_FS("hosts", "files")),
+		       "Host names are looked up in /etc/hosts only: no DNS "
+		       "query is ever made");
+	else
+		gw_log(GW_LOG_WARN, "gateway", "dns_off_failed",
+		       GW_FIELDS(GW_FERR(errno)),
+		       "Cannot limit host lookups to /etc/hosts: a peer's host "
+		       "name could stall the daemon on DNS");
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			rl.rlim_cur = old;
+		gw_log(GW_LOG_INFO, "gateway", "fd_limit",
+		       GW_FIELDS(GW_FU("soft", rl.rlim_cur),
+				 GW_FU("was", old), GW_FU("hard", rl.rlim_max)),
+		       "File descriptor limit %lu (was %lu)",
+		       (unsigned long)rl.rlim_cur, (unsigned long)old);
+	}
+	else {
+		gw_log(GW_LOG_INFO, "gateway", "fd_limit",
+		       GW_FIELDS(GW_FU("soft", rl.rlim_cur),
+				 GW_FU("was", rl.rlim_cur),
+				 GW_FU("hard", rl.rlim_max)),
+		       "File descriptor limit %lu", (unsigned long)rl.rlim_cur);
+	}
+}
+
+
 int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 {
 	struct gw_daemon *d;
@@ -227,6 +283,7 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 
 	/* a client that disconnects mid-reply must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
+	process_setup();
 
 	err = gw_reactor_alloc(&d->r);
 	if (err) {

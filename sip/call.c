@@ -119,12 +119,16 @@ static int bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 }
 
 
+const char *call_next_hop(const struct call *c, bool callee)
+{
+	return callee ? c->out->route : c->hop;
+}
+
+
 static void send_bye(struct call *c, nta_leg_t *leg, nta_outgoing_t **orqp,
 		     const char *reason_hdr)
 {
-	/* a bridge's outbound leg goes via its trunk (bridge.c) */
-	const char *route = c->out && leg == c->out->leg ? c->out->route :
-		NULL;
+	const char *route = call_next_hop(c, c->out && leg == c->out->leg);
 
 	if (!leg || *orqp)
 		return;
@@ -524,6 +528,10 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	c->trunk = trunk;
 	c->peer = src;
 	c->tp = sipua_via_transport(sip);
+	/* symmetric signalling: requests to the caller go where its INVITE
+	 * came from, whatever host its Contact or Record-Route names */
+	re_snprintf(c->hop, sizeof(c->hop), "sip:%J;transport=%s", &src,
+		    gw_transport_name(c->tp));
 	c->created = gw_now_ms();
 	str_dup(&c->call_id, sip->sip_call_id->i_id);
 	if (sip->sip_from)

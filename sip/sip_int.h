@@ -118,6 +118,8 @@ struct call {
 	const struct gw_trunk *trunk;
 	struct sa peer;               /**< where its SIP came from */
 	enum gw_transport tp;         /**< and over which transport */
+	char hop[80];                 /**< next hop of every request to the
+					   caller: peer, over tp (no DNS) */
 	nta_leg_t *leg;
 	nta_incoming_t *irq;          /**< INVITE or re-INVITE being answered */
 	nta_outgoing_t *bye;
@@ -162,6 +164,13 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 		      void *arg);
 /** End a call because the gateway stops */
 void call_shutdown(struct call *c);
+/**
+ * The next hop of our requests on one leg of c: the caller's source
+ * address (caller leg), the trunk's outbound_uri (a bridge's callee leg).
+ * Both name IP addresses, so NTA never resolves a host a peer named in
+ * its Contact or Record-Route (docs/operator-guide.md, "No DNS").
+ */
+const char *call_next_hop(const struct call *c, bool callee);
 
 /* timer.c */
 int  st_leg_init(struct st_leg *st, struct call *c, bool callee,

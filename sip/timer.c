@@ -60,10 +60,9 @@ static char **sdp_of(struct st_leg *st)
 }
 
 
-/* a bridge's outbound leg goes via its trunk (bridge.c) */
 static const char *route_of(const struct st_leg *st)
 {
-	return st->callee ? st->c->out->route : NULL;
+	return call_next_hop(st->c, st->callee);
 }
 
 

@@ -28,6 +28,7 @@ Every program stops by itself after its time or count.
 """
 
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -48,6 +49,15 @@ class Netns:
         sh("ip", "netns", "add", self.name)
         self.run("ip", "link", "set", "lo", "up")
 
+    def resolver(self, nameserver):
+        """Programs run in this namespace read this resolv.conf (ip netns
+        exec bind-mounts /etc/netns/NAME/resolv.conf over the real one)."""
+        d = os.path.join("/etc/netns", self.name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "resolv.conf"), "w") as f:
+            f.write("nameserver %s\noptions timeout:5 attempts:3\n"
+                    % nameserver)
+
     def run(self, *args, check=True):
         return sh("ip", "netns", "exec", self.name, *args, check=check)
 
@@ -56,6 +66,7 @@ class Netns:
 
     def delete(self):
         sh("ip", "netns", "del", self.name, check=False)
+        shutil.rmtree(os.path.join("/etc/netns", self.name), True)
 
 
 class Lan:
