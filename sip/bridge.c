@@ -325,10 +325,14 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 	struct st_result res;
 	char *answer = NULL, se[32];
 	bool offer;
+	int status;
 	(void)leg;
 
 	if (c->ended)
 		return 481;
+	status = call_dialog_check(c, true, irq, sip);
+	if (status)
+		return status;
 
 	switch (sip->sip_request->rq_method) {
 

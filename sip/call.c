@@ -125,6 +125,74 @@ const char *call_next_hop(const struct call *c, bool callee)
 }
 
 
+/* Where a message came from: NTA keeps the source address with it */
+static int msg_source(msg_t *msg, struct sa *src)
+{
+	su_sockaddr_t su;
+	socklen_t sulen = sizeof(su);
+	int err;
+
+	if (!msg)
+		return EINVAL;
+	err = msg_get_address(msg, &su, &sulen);
+	msg_destroy(msg);
+
+	return err < 0 || sa_set_sa(src, &su.su_sa) ? EINVAL : 0;
+}
+
+
+/* The leg's trunk, or the address the dialog was set up with */
+static bool may_speak(const struct call *c, bool callee, const struct sa *src)
+{
+	const struct gw_trunk *t = callee ?
+		gw_conf_trunk(c->ua->conf, c->route->trunk) : c->trunk;
+	const struct sa *peer = callee ? &c->out->next_hop : &c->peer;
+
+	return sa_cmp(src, peer, SA_ADDR) || sipua_trunk_contains(t, src);
+}
+
+
+static void foreign_request(const struct call *c, bool callee,
+			    const char *method, const struct sa *src)
+{
+	char from[64];
+
+	if (src)
+		re_snprintf(from, sizeof(from), "%J", src);
+	else
+		snprintf(from, sizeof(from), "?");
+	gw_log(GW_LOG_WARN, "sip", "dialog_request_refused",
+	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("method", method),
+			 GW_FS("source", from),
+			 GW_FS("leg", callee ? "callee" : "caller")),
+	       "%s from %s refused: not the %s's trunk nor the dialog's peer",
+	       method, from, callee ? "callee" : "caller");
+}
+
+
+int call_dialog_check(struct call *c, bool callee, nta_incoming_t *irq,
+		      sip_t const *sip)
+{
+	struct sa src;
+	bool known;
+
+	if (!sip->sip_to || !sip->sip_to->a_tag)
+		return 481;
+	/* a CANCEL of ours reaches the INVITE's transaction, not the leg */
+	if (sip->sip_request->rq_method == sip_method_cancel)
+		return 481;
+
+	known = !msg_source(nta_incoming_getrequest(irq), &src);
+	if (known && may_speak(c, callee, &src))
+		return 0;
+
+	foreign_request(c, callee, sip->sip_request->rq_method_name,
+			known ? &src : NULL);
+
+	return 403;
+}
+
+
 static void send_bye(struct call *c, nta_leg_t *leg, nta_outgoing_t **orqp,
 		     const char *reason_hdr)
 {
@@ -292,8 +360,19 @@ int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 
 	if (sip && sip->sip_request &&
 	    sip->sip_request->rq_method == sip_method_cancel) {
+		struct sa src;
+		bool known = !msg_source(
+			nta_incoming_getrequest_ackcancel(irq), &src);
+
+		/* a CANCEL copying the INVITE's Via matches its transaction
+		 * from anywhere: only the caller's trunk may cancel */
+		if (!known || !may_speak(c, false, &src)) {
+			foreign_request(c, false, "CANCEL",
+					known ? &src : NULL);
+			return 0;
+		}
 		/* RFC 3261 §9.2: only an INVITE not yet answered is cancelled;
-		 * NTA has answered the CANCEL itself */
+		 * NTA has answered the CANCEL itself, the 487 is ours */
 		if (c->state == CALL_PROCEEDING)
 			bridge_cancel(c);
 		return 0;
@@ -384,10 +463,14 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 			nta_incoming_t *irq, sip_t const *sip)
 {
 	struct call *c = (struct call *)magic;
+	int status;
 	(void)leg;
 
 	if (c->ended)
 		return 481;
+	status = call_dialog_check(c, false, irq, sip);
+	if (status)
+		return status;
 
 	switch (sip->sip_request->rq_method) {
 
@@ -471,18 +554,12 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	const struct gw_route *route;
 	const struct gw_trunk *trunk;
 	struct st_result neg;
-	su_sockaddr_t su;
-	socklen_t sulen = sizeof(su);
 	struct sa src, local;
 	struct call *c;
-	msg_t *msg;
 	char *user;
 	int err;
 
-	msg = nta_incoming_getrequest(irq);
-	err = msg_get_address(msg, &su, &sulen);
-	msg_destroy(msg);
-	if (err < 0 || sa_set_sa(&src, &su.su_sa))
+	if (msg_source(nta_incoming_getrequest(irq), &src))
 		return 500;
 
 	/* inbound only from a trunk's addresses */

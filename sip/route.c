@@ -9,13 +9,12 @@
 #include "sip/route.h"
 
 
-const struct gw_trunk *sipua_trunk_by_source(const struct gw_conf *conf,
-					     const struct sa *src)
+bool sipua_trunk_contains(const struct gw_trunk *t, const struct sa *src)
 {
 	struct sa v4;
 
-	if (!conf || !src)
-		return NULL;
+	if (!t || !src)
+		return false;
 
 	/* a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d */
 	if (sa_af(src) == AF_INET6 &&
@@ -27,13 +26,24 @@ const struct gw_trunk *sipua_trunk_by_source(const struct gw_conf *conf,
 		src = &v4;
 	}
 
-	for (size_t i = 0; i < conf->n_trunks; i++) {
-		const struct gw_trunk *t = &conf->trunks[i];
+	for (size_t j = 0; j < t->n_addresses; j++) {
+		if (gw_cidr_contains(&t->addresses[j], src))
+			return true;
+	}
 
-		for (size_t j = 0; j < t->n_addresses; j++) {
-			if (gw_cidr_contains(&t->addresses[j], src))
-				return t;
-		}
+	return false;
+}
+
+
+const struct gw_trunk *sipua_trunk_by_source(const struct gw_conf *conf,
+					     const struct sa *src)
+{
+	if (!conf || !src)
+		return NULL;
+
+	for (size_t i = 0; i < conf->n_trunks; i++) {
+		if (sipua_trunk_contains(&conf->trunks[i], src))
+			return &conf->trunks[i];
 	}
 
 	return NULL;

@@ -8,10 +8,15 @@
 #ifndef SIPUA_ROUTE_H
 #define SIPUA_ROUTE_H
 
+#include <stdbool.h>
+
 struct gw_conf;
 struct gw_route;
 struct gw_trunk;
 struct sa;
+
+/** Do the trunk's addresses contain src? (::ffff:a.b.c.d as a.b.c.d) */
+bool sipua_trunk_contains(const struct gw_trunk *t, const struct sa *src);
 
 /** The first trunk whose addresses contain src, or NULL (403) */
 const struct gw_trunk *sipua_trunk_by_source(const struct gw_conf *conf,

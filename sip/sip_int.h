@@ -171,6 +171,15 @@ void call_shutdown(struct call *c);
  * its Contact or Record-Route (docs/operator-guide.md, "No DNS").
  */
 const char *call_next_hop(const struct call *c, bool callee);
+/**
+ * May this request act on a leg of c? RFC 3261 §12.2.2: without a To
+ * tag it is in no dialog (481; NTA would match it for RFC 2543's sake).
+ * A trunk endpoint takes in-dialog requests only from the leg's trunk
+ * addresses or the address the dialog was set up with (403, logged with
+ * the source). 0: go on; else the status to answer.
+ */
+int call_dialog_check(struct call *c, bool callee, nta_incoming_t *irq,
+		      sip_t const *sip);
 
 /* timer.c */
 int  st_leg_init(struct st_leg *st, struct call *c, bool callee,

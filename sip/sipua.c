@@ -513,6 +513,9 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 				     (nta_agent_magic_t *)ua,
 				     NTATAG_UA(1),
 				     NTATAG_MERGE_482(1),
+				     /* the 487 is ours, for a CANCEL we
+				      * accept (call_ack_cancel()) */
+				     NTATAG_CANCEL_487(0),
 				     /* a trunk endpoint answers no STUN; and
 				      * Sofia's STUN error path leaks */
 				     TPTAG_STUN_SERVER(0),

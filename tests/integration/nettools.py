@@ -16,6 +16,10 @@ inside a namespace with `ip netns exec NS python3 nettools.py CMD ...`:
                                       what it received
   rtcp  BIND_IP:PORT TO_IP:PORT SECS  a peer's RTCP: an RR every 0.2 s to
                                       TO, prints what RTCP it received
+  udpio BIND_IP:PORT SECS             a UDP socket for a test process
+                                      outside the namespace (NsUdp):
+                                      JSON lines on stdin are sent, what
+                                      arrives is printed as JSON lines
   drain TO_IP:PORT PPS SECS           UDP to a closed port, to keep that
                                       host's ICMP rate limiter empty
   bye   IFACE COUNT SECS              print "<wall time> <Call-ID>" for each
@@ -27,12 +31,16 @@ inside a namespace with `ip netns exec NS python3 nettools.py CMD ...`:
 Every program stops by itself after its time or count.
 """
 
+import json
 import os
+import queue
+import selectors
 import shutil
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -131,6 +139,43 @@ class Lan:
         self.delete()
 
 
+class NsUdp:
+    """A UDP socket bound inside namespace ns, used from this process:
+    the program udpio runs there and relays both ways over pipes."""
+
+    def __init__(self, ns, bind, secs=120):
+        self.proc = subprocess.Popen(
+            ns.wrap(["python3", os.path.abspath(__file__), "udpio", bind,
+                     str(secs)]),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.queue = queue.Queue()
+        if self.proc.stdout.readline().strip() != "ready":
+            self.close()
+            raise RuntimeError("udpio did not start in " + ns.name)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.queue.put(json.loads(line))
+
+    def sendto(self, text, to):
+        self.proc.stdin.write(json.dumps({"to": to, "data": text}) + "\n")
+        self.proc.stdin.flush()
+
+    def recv(self, timeout):
+        """(text, "ip:port") of the next datagram, or None."""
+        try:
+            m = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return m["data"], m["from"]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=5)
+
+
 # --- programs run inside a namespace ---------------------------------------
 
 def hostport(s):
@@ -218,6 +263,29 @@ def rtcp(bind, to, secs):
     print("rtcp=%d other=%d" % (got, bad), flush=True)
 
 
+def udpio(bind, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(hostport(bind))
+    print("ready", flush=True)
+    end = time.monotonic() + float(secs)
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ)
+    sel.register(sys.stdin, selectors.EVENT_READ)
+    while time.monotonic() < end:
+        for key, _ in sel.select(timeout=0.5):
+            if key.fileobj is s:
+                data, src = s.recvfrom(65535)
+                print(json.dumps({"from": "%s:%d" % src,
+                                  "data": data.decode(errors="replace")}),
+                      flush=True)
+                continue
+            line = sys.stdin.readline()
+            if not line:
+                return     # the test closed the pipe
+            m = json.loads(line)
+            s.sendto(m["data"].encode(), hostport(m["to"]))
+
+
 def drain(to, pps, secs):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     end = time.monotonic() + float(secs)
@@ -289,5 +357,5 @@ def icmp(src, dst, itype, code, qsrc, qdst, payload_hex="", count="1",
 
 if __name__ == "__main__":
     {"rtp": rtp, "rtcp": rtcp, "drain": drain, "icmp": icmp,
-     "bye": bye}[sys.argv[1]](
+     "bye": bye, "udpio": udpio}[sys.argv[1]](
         *sys.argv[2:])

@@ -9,15 +9,20 @@ No DNS on the one thread (docs/operator-guide.md, "No DNS"):
   ns gw (10.77.0.1)  keepline, whose resolv.conf names a nameserver that
                      never answers (10.77.0.99: nobody has that address)
                      or one it has no route to (192.0.2.53)
+
+Dialog integrity: a caller in ns ph (10.77.0.2, the trunk) and a
+spoofer in ns sp (10.77.0.3, in no trunk) who knows the dialog's
+Call-ID and tags, both speaking raw SIP through nettools.NsUdp.
 """
 
+import re
 import shutil
 import threading
 import time
 
 import kltest
 from kltest import TAP, Daemon, Skip, check, wait_for
-from nettools import Lan
+from nettools import Lan, NsUdp
 from sippkit import Sipp
 
 t = TAP()
@@ -118,6 +123,162 @@ def nameserver_that_never_answers_stalls_nothing():
 def nameserver_without_route_stalls_nothing():
     need_root()
     no_dns("192.0.2.53")
+
+
+class Peer:
+    """Raw SIP from a namespace, for requests sipp cannot forge."""
+
+    def __init__(self, ns, ip, port=5062):
+        self.ip, self.port = ip, port
+        self.io = NsUdp(ns, "%s:%d" % (ip, port))
+        self.gw = "%s:5060" % Lan.GW
+
+    def send(self, method, d, cseq, to_tag="", branch=None, via=None,
+             body="", user="echo"):
+        """A request in dialog d (call_id, from_tag), as this peer."""
+        via = via or "SIP/2.0/UDP %s:%d;branch=z9hG4bK%s" % (
+            self.ip, self.port, branch or "%s%d" % (method.lower(), cseq))
+        self.io.sendto(
+            "%s sip:%s@%s SIP/2.0\r\nVia: %s\r\n"
+            "From: <sip:a@%s>;tag=%s\r\nTo: <sip:%s@%s>%s\r\n"
+            "Call-ID: %s\r\nCSeq: %d %s\r\n"
+            "Contact: <sip:a@%s:%d>\r\nMax-Forwards: 70\r\n%s"
+            "Content-Length: %d\r\n\r\n%s" % (
+                method, user, self.gw, via, d["ip"], d["from_tag"], user,
+                self.gw, ";tag=" + to_tag if to_tag else "", d["call_id"],
+                cseq, method, self.ip, self.port,
+                "Content-Type: application/sdp\r\n" if body else "",
+                len(body), body), self.gw)
+        return via
+
+    def final(self, method, timeout=5):
+        """The next final response to method (others are skipped)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = self.io.recv(end - time.monotonic())
+            if not m:
+                break
+            text = m[0]
+            if re.match(r"SIP/2.0 [2-6]\d\d ", text) and \
+                    re.search(r"(?mi)^CSeq: *\d+ %s" % method, text):
+                return text
+        return ""
+
+    def close(self):
+        self.io.close()
+
+
+def sdp(ip, port):
+    return ("v=0\r\no=t 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+            "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            % (ip, ip, port))
+
+
+def dialog_gateway(lan, callee_port=9):
+    return Daemon("""\
+sip:
+  listen: ["udp:%s:5060", "udp:127.0.0.1:5060"]
+trunks:
+  - name: carrier
+    addresses: [10.77.0.2]
+  - name: lab
+    addresses: [127.0.0.1]
+    outbound_uri: sip:127.0.0.1:%d
+routes:
+  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
+     trunk: lab}
+  - {match: "*", action: echo}
+media:
+  rtp_ports: 30200-30299
+""" % (Lan.GW, callee_port, callee_port), wrap=lan["gw"].wrap([]))
+
+
+def status_of(text):
+    return int(text.split(" ", 2)[1]) if text else None
+
+
+@t.test
+def spoofed_in_dialog_requests_are_refused():
+    """A BYE without a To tag is in no dialog (RFC 3261 §12.2.2): 481,
+    whoever sends it. BYE and re-INVITE with the right tags from outside
+    the trunk: 403, logged with the source; the call goes on."""
+    need_root()
+    with Lan(["ph", "sp"]) as lan, dialog_gateway(lan) as d:
+        caller, spoof = Peer(lan["ph"], "10.77.0.2"), \
+            Peer(lan["sp"], "10.77.0.3")
+        try:
+            dlg = {"call_id": "dialog-1@10.77.0.2", "from_tag": "a1",
+                   "ip": "10.77.0.2"}
+            caller.send("INVITE", dlg, 1, body=sdp("10.77.0.2", 40000))
+            ok = caller.final("INVITE")
+            check(status_of(ok) == 200, "call answered", ok, d.logs())
+            tag = re.search(r"(?mi)^To:.*;tag=([^;\s]+)", ok).group(1)
+            caller.send("ACK", dlg, 1, to_tag=tag)
+
+            for cseq, who in ((2, spoof), (3, caller)):
+                who.send("BYE", dlg, cseq)
+                r = who.final("BYE")
+                check(status_of(r) == 481, "BYE without To tag from %s: "
+                      "481" % who.ip, r, d.logs())
+            spoof.send("BYE", dlg, 4, to_tag=tag)
+            r = spoof.final("BYE")
+            check(status_of(r) == 403, "BYE from outside the trunk: 403",
+                  r, d.logs())
+            spoof.send("INVITE", dlg, 5, to_tag=tag,
+                       body=sdp("10.77.0.3", 41000))
+            r = spoof.final("INVITE")
+            check(status_of(r) == 403, "re-INVITE from outside: 403", r)
+            calls = d.calls()
+            check(len(calls) == 1 and calls[0]["legs"][0]["media"]
+                  ["remote_sdp"] == "10.77.0.2:40000",
+                  "call up, media where the caller put it", calls)
+            logs = d.logs()
+            for m in ("BYE", "INVITE"):
+                check("%s from 10.77.0.3:5062 refused: not the caller's "
+                      "trunk" % m in logs, "logged: " + m, logs)
+
+            caller.send("BYE", dlg, 6, to_tag=tag)
+            check(status_of(caller.final("BYE")) == 200, "the caller's "
+                  "own BYE", d.logs())
+            wait_for(lambda: not d.calls(), 5, "call gone")
+        finally:
+            caller.close()
+            spoof.close()
+
+
+@t.test
+def spoofed_cancel_cancels_nothing():
+    """A CANCEL copying the ringing INVITE's Via matches its transaction
+    from anywhere: from outside the trunk it cancels nothing. The callee
+    rings 2 s and answers 486, and that 486 (not a 487) reaches the
+    caller; a CANCEL reaching the callee would fail its scenario."""
+    need_root()
+    with Lan(["ph", "sp"]) as lan:
+        callee = Sipp("uas_ring_then_busy.xml", None, netns=lan["gw"])
+        with dialog_gateway(lan, callee.sip_port) as d:
+            callee.start()
+            caller, spoof = Peer(lan["ph"], "10.77.0.2"), \
+                Peer(lan["sp"], "10.77.0.3")
+            try:
+                dlg = {"call_id": "cancel-1@10.77.0.2", "from_tag": "c1",
+                       "ip": "10.77.0.2"}
+                via = caller.send("INVITE", dlg, 1, user="+44100",
+                                  body=sdp("10.77.0.2", 40000))
+                wait_for(lambda: [c for c in d.calls()
+                                  if c["state"] == "proceeding"], 5,
+                         "ringing", d.logs)
+                spoof.send("CANCEL", dlg, 1, via=via, user="+44100")
+                r = caller.final("INVITE")
+                check(status_of(r) == 486, "the callee's 486 reached the "
+                      "caller, uncancelled", r, d.logs())
+                caller.send("ACK", dlg, 1, branch="invite1", user="+44100")
+                check(callee.wait(20) == 0, "callee saw no CANCEL",
+                      callee.report())
+                check("CANCEL from 10.77.0.3:5062 refused: not the "
+                      "caller's trunk" in d.logs(), "logged", d.logs())
+            finally:
+                caller.close()
+                spoof.close()
 
 
 if __name__ == "__main__":
