@@ -56,6 +56,9 @@ struct gw_daemon {
 	size_t n_providers;
 	struct reloader reloaders[MAX_RELOADERS];
 	size_t n_reloaders;
+	bool dns_off;                 /**< process_setup(): hosts: files */
+	int dns_err;
+	uint64_t fd_soft, fd_was, fd_hard;
 };
 
 
@@ -209,7 +212,8 @@ static void daemon_destructor(void *data)
 
 
 /*
- * Process-wide policies, once, before any socket:
+ * Process-wide policies, once, before any socket (reported by
+ * process_report() when the daemon starts):
  *
  * No DNS. Keepline's addresses all come from its configuration as IP
  * addresses, and a host name a peer writes (Via maddr, Contact,
@@ -223,42 +227,52 @@ static void daemon_destructor(void *data)
  * File descriptors: every SIP TCP/TLS connection and every RTP/RTCP
  * socket is one; the soft limit (often 1,024) is raised to the hard one.
  */
-static void process_setup(void)
+static void process_setup(struct gw_daemon *d)
 {
 	struct rlimit rl;
 
-	if (__nss_configure_lookup("hosts", "files") == 0)
+	d->dns_off = __nss_configure_lookup("hosts", "files") == 0;
+	d->dns_err = d->dns_off ? 0 : errno;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	d->fd_was = rl.rlim_cur;
+	d->fd_hard = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max;
+	if (d->fd_was < d->fd_hard && setrlimit(RLIMIT_NOFILE, &rl))
+		rl.rlim_cur = d->fd_was;
+	d->fd_soft = rl.rlim_cur;
+}
+
+
+static void process_report(const struct gw_daemon *d)
+{
+	if (d->dns_off)
 		gw_log(GW_LOG_INFO, "gateway", "dns_off",
 		       GW_FIELDS(GW_FS("hosts", "files")),
 		       "Host names are looked up in /etc/hosts only: no DNS "
 		       "query is ever made");
 	else
 		gw_log(GW_LOG_WARN, "gateway", "dns_off_failed",
-		       GW_FIELDS(GW_FERR(errno)),
+		       GW_FIELDS(GW_FERR(d->dns_err)),
 		       "Cannot limit host lookups to /etc/hosts: a peer's host "
 		       "name could stall the daemon on DNS");
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rlim_t old = rl.rlim_cur;
-
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			rl.rlim_cur = old;
+	if (d->fd_soft != d->fd_was)
 		gw_log(GW_LOG_INFO, "gateway", "fd_limit",
-		       GW_FIELDS(GW_FU("soft", rl.rlim_cur),
-				 GW_FU("was", old), GW_FU("hard", rl.rlim_max)),
-		       "File descriptor limit %lu (was %lu)",
-		       (unsigned long)rl.rlim_cur, (unsigned long)old);
-	}
-	else {
+		       GW_FIELDS(GW_FU("soft", d->fd_soft),
+				 GW_FU("was", d->fd_was),
+				 GW_FU("hard", d->fd_hard)),
+		       "File descriptor limit %llu (was %llu)",
+		       (unsigned long long)d->fd_soft,
+		       (unsigned long long)d->fd_was);
+	else
 		gw_log(GW_LOG_INFO, "gateway", "fd_limit",
-		       GW_FIELDS(GW_FU("soft", rl.rlim_cur),
-				 GW_FU("was", rl.rlim_cur),
-				 GW_FU("hard", rl.rlim_max)),
-		       "File descriptor limit %lu", (unsigned long)rl.rlim_cur);
-	}
+		       GW_FIELDS(GW_FU("soft", d->fd_soft),
+				 GW_FU("was", d->fd_was),
+				 GW_FU("hard", d->fd_hard)),
+		       "File descriptor limit %llu",
+		       (unsigned long long)d->fd_soft);
 }
 
 
@@ -283,7 +297,7 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 
 	/* a client that disconnects mid-reply must not kill the daemon */
 	signal(SIGPIPE, SIG_IGN);
-	process_setup();
+	process_setup(d);
 
 	err = gw_reactor_alloc(&d->r);
 	if (err) {
@@ -366,6 +380,7 @@ int gw_daemon_run(struct gw_daemon *d)
 	if (!d)
 		return EINVAL;
 
+	process_report(d);
 	gw_log(GW_LOG_INFO, "gateway", "start",
 	       GW_FIELDS(GW_FS("version", VERSION), GW_FI("pid", getpid()),
 			 GW_FS("config", d->conf->path ? d->conf->path :
