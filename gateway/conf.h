@@ -46,6 +46,7 @@ struct gw_session_timer_conf {
 	uint32_t min_se;              /**< [s], RFC 4028 floor is 90 */
 	enum gw_refresher prefer_refresher;
 	bool use_update;
+	uint32_t max_se;              /**< [s]: longer intervals lowered */
 };
 
 struct gw_trunk {

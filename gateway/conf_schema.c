@@ -43,6 +43,8 @@ static const char *const formats[] = {"text", "json", NULL};
 	{"prefer_refresher", CT_ENUM, offsetof(T, F.prefer_refresher), 0,  \
 	 0, 0, refreshers},                                                \
 	{"use_update", CT_BOOL, offsetof(T, F.use_update)},                \
+	{"max_se", CT_SECONDS, offsetof(T, F.max_se), RFC4028_MIN_SE,      \
+	 DAY_S},                                                           \
 	KEY_END
 
 static const struct conf_key session_timer_keys[] = {
@@ -55,12 +57,22 @@ static const struct conf_key trunk_session_timer_keys[] = {
 
 
 /* min_se above default_expires would make us answer every INVITE with our
- * own interval below our own floor (RFC 4028 §4, §9). */
+ * own interval below our own floor (RFC 4028 §4, §9); default_expires
+ * above max_se would have us ask for what we lower in answers. */
 static void check_session_timer(struct conf_parser *p,
 				const struct gw_session_timer_conf *st,
 				yaml_node_t *map)
 {
 	yaml_node_t *n;
+
+	if (st->default_expires > st->max_se) {
+		n = conf_map_get(p, map, "max_se");
+		if (!n)
+			n = conf_map_get(p, map, "default_expires");
+		conf_error(p, n ? n : map, n ? "max_se" : NULL,
+			   "default_expires (%us) is greater than max_se (%us)",
+			   st->default_expires, st->max_se);
+	}
 
 	if (st->min_se <= st->default_expires)
 		return;
@@ -590,6 +602,7 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	conf->session_timer.enabled = true;
 	conf->session_timer.default_expires = 1800;
 	conf->session_timer.min_se = RFC4028_MIN_SE;
+	conf->session_timer.max_se = 7200;
 	conf->session_timer.prefer_refresher = GW_REFRESHER_UAC;
 	conf->session_timer.use_update = false;
 

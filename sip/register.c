@@ -30,6 +30,7 @@ enum {
 	RETRY_MIN_S = 30,
 	RETRY_MAX_S = 300,
 	AUTH_TRIES_MAX = 2,
+	MIN_EXPIRES_MAX_S = 86400,    /**< a 423's Min-Expires we follow */
 };
 
 enum reg_state { REG_SENDING = 0, REG_REGISTERED, REG_FAILED };
@@ -84,15 +85,19 @@ static void reg_retry(struct sipua_reg *r)
 }
 
 
-/* The expiry the registrar granted our contact (RFC 3261 §10.2.4) */
+/* The expiry the registrar granted our contact (RFC 3261 §10.2.4); it
+ * may shorten what we asked, not lengthen it (§10.3 step 7): more is
+ * taken as what we asked, so the refresh timer stays in range */
 static unsigned granted(const struct sipua_reg *r, sip_t const *sip)
 {
-	if (sip->sip_contact && sip->sip_contact->m_expires)
-		return (unsigned)strtoul(sip->sip_contact->m_expires, NULL, 10);
-	if (sip->sip_expires)
-		return (unsigned)sip->sip_expires->ex_delta;
+	unsigned long g = r->expires;
 
-	return r->expires;
+	if (sip->sip_contact && sip->sip_contact->m_expires)
+		g = strtoul(sip->sip_contact->m_expires, NULL, 10);
+	else if (sip->sip_expires)
+		g = sip->sip_expires->ex_delta;
+
+	return g < r->expires ? (unsigned)g : r->expires;
 }
 
 
@@ -147,8 +152,11 @@ static int reg_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 		return 0;
 	}
 
+	/* RFC 3261 §10.2.8: ask again with the registrar's minimum, if
+	 * it is one a timer can hold (a day at most) */
 	if (status == 423 && sip && sip->sip_min_expires &&
-	    sip->sip_min_expires->me_delta > r->expires) {
+	    sip->sip_min_expires->me_delta > r->expires &&
+	    sip->sip_min_expires->me_delta <= MIN_EXPIRES_MAX_S) {
 		r->expires = (unsigned)sip->sip_min_expires->me_delta;
 		gw_timer_start(r->timer, 0, reg_send, r);
 		return 0;

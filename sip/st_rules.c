@@ -14,6 +14,18 @@ static uint32_t max_u32(uint32_t a, uint32_t b)
 }
 
 
+/* §9: the UAS may lower the interval, never below the request's Min-SE
+ * (nor our own); max_se 0 leaves it as it is */
+static uint32_t lowered(const struct gw_session_timer_conf *cf, uint32_t se,
+			uint32_t floor)
+{
+	if (!cf->max_se || se <= cf->max_se)
+		return se;
+
+	return max_u32(cf->max_se, floor);
+}
+
+
 void st_negotiate_uas(const struct gw_session_timer_conf *cf,
 		      const struct st_hdrs *rq, uint32_t current, bool we_now,
 		      struct st_result *out)
@@ -21,6 +33,7 @@ void st_negotiate_uas(const struct gw_session_timer_conf *cf,
 	/* §9: never below the request's Min-SE, nor our own */
 	uint32_t floor = max_u32(cf->min_se, rq->min_se);
 	bool supported = rq->supported || rq->required;
+	bool has_se = rq->se || rq->se_zero;
 
 	*out = (struct st_result){0};
 	out->min_se = floor;
@@ -30,11 +43,11 @@ void st_negotiate_uas(const struct gw_session_timer_conf *cf,
 		 * that carries one is still answered, copying its interval
 		 * (the peer or a proxy expects refreshes); none is added
 		 * and, in sip/timer.c, none ever ends a call */
-		if (!rq->se)
+		if (!has_se)
 			return;
-		out->se = rq->se;
+		out->se = lowered(cf, rq->se, floor);
 	}
-	else if (rq->se && rq->se < cf->min_se) {
+	else if (has_se && rq->se < cf->min_se) {
 		/* §6: too small for us. A UAC that supports timers is told
 		 * our Min-SE in 422; one that does not cannot understand
 		 * 422, so the interval is raised to our Min-SE instead */
@@ -45,8 +58,8 @@ void st_negotiate_uas(const struct gw_session_timer_conf *cf,
 		}
 		out->se = floor;
 	}
-	else if (rq->se) {
-		out->se = max_u32(rq->se, floor);
+	else if (has_se) {
+		out->se = lowered(cf, max_u32(rq->se, floor), floor);
 	}
 	else {
 		/* §9: no Session-Expires. We still choose one: a refresh
@@ -89,7 +102,9 @@ void st_negotiate_uac(const struct gw_session_timer_conf *cf,
 	if (!rsp->se)
 		return;
 
-	out->se = rsp->se;
+	/* §9: a UAS may only lower what we asked, so an interval past our
+	 * max_se is not one we asked for: taken as max_se */
+	out->se = lowered(cf, rsp->se, cf->min_se);
 	/* §7.2: refresher=uac names us; a UAS that left it out (it must
 	 * not, §9) gets our refreshes rather than none */
 	out->refresher = rsp->refresher == ST_REF_UAS ? ST_REF_UAS :

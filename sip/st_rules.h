@@ -29,6 +29,8 @@ struct st_hdrs {
 	uint32_t se;                  /**< Session-Expires [s], 0 absent */
 	enum st_refresher refresher;
 	uint32_t min_se;              /**< Min-SE [s], 0 absent */
+	bool se_zero;                 /**< Session-Expires: 0 was sent (se
+					   0 alone means absent) */
 };
 
 /** A decision for one dialog leg */

@@ -34,6 +34,8 @@ static const char expired_reason[] =
 	"SIP;cause=408;text=\"Session timer expired\"";
 static const char refresh_failed_reason[] =
 	"SIP;cause=408;text=\"Session refresh failed\"";
+static const char timer_failed_reason[] =
+	"SIP;cause=500;text=\"Session timer failed\"";
 
 
 static const char *leg_call_id(const struct st_leg *st)
@@ -110,6 +112,7 @@ void st_hdrs_read(sip_t const *sip, struct st_hdrs *h)
 		unsigned long d = sip->sip_session_expires->x_delta;
 
 		h->se = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		h->se_zero = d == 0;
 		h->refresher = st_refresher_parse(
 			sip->sip_session_expires->x_refresher);
 	}
@@ -140,9 +143,12 @@ static void st_fire(void *arg);
  * (491's) stay exact. */
 enum { GRID_MS = 100, GRID_FROM_MS = 10000 };
 
+static void hangup(struct st_leg *st, const char *why, const char *reason);
+
 static void arm(struct st_leg *st, bool refresh, uint64_t at)
 {
 	uint64_t now = gw_now_ms();
+	int err;
 
 	if (at > now + GRID_FROM_MS)
 		at = refresh ? at / GRID_MS * GRID_MS :
@@ -150,7 +156,20 @@ static void arm(struct st_leg *st, bool refresh, uint64_t at)
 
 	st->next_is_refresh = refresh;
 	st->due = at;
-	gw_timer_start(st->tmr, at > now ? at - now : 0, st_fire, st);
+	err = gw_timer_start(st->tmr, at > now ? at - now : 0, st_fire, st);
+	if (!err)
+		return;
+
+	/* the intervals are bounded (max_se), so this is a bug or no
+	 * memory: a leg whose timer is not armed is not kept alive on an
+	 * old deadline, it is ended */
+	gw_log(GW_LOG_ERROR, "sip", "st_timer_failed",
+	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
+			 GW_FS("leg", leg_name(st)),
+			 GW_FU("session_expires", st->se), GW_FERR(err)),
+	       "Session timer cannot be armed (sessionExpires=%u), ending "
+	       "the call", st->se);
+	hangup(st, "session_timer", timer_failed_reason);
 }
 
 

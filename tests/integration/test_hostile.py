@@ -281,5 +281,35 @@ def spoofed_cancel_cancels_nothing():
                 spoof.close()
 
 
+@t.test
+def session_intervals_stay_in_range():
+    """RFC 4028: a re-INVITE raising Session-Expires from 90 to 5,000,000
+    gets 200 with max_se (7200), and the leg's expiry moves to match;
+    Session-Expires: 0 with Supported: timer gets 422 with Min-SE."""
+    with Daemon("""\
+trunks:
+  - {name: local, addresses: [127.0.0.1]}
+routes:
+  - {match: "*", action: echo}
+media:
+  rtp_ports: 30300-30349
+""") as d:
+        sip = re.search(r"udp:(127.0.0.1:\d+)", open(d.conf).read()).group(1)
+        huge = Sipp("uac_timer_huge_reinvite.xml", sip).start()
+        # in its pause after the re-INVITE: the timer runs on 7200 s
+        st = wait_for(lambda: [c["legs"][0].get("session_timer")
+                               for c in d.calls()
+                               if c["legs"][0].get("session_timer", {})
+                               .get("interval_s") == 7200], 10,
+                      "interval 7200 in calls", d.logs)[0]
+        check(st["next"] == "expiry" and 7100 < st["next_in_s"] <= 7168,
+              "expiry at 7200 - 32 s", st)
+        check(huge.wait(30) == 0, "200 with 7200 to the re-INVITE",
+              huge.report(), d.logs()[-2000:])
+        zero = Sipp("uac_timer_zero_422.xml", sip)
+        check(zero.run(30) == 0, "Session-Expires: 0 gets 422",
+              zero.report())
+
+
 if __name__ == "__main__":
     t.run()

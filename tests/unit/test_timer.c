@@ -17,13 +17,13 @@
 
 /* settings: enabled, default_expires, min_se, prefer_refresher */
 static const struct gw_session_timer_conf on = {
-	true, 1800, 90, GW_REFRESHER_UAC, false};
+	true, 1800, 90, GW_REFRESHER_UAC, false, 7200};
 static const struct gw_session_timer_conf on_uas = {
-	true, 1800, 90, GW_REFRESHER_UAS, false};
+	true, 1800, 90, GW_REFRESHER_UAS, false, 7200};
 static const struct gw_session_timer_conf on_120 = {
-	true, 1800, 120, GW_REFRESHER_UAC, false};
+	true, 1800, 120, GW_REFRESHER_UAC, false, 7200};
 static const struct gw_session_timer_conf off = {
-	false, 1800, 90, GW_REFRESHER_UAC, false};
+	false, 1800, 90, GW_REFRESHER_UAC, false, 7200};
 
 struct uas_row {
 	const char *what;
@@ -88,6 +88,26 @@ static const struct uas_row uas_rows[] = {
 	{"no SE, request Min-SE above our default", &on,
 	 {true, false, 0, NONE, 3600}, 0, false,
 	 0, 3600, 3600, UAC, true, false, true},
+	/* §9: the UAS may lower the interval (max_se), not below Min-SE */
+	{"SE above max_se: lowered to it", &on,
+	 {true, false, 5000000, UAC, 0}, 600, false,
+	 0, 90, 7200, UAC, true, false, true},
+	{"SE above max_se, Min-SE above it too: Min-SE", &on,
+	 {true, false, 9000, UAC, 8000}, 0, false,
+	 0, 8000, 8000, UAC, true, false, true},
+	{"SE at max_se: kept", &on,
+	 {true, false, 7200, UAS, 0}, 0, false,
+	 0, 90, 7200, UAS, true, true, false},
+	/* §6: Session-Expires: 0 is an interval below Min-SE */
+	{"SE 0, supported: 422", &on,
+	 {true, false, 0, NONE, 0, true}, 0, false,
+	 422, 90, 0, NONE, false, false, false},
+	{"SE 0, not supported: raised to Min-SE", &on,
+	 {false, false, 0, NONE, 0, true}, 0, false,
+	 0, 90, 90, UAS, false, true, false},
+	{"disabled, SE above max_se: lowered", &off,
+	 {true, false, 5000000, UAS, 0}, 0, false,
+	 0, 90, 7200, UAS, true, true, false},
 	/* behaviour 11: disabled */
 	{"disabled, nothing asked: no timer", &off,
 	 {true, false, 0, NONE, 0}, 0, false,
@@ -150,6 +170,8 @@ int test_timer_uac_table(void)
 		{&on, {true, true, 120, NONE, 0}, 120, true, false},
 		/* disabled: never expire */
 		{&off, {false, false, 90, UAS, 0}, 90, false, false},
+		/* §9: a UAS only lowers what we asked: more is max_se */
+		{&on, {true, true, 5000000, UAS, 0}, 7200, false, true},
 	};
 	int err = 0;
 
