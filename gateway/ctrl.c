@@ -23,6 +23,10 @@ enum {
 	MAX_DRAIN = 1 << 20,          /**< input discarded before closing */
 	JSON_MAX_DEPTH = 8,
 	READ_CHUNK = 4096,
+	IDLE_MS = 10000,              /**< without a whole request: closed */
+	LINGER_MS = 1000,             /**< for a closing client to go */
+	ACCEPT_PAUSE_MIN_MS = 100,    /**< accept failing (EMFILE...): wait */
+	ACCEPT_PAUSE_MAX_MS = 2000,
 };
 
 struct ctrl_cmd {
@@ -45,6 +49,7 @@ struct ctrl_client {
 	bool draining;                /**< reply sent, discarding input */
 	size_t drained;
 	bool dead;                    /**< free on return to client_event() */
+	struct gw_timer *idle;        /**< IDLE_MS after the last request */
 };
 
 struct gw_ctrl {
@@ -55,6 +60,9 @@ struct gw_ctrl {
 	struct list cmds;
 	struct list clients;
 	struct gw_ctrl_stats st;
+	struct gw_timer *pause;       /**< accept backing off */
+	uint64_t pause_ms;
+	uint64_t accept_failures;     /**< since the back-off began */
 };
 
 
@@ -63,6 +71,7 @@ static void client_destructor(void *data)
 	struct ctrl_client *cl = data;
 
 	list_unlink(&cl->le);
+	mem_deref(cl->idle);
 	mem_deref(cl->w);
 	if (cl->fd >= 0)
 		close(cl->fd);
@@ -180,6 +189,53 @@ static struct ctrl_cmd *cmd_find(struct gw_ctrl *c, const char *name)
 }
 
 
+/* RFC 3629 §4: well-formed UTF-8 (no overlongs, no surrogates, at most
+ * U+10FFFF). A request that is not gets an error that echoes nothing, so
+ * no reply ever carries bytes that are not UTF-8 (RFC 8259 §8.1). */
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			++i;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3, cp = c & 0x07;
+		else
+			return false;
+		if (n - i <= k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i + j] & 0x3f);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += k + 1;
+	}
+
+	return true;
+}
+
+
+static bool str_utf8(const char *s)
+{
+	return !s || utf8_valid((const uint8_t *)s, strlen(s));
+}
+
+
 static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 {
 	struct gw_ctrl *c = cl->ctrl;
@@ -197,6 +253,11 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 		--len;
 	}
 
+	if (!utf8_valid((const uint8_t *)line, len)) {
+		send_error(cl, NULL, "malformed request: not UTF-8");
+		goto out;
+	}
+
 	if (!len || *line != '{' ||
 	    json_decode_odict(&req, 16, line, len, JSON_MAX_DEPTH)) {
 		send_error(cl, NULL, "malformed request: expected one JSON "
@@ -204,7 +265,15 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 		goto out;
 	}
 
+	/* \ud800 and the like decode to bytes that are not UTF-8: what we
+	 * echo (cmd, id) must be */
 	name = odict_string(req, "cmd");
+	if (!str_utf8(name) || !str_utf8(odict_string(req, "id"))) {
+		mem_deref(req);
+		req = NULL;
+		send_error(cl, NULL, "malformed request: not UTF-8");
+		goto out;
+	}
 	if (!name) {
 		send_error(cl, req, "malformed request: no \"cmd\" string");
 		goto out;
@@ -243,7 +312,11 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 }
 
 
-/* Take every complete line out of the input buffer. */
+static void client_idle(void *arg);
+
+
+/* Take every complete line out of the input buffer; at EOF the last
+ * line needs no newline. */
 static bool process_input(struct ctrl_client *cl)
 {
 	struct mbuf *in = cl->in;
@@ -254,19 +327,24 @@ static bool process_input(struct ctrl_client *cl)
 		const uint8_t *nl = memchr(start, '\n', left);
 		size_t len;
 
-		if (!nl)
+		if (!nl && !(cl->eof && left))
 			break;
 
-		len = (size_t)(nl - start);
+		len = nl ? (size_t)(nl - start) : left;
 		if (len && start[len - 1] == '\r')
 			--len;
 
-		if (len)
+		if (len) {
 			handle_line(cl, (const char *)start, len);
+			if (!cl->closing)
+				gw_timer_start(cl->idle, IDLE_MS, client_idle,
+					       cl);
+		}
 		if (cl->dead)
 			return false;
 
-		mbuf_advance(in, (ssize_t)(nl - start) + 1);
+		mbuf_advance(in, nl ? (ssize_t)(nl - start) + 1 :
+			     (ssize_t)left);
 	}
 
 	/* keep the partial line at the start of the buffer */
@@ -315,7 +393,34 @@ static void client_drain(struct ctrl_client *cl)
 }
 
 
-/* The one place that frees a client: everything below only marks it. */
+/* IDLE_MS without a whole request: told so, then closed; one that does
+ * not go within LINGER_MS more (a reply it does not read, a half-closed
+ * socket it keeps) is dropped. Also frees: the client is not in use. */
+static void client_idle(void *arg)
+{
+	struct ctrl_client *cl = arg;
+	char msg[64];
+
+	if (cl->closing || cl->draining) {
+		mem_deref(cl);
+		return;
+	}
+
+	snprintf(msg, sizeof(msg), "idle for %d s without a request, closing",
+		 IDLE_MS / 1000);
+	send_error(cl, NULL, msg);
+	mbuf_reset(cl->in);
+	cl->closing = true;
+	gw_timer_start(cl->idle, LINGER_MS, client_idle, cl);
+	if (!cl->dead)
+		client_flush(cl);
+	if (cl->dead)
+		mem_deref(cl);
+}
+
+
+/* The one place that frees a client on socket events (client_idle() is
+ * the other): everything below only marks it. */
 static void client_event(int fd, int events, void *arg)
 {
 	struct ctrl_client *cl = arg;
@@ -383,6 +488,39 @@ static void reject_client(struct gw_ctrl *c, int fd)
 }
 
 
+static void listener_event(int fd, int events, void *arg);
+
+
+static void accept_resume(void *arg)
+{
+	struct gw_ctrl *c = arg;
+
+	gw_watch_set(c->w, GW_FD_READ);
+	listener_event(c->fd, GW_FD_READ, c);
+}
+
+
+/*
+ * accept() failing for want of descriptors or memory leaves the
+ * connection queued and the socket readable: the reactor would call us
+ * again at once, forever. Stop watching for a while instead, doubling
+ * up to ACCEPT_PAUSE_MAX_MS, and say so once per episode.
+ */
+static void accept_failed(struct gw_ctrl *c, int err)
+{
+	if (!c->accept_failures++)
+		gw_log(GW_LOG_WARN, "gateway", "ctrl_accept_failed",
+		       GW_FIELDS(GW_FERR(err)),
+		       "Control socket accept failed, pausing accepts");
+
+	c->pause_ms = c->pause_ms ? c->pause_ms * 2 : ACCEPT_PAUSE_MIN_MS;
+	if (c->pause_ms > ACCEPT_PAUSE_MAX_MS)
+		c->pause_ms = ACCEPT_PAUSE_MAX_MS;
+	gw_watch_set(c->w, 0);
+	gw_timer_start(c->pause, c->pause_ms, accept_resume, c);
+}
+
+
 static void listener_event(int fd, int events, void *arg)
 {
 	struct gw_ctrl *c = arg;
@@ -397,11 +535,18 @@ static void listener_event(int fd, int events, void *arg)
 		if (cfd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
-				gw_log(GW_LOG_WARN, "gateway",
-				       "ctrl_accept_failed",
-				       GW_FIELDS(GW_FERR(errno)),
-				       "Control socket accept failed");
+				accept_failed(c, errno);
 			return;
+		}
+
+		if (c->accept_failures) {
+			gw_log(GW_LOG_INFO, "gateway", "ctrl_accept_resumed",
+			       GW_FIELDS(GW_FU("failures", c->accept_failures)),
+			       "Control socket accepting again after %llu "
+			       "failure(s)",
+			       (unsigned long long)c->accept_failures);
+			c->accept_failures = 0;
+			c->pause_ms = 0;
 		}
 
 		if (c->st.clients >= GW_CTRL_MAX_CLIENTS) {
@@ -419,7 +564,9 @@ static void listener_event(int fd, int events, void *arg)
 		cl->out = mbuf_alloc(1024);
 		if (!cl->in || !cl->out ||
 		    gw_watch_alloc(&cl->w, c->r, cfd, GW_FD_READ,
-				   client_event, cl)) {
+				   client_event, cl) ||
+		    gw_timer_alloc(&cl->idle, c->r) ||
+		    gw_timer_start(cl->idle, IDLE_MS, client_idle, cl)) {
 			mem_deref(cl);
 			continue;
 		}
@@ -470,6 +617,7 @@ static void ctrl_destructor(void *data)
 	/* clients first: their destructors update c->st */
 	list_flush(&c->clients);
 	list_flush(&c->cmds);
+	mem_deref(c->pause);
 	mem_deref(c->w);
 
 	if (c->fd >= 0) {
@@ -594,6 +742,8 @@ int gw_ctrl_alloc(struct gw_ctrl **cp, struct gw_reactor *r,
 	}
 
 	err = gw_watch_alloc(&c->w, r, c->fd, GW_FD_READ, listener_event, c);
+	if (!err)
+		err = gw_timer_alloc(&c->pause, r);
 	if (err)
 		goto out;
 

@@ -126,4 +126,97 @@ def clients_over_the_limit_are_told_and_closed():
         check(st["control"]["clients_rejected"] >= 1, "not counted", st)
 
 
+def read_raw_line(s):
+    """A reply line as bytes, whatever they are."""
+    buf = _pending.pop(s, b"")
+    while b"\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            raise ConnectionError("closed: %r" % buf)
+        buf += d
+    line, rest = buf.split(b"\n", 1)
+    _pending[s] = rest
+    return line
+
+
+@t.test
+def replies_are_utf8_json_whatever_the_request():
+    """RFC 8259 §8.1: JSON text is UTF-8. A request with bytes that are
+    not is refused and nothing of it echoed; escapes of no character
+    (lone surrogates) never reach a reply as bytes; real UTF-8 is echoed
+    as it came."""
+    with Daemon() as d, connect(d) as s:
+        s.sendall(b'{"cmd":"\xc3\x28"}\n'
+                  b'{"cmd":"\\ud800x","id":"a"}\n'
+                  b'{"cmd":"help","id":"\\udfff"}\n'
+                  b'{"cmd":"st\xe9tus"}\n'
+                  b'{"cmd":"\xe2\x82\xac"}\n')
+        replies = []
+        for _ in range(5):
+            raw = read_raw_line(s)
+            try:
+                replies.append(json.loads(raw.decode("utf-8")))
+            except (UnicodeDecodeError, ValueError) as e:
+                check(False, "not UTF-8 JSON: %r (%s)" % (raw, e))
+        for r in (replies[0], replies[3]):
+            check(not r["ok"] and r["error"] ==
+                  "malformed request: not UTF-8" and "id" not in r,
+                  "refused without echo", replies)
+        # libre's decoder drops a lone surrogate: what is echoed of
+        # those two (checked above to be UTF-8 JSON) is what remains
+        check(replies[1]["id"] == "a" and replies[2]["ok"],
+              "escapes decoded", replies)
+        check(replies[4]["error"] == "unknown command '\u20ac' (try "
+              "\"help\")", "UTF-8 echoed", replies[4])
+
+
+@t.test
+def last_request_without_newline_is_answered():
+    with Daemon() as d, connect(d) as s:
+        s.sendall(b'{"cmd":"help"}\n{"cmd":"status","id":9}')
+        s.shutdown(socket.SHUT_WR)
+        first = json.loads(read_line_from(s))
+        last = json.loads(read_line_from(s))
+        check(first["ok"] and last["ok"] and last["id"] == 9,
+              "both answered", first, last)
+
+
+@t.test
+def idle_clients_are_closed_after_ten_seconds():
+    """64 clients that connect and then say nothing (or nothing more) fill
+    every slot; each is told and closed 10 s after it connected or last
+    asked, and the operator gets in again."""
+    with Daemon() as d:
+        idle = [connect(d, timeout=20) for _ in range(64)]
+        try:
+            for s in idle[1:]:
+                s.sendall(b'{"cmd":"help"}\n')
+                read_line_from(s)
+            t0 = time.monotonic()   # idle[0] has said nothing at all
+            with connect(d) as extra:
+                r = json.loads(read_line(extra))
+                check(not r["ok"], "65th refused while they idle", r)
+            r = json.loads(read_line_from(idle[0]))
+            waited = time.monotonic() - t0
+            check(not r["ok"] and r["error"] == "idle for 10 s without a "
+                  "request, closing" and 9.0 < waited < 11.5,
+                  "told after %.1f s" % waited, r)
+            check(idle[0].recv(16) == b"", "then closed")
+            r = json.loads(read_line_from(idle[1]))
+            check(r["error"].startswith("idle for 10 s"), "and the rest",
+                  r)
+            deadline = time.monotonic() + 3
+            while True:
+                try:
+                    if d.request({"cmd": "status"})["ok"]:
+                        break
+                except (OSError, ValueError):
+                    pass
+                check(time.monotonic() < deadline, "operator kept out")
+                time.sleep(0.05)
+        finally:
+            for s in idle:
+                s.close()
+
+
 t.run()
