@@ -80,6 +80,10 @@ struct gw_conf {
 		char *user_agent;
 		char *public_address;
 		char *tls_certificates;  /**< directory: agent.pem, cafile.pem */
+		/** TCP/TLS connections from outside every trunk */
+		uint32_t max_connections;
+		uint32_t max_connections_per_source;
+		uint64_t connection_idle;   /**< [ms], any SIP connection */
 	} sip;
 
 	struct gw_session_timer_conf session_timer;

@@ -296,6 +296,11 @@ static const struct conf_key sip_keys[] = {
 	{"user_agent", CT_STR, OFF(sip.user_agent)},
 	{"public_address", CT_STR, OFF(sip.public_address)},
 	{"tls_certificates", CT_STR, OFF(sip.tls_certificates)},
+	{"max_connections", CT_UINT, OFF(sip.max_connections), 1, 100000},
+	{"max_connections_per_source", CT_UINT,
+	 OFF(sip.max_connections_per_source), 1, 10000},
+	{"connection_idle", CT_DURATION, OFF(sip.connection_idle), MS(10),
+	 MS(DAY_S)},
 	KEY_END
 };
 
@@ -598,6 +603,9 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	conf->sip.n_listen = 2;
 	conf->sip.user_agent = conf_strdup(conf, "Keepline/" VERSION);
 	conf->sip.tls_certificates = conf_strdup(conf, "/etc/keepline/tls");
+	conf->sip.max_connections = 1024;
+	conf->sip.max_connections_per_source = 16;
+	conf->sip.connection_idle = MS(7200);
 
 	conf->session_timer.enabled = true;
 	conf->session_timer.default_expires = 1800;

@@ -46,6 +46,15 @@ struct sipua {
 	struct sipua_stats st;
 	su_home_t *home;              /**< for the contacts */
 	sip_contact_t *contact[3];    /**< ours on TCP and TLS, by transport */
+	/* conns.c */
+	struct gw_timer *conns_sweep;
+	struct conn *conns;           /**< the sweep's scratch array */
+	size_t conns_cap;
+	size_t conns_open;            /**< from outside every trunk, now */
+	uint64_t conns_closed;        /**< over the caps, ever */
+	uint64_t conns_logged;
+	uint64_t conns_log_at;
+	char conns_worst[64];         /**< the busiest source last capped */
 };
 
 enum call_state {
@@ -222,6 +231,12 @@ bool st_invite_pending(const struct st_leg *st);
 /** The call ends: no more refreshes */
 void st_stop(struct st_leg *st);
 void st_describe(const struct st_leg *st, struct odict *leg);
+
+/* conns.c */
+/** Sweep the TCP/TLS connections every 250 ms, closing those over the
+ *  caps (sip.max_connections, sip.max_connections_per_source) */
+int  sipua_conns_start(struct sipua *ua);
+void sipua_conns_describe(const struct sipua *ua, struct odict *o);
 
 /* register.c */
 int  sipua_reg_start(struct sipua *ua);

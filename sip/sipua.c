@@ -466,6 +466,8 @@ static void sipua_destructor(void *data)
 
 	call_destroy_all(ua);
 	list_flush(&ua->regs);
+	mem_deref(ua->conns_sweep);
+	mem_deref(ua->conns);
 
 	if (ua->default_leg)
 		nta_leg_destroy(ua->default_leg);
@@ -520,6 +522,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 				      * Sofia's STUN error path leaks */
 				     TPTAG_STUN_SERVER(0),
 				     TPTAG_CERTIFICATE(conf->sip.tls_certificates),
+				     TPTAG_IDLE((unsigned)
+						conf->sip.connection_idle),
 				     TAG_END());
 	if (!ua->agent) {
 		err = errno ? errno : EADDRNOTAVAIL;
@@ -536,6 +540,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 					TPTAG_STUN_SERVER(0),
 					TPTAG_CERTIFICATE(
 						conf->sip.tls_certificates),
+					TPTAG_IDLE((unsigned)
+						   conf->sip.connection_idle),
 					TAG_END()) < 0) {
 			err = errno ? errno : EADDRNOTAVAIL;
 			gw_log(GW_LOG_ERROR, "sip", "listen_failed",
@@ -561,6 +567,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	}
 
 	err = sipua_reg_start(ua);
+	if (!err)
+		err = sipua_conns_start(ua);
 	if (err)
 		goto out;
 
@@ -624,6 +632,7 @@ void sipua_status(const struct sipua *ua, struct odict *o)
 	odict_entry_add(o, "rejected", ODICT_INT, (int64_t)ua->st.rejected);
 	odict_entry_add(o, "ended", ODICT_INT, (int64_t)ua->st.ended);
 	odict_entry_add(o, "options", ODICT_INT, (int64_t)ua->st.options);
+	sipua_conns_describe(ua, o);
 	sipua_reg_describe(ua, o);
 }
 

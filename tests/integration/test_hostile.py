@@ -16,7 +16,9 @@ Call-ID and tags, both speaking raw SIP through nettools.NsUdp.
 """
 
 import re
+import resource
 import shutil
+import socket
 import threading
 import time
 
@@ -309,6 +311,90 @@ media:
         zero = Sipp("uac_timer_zero_422.xml", sip)
         check(zero.run(30) == 0, "Session-Expires: 0 gets 422",
               zero.report())
+
+
+def tcp_flood(port, sources, per_source):
+    """per_source idle TCP connections from each source address."""
+    socks = []
+    for src in sources:
+        for _ in range(per_source):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((src, 0))
+            s.settimeout(5)
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+    return socks
+
+
+def still_open(socks):
+    """How many of socks the daemon has not closed."""
+    n = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            n += s.recv(1) != b""
+        except BlockingIOError:
+            n += 1
+        except OSError:
+            pass
+    return n
+
+
+@t.test
+def idle_tcp_connections_from_outside_the_trunks_are_capped():
+    """1,100 idle TCP connections from one address outside every trunk
+    (the default fd limit is 1,024): all but 16 are closed, the control
+    socket answers in under 200 ms throughout, UDP calls go on, one log
+    line says so. Then 20 other sources x 14 with max_connections 200:
+    the total is held too."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    port = kltest._free_udp_port()
+    with Daemon("""\
+sip:
+  listen: ["udp:127.0.0.1:%d", "tcp:127.0.0.1:%d"]
+  max_connections: 200
+trunks:
+  - {name: local, addresses: [127.0.0.1]}
+routes:
+  - {match: "*", action: echo}
+media:
+  rtp_ports: 30400-30449
+""" % (port, port), wrap=["prlimit", "--nofile=1024:%d" % hard]) as d, \
+            Responsive(d) as probe:
+        flood = tcp_flood(port, ["127.0.0.2"], 1100)
+        try:
+            wait_for(lambda: still_open(flood) <= 16, 5,
+                     "the per-source cap", d.logs)
+            call = Sipp("uac_echo_rtp.xml", "127.0.0.1:%d" % port,
+                        duration_ms=500)
+            check(call.run(30) == 0, "a UDP call meanwhile", call.report())
+            st = d.request({"cmd": "status"})["subsystems"]["sip"]
+            check(st["connections_capped"] >= 1084 and
+                  st["connections_outside_trunks"] <= 16, "status", st)
+        finally:
+            for s in flood:
+                s.close()
+        crowd = tcp_flood(port, ["127.0.3.%d" % i for i in range(1, 21)],
+                          14)
+        try:
+            wait_for(lambda: still_open(crowd) <= 200, 5, "the total cap",
+                     d.logs)
+            check(still_open(crowd) >= 180, "no more closed than needed",
+                  still_open(crowd))
+        finally:
+            for s in crowd:
+                s.close()
+        probe.__exit__()
+        logs = d.logs()
+        lines = logs.count("ev=connections_capped")
+        check(1 <= lines <= 3 and "File descriptor limit" in logs,
+              "capping logged once per 10 s (%d lines)" % lines, logs[-3000:])
+        check(not probe.errors and probe.worst < 0.2,
+              "status within %.0f ms at worst" % (probe.worst * 1000),
+              probe.errors[:3])
+        print("# status worst %.0f ms over %d requests during the flood" %
+              (probe.worst * 1000, probe.n))
 
 
 if __name__ == "__main__":
