@@ -61,6 +61,8 @@ struct gw_trunk {
 	/** effective values: the global section with this trunk's overrides */
 	struct gw_session_timer_conf session_timer;
 	bool probe;
+	uint32_t max_calls;           /**< 0: no limit */
+	uint32_t max_cps;             /**< new calls a second, 0: no limit */
 };
 
 struct gw_route {

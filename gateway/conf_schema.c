@@ -118,6 +118,8 @@ static const struct conf_key trunk_keys[] = {
 	{"session_timer", CT_MAP, 0, .sub = trunk_session_timer_keys,
 	 .check = check_trunk_session_timer},
 	{"probe", CT_BOOL, TOFF(probe)},
+	{"max_calls", CT_UINT, TOFF(max_calls), 0, 1000000},
+	{"max_cps", CT_UINT, TOFF(max_cps), 0, 100000},
 	KEY_END
 };
 

@@ -134,19 +134,20 @@ static void on_reload_signal(int signo, void *arg)
 
 
 /* glibc keeps freed memory for reuse; after a burst of calls that is
- * hundreds of MB. Once the gateway has been idle long enough for NTA to
+ * hundreds of MB. Once no new call has come for long enough for NTA to
  * have let go of the burst's transactions, hand it back so RSS returns to
- * its baseline. */
+ * its baseline, also while calls stay up (malloc_trim() keeps what they
+ * use). */
 static void housekeeping(void *arg)
 {
 	struct gw_daemon *d = arg;
 	struct sipua_stats st;
 	uint64_t now = gw_now_ms();
 
-	/* idle: no call up and no new INVITE for a while (short calls
-	 * leave "no call up" true at most instants of a burst) */
+	/* idle: no new INVITE for a while; calls that stay up are no
+	 * reason to keep a burst's memory */
 	sipua_stats(d->ua, &st);
-	if (st.active || st.invites != d->invites_seen || !d->idle_since) {
+	if (st.invites != d->invites_seen || !d->idle_since) {
 		d->invites_seen = st.invites;
 		d->idle_since = now;
 		d->trimmed = false;

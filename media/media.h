@@ -62,7 +62,8 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
  * direction mirrored. Applies the offer: remote address, direction.
  *
  * @param answerp  Our SDP (out), a mem string
- * @return 0; EPROTO malformed SDP; ENOTSUP no common codec or no audio
+ * @return 0; EPROTO malformed SDP; ENOTSUP no common codec or no audio;
+ *         EAFNOSUPPORT media in the other address family than this leg's
  */
 int media_stream_answer(struct media_stream *ms, const char *offer,
 			size_t len, char **answerp);

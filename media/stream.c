@@ -635,6 +635,21 @@ static void set_peer(struct media_stream *ms, const struct media_offer *mo)
 }
 
 
+/* Our sockets have the family of laddr: an IPv6 c= on an IPv4 leg (or
+ * the reverse) names media we cannot send to (RFC 3264 §6: refuse) */
+static int reachable(const struct media_stream *ms,
+		     const struct media_offer *mo, char **answerp)
+{
+	if (sa_af(&mo->raddr) == sa_af(&ms->laddr))
+		return 0;
+
+	if (answerp)
+		*answerp = mem_deref(*answerp);
+
+	return EAFNOSUPPORT;
+}
+
+
 int media_stream_answer(struct media_stream *ms, const char *offer,
 			size_t len, char **answerp)
 {
@@ -646,6 +661,8 @@ int media_stream_answer(struct media_stream *ms, const char *offer,
 
 	err = media_sdp_answer(&ms->sdp, &ms->sdp_addr, ms->port, offer, len,
 			       &mo, answerp);
+	if (!err)
+		err = reachable(ms, &mo, answerp);
 	if (err)
 		return err;
 
@@ -668,6 +685,8 @@ int media_stream_answer_like(struct media_stream *ms,
 	err = media_sdp_answer_like(&ms->sdp, other->sdp, &ms->sdp_addr,
 				    ms->port,
 				    offer, len, &mo, answerp);
+	if (!err)
+		err = reachable(ms, &mo, answerp);
 	if (err)
 		return err;
 
@@ -702,6 +721,8 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 		return EINVAL;
 
 	err = media_sdp_accept(ms->sdp, answer, len, &mo);
+	if (!err)
+		err = reachable(ms, &mo, NULL);
 	if (err)
 		return err;
 

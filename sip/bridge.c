@@ -477,7 +477,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 						     c->route->trunk);
 	struct call_out *o;
 	struct sa local;
-	char call_id[64], from[160], *answer = NULL;
+	char call_id[64], *from = NULL, *answer = NULL;
 	int err;
 
 	if (sip->sip_payload && sip->sip_payload->pl_len &&
@@ -521,6 +521,11 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 		return 503;
 	}
 
+	/* the outbound trunk's max_calls and max_cps count this leg */
+	if (!sipua_limits_take(c->ua, trunk, c->call_id))
+		return 503;
+	c->out_trunk = trunk;
+
 	str_dup(&o->target, c->route->target);
 	o->tp = trunk->transport;
 	/* the trunk is this leg's next hop for every request: over its
@@ -543,9 +548,11 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	 * user goes on in From (RFC 3261 §8.1.1.3) */
 	call_id_new(call_id, sizeof(call_id));
 	str_dup(&o->call_id, call_id);
-	re_snprintf(from, sizeof(from), "<sip:%s@%j>",
-		    sip->sip_from && sip->sip_from->a_url->url_user ?
-		    sip->sip_from->a_url->url_user : "keepline", &local);
+	/* any length: a fixed buffer cut long users into a bad From */
+	if (re_sdprintf(&from, "<sip:%s@%j>",
+			sip->sip_from && sip->sip_from->a_url->url_user ?
+			sip->sip_from->a_url->url_user : "keepline", &local))
+		return 500;
 
 	o->leg = nta_leg_tcreate(c->ua->agent, callee_request,
 				 (nta_leg_magic_t *)c,
@@ -553,6 +560,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 				 SIPTAG_FROM_STR(from),
 				 SIPTAG_TO_STR(o->target),
 				 TAG_END());
+	mem_deref(from);
 	if (!o->leg)
 		return 500;
 	nta_leg_tag(o->leg, NULL);

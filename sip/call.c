@@ -46,6 +46,8 @@ static void call_destructor(void *data)
 	struct call *c = data;
 
 	list_unlink(&c->le);
+	sipua_limits_release(c->ua, c->trunk);
+	sipua_limits_release(c->ua, c->out_trunk);
 	mem_deref(c->reap);
 	mem_deref(c->guard);
 	bridge_destroy(c);
@@ -378,11 +380,14 @@ int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
 		return 0;
 	}
 
-	/* RFC 3261 §13.3.1.4: no ACK for our 2xx -> end with BYE */
+	/* RFC 3261 §13.3.1.4: no ACK for our 2xx (Timer H) -> end with
+	 * BYE; the call and its ports go now, not when the BYE is answered
+	 * (its Timer F would hold them 32 s more) */
 	nta_incoming_destroy(c->irq);
 	c->irq = NULL;
 	call_hangup(c, "ack_timeout", "SIP;cause=408;text=\"No ACK\"", true,
 		    true);
+	call_end(c, "ack_timeout");
 
 	return 0;
 }
@@ -421,16 +426,26 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 		media_stream_answer(c->ms, sip->sip_payload->pl_data,
 				    sip->sip_payload->pl_len, &answer);
 	if (err) {
+		/* RFC 3261 §20.43 warn-codes: 399 misc, 300 incompatible
+		 * network address formats, 304 media type not available */
+		const char *why = err == EPROTO ? "malformed" :
+			err == EAFNOSUPPORT ? "address_family" :
+			"no_common_codec";
+
 		gw_log(GW_LOG_WARN, "sip", "sdp_refused",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
-				 GW_FS("why", err == EPROTO ? "malformed" :
-				       "no_common_codec")),
+				 GW_FS("why", why)),
 		       "SDP offer refused: %s",
 		       err == EPROTO ? "malformed" :
+		       err == EAFNOSUPPORT ? "its media address is not in "
+		       "this leg's address family" :
 		       "no audio stream with PCMU, PCMA or telephone-event");
 		nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
 				    SIPTAG_WARNING_STR(err == EPROTO ?
 				       "399 keepline \"malformed SDP\"" :
+				       err == EAFNOSUPPORT ?
+				       "300 keepline \"media address family "
+				       "not this leg's\"" :
 				       "304 keepline \"no common codec\""),
 				    TAG_END());
 		sipua_done(irq);
@@ -593,8 +608,17 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		return 0;
 	}
 
+	/* trunks[].max_calls, max_cps: refused before anything is taken */
+	if (!sipua_limits_take(ua, trunk, sip->sip_call_id->i_id)) {
+		mem_deref(user);
+		++ua->st.rejected;
+		sipua_reply(ua, irq, SIP_503_SERVICE_UNAVAILABLE);
+		return 0;
+	}
+
 	c = mem_zalloc(sizeof(*c), call_destructor);
 	if (!c) {
+		sipua_limits_release(ua, trunk);
 		mem_deref(user);
 		return 500;
 	}

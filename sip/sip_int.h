@@ -46,6 +46,7 @@ struct sipua {
 	struct sipua_stats st;
 	su_home_t *home;              /**< for the contacts */
 	sip_contact_t *contact[3];    /**< ours on TCP and TLS, by transport */
+	struct trunk_use *use;        /**< per conf trunk, limits.c */
 	/* conns.c */
 	struct gw_timer *conns_sweep;
 	struct conn *conns;           /**< the sweep's scratch array */
@@ -125,6 +126,7 @@ struct call {
 	char *to_user;                /**< request-URI user */
 	const struct gw_route *route;
 	const struct gw_trunk *trunk;
+	const struct gw_trunk *out_trunk;  /**< bridge: counted against it */
 	struct sa peer;               /**< where its SIP came from */
 	enum gw_transport tp;         /**< and over which transport */
 	char hop[80];                 /**< next hop of every request to the
@@ -232,6 +234,18 @@ bool st_invite_pending(const struct st_leg *st);
 void st_stop(struct st_leg *st);
 void st_describe(const struct st_leg *st, struct odict *leg);
 
+/* limits.c: trunks[].max_calls and max_cps */
+int  sipua_limits_alloc(struct sipua *ua);
+/**
+ * May a new call take trunk t (inbound, or a bridge's outbound trunk)?
+ * true: counted against it until sipua_limits_release(). false: over
+ * max_calls or max_cps, logged and counted; answer 503 with Retry-After.
+ */
+bool sipua_limits_take(struct sipua *ua, const struct gw_trunk *t,
+		       const char *call_id);
+void sipua_limits_release(struct sipua *ua, const struct gw_trunk *t);
+void sipua_limits_describe(const struct sipua *ua, struct odict *o);
+
 /* conns.c */
 /** Sweep the TCP/TLS connections every 250 ms, closing those over the
  *  caps (sip.max_connections, sip.max_connections_per_source) */
@@ -256,8 +270,9 @@ const char *call_state_name(enum call_state st);
 
 /* sipua.c */
 /**
- * Give a final reply with our Server header (and Allow for 405 and 200)
- * and release the server transaction. A callback that returns 0 owns the
+ * Give a final reply with our Server header (Allow for 405 and 200,
+ * Accept for 415, Retry-After for 503) and release the server
+ * transaction. A callback that returns 0 owns the
  * transaction NTA passed it: every one answered here must be released, or
  * NTA keeps it until the agent goes (about 10 KB a call).
  */

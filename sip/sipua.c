@@ -30,13 +30,16 @@ int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase)
 {
 	/* RFC 3261 §20.5: a 405 MUST carry Allow; §21.4.13: a 415 says
-	 * what we accept */
+	 * what we accept; §21.5.4: every 503 of ours is a passing state
+	 * (ports, trunk limits), so it says when to try again */
 	int err = nta_incoming_treply(irq, status, phrase,
 				      SIPTAG_SERVER_STR(ua->conf->sip.user_agent),
 				      TAG_IF(status == 405 || status == 200,
 					     SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
 				      TAG_IF(status == 415, SIPTAG_ACCEPT_STR(
 						     "application/sdp")),
+				      TAG_IF(status == 503,
+					     SIPTAG_RETRY_AFTER_STR("1")),
 				      TAG_END());
 
 	sipua_done(irq);
@@ -468,6 +471,7 @@ static void sipua_destructor(void *data)
 	list_flush(&ua->regs);
 	mem_deref(ua->conns_sweep);
 	mem_deref(ua->conns);
+	mem_deref(ua->use);
 
 	if (ua->default_leg)
 		nta_leg_destroy(ua->default_leg);
@@ -566,7 +570,9 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		goto out;
 	}
 
-	err = sipua_reg_start(ua);
+	err = sipua_limits_alloc(ua);
+	if (!err)
+		err = sipua_reg_start(ua);
 	if (!err)
 		err = sipua_conns_start(ua);
 	if (err)
@@ -633,6 +639,7 @@ void sipua_status(const struct sipua *ua, struct odict *o)
 	odict_entry_add(o, "ended", ODICT_INT, (int64_t)ua->st.ended);
 	odict_entry_add(o, "options", ODICT_INT, (int64_t)ua->st.options);
 	sipua_conns_describe(ua, o);
+	sipua_limits_describe(ua, o);
 	sipua_reg_describe(ua, o);
 }
 

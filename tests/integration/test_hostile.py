@@ -127,31 +127,78 @@ def nameserver_without_route_stalls_nothing():
     no_dns("192.0.2.53")
 
 
-class Peer:
-    """Raw SIP from a namespace, for requests sipp cannot forge."""
+class LoUdp:
+    """NsUdp's interface over a plain socket on loopback."""
 
-    def __init__(self, ns, ip, port=5062):
-        self.ip, self.port = ip, port
-        self.io = NsUdp(ns, "%s:%d" % (ip, port))
-        self.gw = "%s:5060" % Lan.GW
+    def __init__(self, ip):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((ip, 0))
+        self.port = self.s.getsockname()[1]
+
+    def sendto(self, text, to):
+        host, port = to.rsplit(":", 1)
+        self.s.sendto(text.encode(), (host, int(port)))
+
+    def recv(self, timeout):
+        self.s.settimeout(max(timeout, 0.001))
+        try:
+            data, src = self.s.recvfrom(65535)
+        except socket.timeout:
+            return None
+        return data.decode(errors="replace"), "%s:%d" % src
+
+    def close(self):
+        self.s.close()
+
+
+class Peer:
+    """Raw SIP from a namespace (or, ns None, from loopback), for
+    requests sipp cannot forge."""
+
+    def __init__(self, ns, ip, port=5062, gw=None):
+        self.ip = ip
+        if ns:
+            self.port = port
+            self.io = NsUdp(ns, "%s:%d" % (ip, port))
+        else:
+            self.io = LoUdp(ip)
+            self.port = self.io.port
+        self.gw = gw or "%s:5060" % Lan.GW
 
     def send(self, method, d, cseq, to_tag="", branch=None, via=None,
-             body="", user="echo"):
+             body="", user="echo", from_user="a", media_type=None):
         """A request in dialog d (call_id, from_tag), as this peer."""
         via = via or "SIP/2.0/UDP %s:%d;branch=z9hG4bK%s" % (
             self.ip, self.port, branch or "%s%d" % (method.lower(), cseq))
         self.io.sendto(
             "%s sip:%s@%s SIP/2.0\r\nVia: %s\r\n"
-            "From: <sip:a@%s>;tag=%s\r\nTo: <sip:%s@%s>%s\r\n"
+            "From: <sip:%s@%s>;tag=%s\r\nTo: <sip:%s@%s>%s\r\n"
             "Call-ID: %s\r\nCSeq: %d %s\r\n"
             "Contact: <sip:a@%s:%d>\r\nMax-Forwards: 70\r\n%s"
             "Content-Length: %d\r\n\r\n%s" % (
-                method, user, self.gw, via, d["ip"], d["from_tag"], user,
+                method, user, self.gw, via, from_user, d["ip"],
+                d["from_tag"], user,
                 self.gw, ";tag=" + to_tag if to_tag else "", d["call_id"],
                 cseq, method, self.ip, self.port,
                 "Content-Type: application/sdp\r\n" if body else "",
                 len(body), body), self.gw)
         return via
+
+    def request(self, method, timeout=5):
+        """The next request of method the gateway sends us, answered 200."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = self.io.recv(end - time.monotonic())
+            if not m:
+                break
+            if m[0].startswith(method + " "):
+                hdrs = [l for l in m[0].split("\r\n")
+                        if re.match(r"(?i)(via|from|to|call-id|cseq):", l)]
+                self.io.sendto("SIP/2.0 200 OK\r\n%s\r\n"
+                               "Content-Length: 0\r\n\r\n"
+                               % "\r\n".join(hdrs), m[1])
+                return m[0]
+        return ""
 
     def final(self, method, timeout=5):
         """The next final response to method (others are skipped)."""
@@ -171,9 +218,10 @@ class Peer:
 
 
 def sdp(ip, port):
-    return ("v=0\r\no=t 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-            "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
-            % (ip, ip, port))
+    v = "6" if ":" in ip else "4"
+    return ("v=0\r\no=t 1 1 IN IP%s %s\r\ns=-\r\nc=IN IP%s %s\r\n"
+            "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            % (v, ip, v, ip, port))
 
 
 def dialog_gateway(lan, callee_port=9):
@@ -395,6 +443,153 @@ media:
               probe.errors[:3])
         print("# status worst %.0f ms over %d requests during the flood" %
               (probe.worst * 1000, probe.n))
+
+
+def udp_bound(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def loopback_gateway(extra=""):
+    port = kltest._free_udp_port()
+    callee = Sipp("uas_answer_hangup.xml", None, duration_ms=300)
+    d = Daemon("""\
+sip:
+  listen: ["udp:127.0.0.1:%d"]
+trunks:
+  - {name: local, addresses: [127.0.0.1], outbound_uri: "sip:127.0.0.1:%d"
+     %s}
+routes:
+  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
+     trunk: local}
+  - {match: "*", action: echo}
+media:
+  rtp_ports: 30500-30599
+  rtp_timeout: 300s   # the held call of the memory test sends no RTP
+""" % (port, callee.sip_port, extra, callee.sip_port))
+    return d, callee, "127.0.0.1:%d" % port
+
+
+@t.test
+def sloppy_peers_get_clear_answers():
+    """A 200-character From user is bridged (a fixed buffer gave 500); an
+    IPv6 c= on an IPv4 leg gets 488 with Warning 300 (it got 200); a
+    CANCEL that matches no INVITE gets 481 (it got 405)."""
+    d, callee, gw = loopback_gateway()
+    with d:
+        callee.start()
+        wait_for(lambda: udp_bound(callee.sip_port), 5, "callee listens")
+        p = Peer(None, "127.0.0.1", gw=gw)
+        try:
+            long = "u" * 200
+            dlg = {"call_id": "long-1@127.0.0.1", "from_tag": "l1",
+                   "ip": "127.0.0.1"}
+            p.send("INVITE", dlg, 1, user="+44100", from_user=long,
+                   body=sdp("127.0.0.1", 40000))
+            r = p.final("INVITE", 10)
+            check(status_of(r) == 200, "long From bridged", r, d.logs())
+            tag = re.search(r"(?mi)^To:.*;tag=([^;\s]+)", r).group(1)
+            p.send("ACK", dlg, 1, to_tag=tag, user="+44100")
+            check(callee.wait(20) == 0, "callee answered", callee.report())
+            check("From: <sip:%s@" % long in callee.messages(),
+                  "the whole user reached the callee", callee.messages())
+            check(p.request("BYE", 10), "the callee's hang-up reached us")
+
+            v6 = {"call_id": "v6-1@127.0.0.1", "from_tag": "v1",
+                  "ip": "127.0.0.1"}
+            p.send("INVITE", v6, 1, body=sdp("2001:db8::10", 40000))
+            r = p.final("INVITE")
+            check(status_of(r) == 488 and re.search(
+                r"(?mi)^Warning: 300 ", r), "IPv6 c= on IPv4: 488", r)
+            check("why=address_family" in d.logs(), "logged", d.logs())
+
+            ok = {"call_id": "echo-1@127.0.0.1", "from_tag": "e1",
+                  "ip": "127.0.0.1"}
+            p.send("INVITE", ok, 1, body=sdp("127.0.0.1", 40002))
+            r = p.final("INVITE")
+            tag = re.search(r"(?mi)^To:.*;tag=([^;\s]+)", r).group(1)
+            p.send("ACK", ok, 1, to_tag=tag)
+            p.send("CANCEL", ok, 2, to_tag=tag, branch="nomatch2")
+            r = p.final("CANCEL")
+            check(status_of(r) == 481, "CANCEL matching nothing: 481", r)
+            p.send("BYE", ok, 3, to_tag=tag)
+            check(status_of(p.final("BYE")) == 200, "BYE")
+        finally:
+            p.close()
+
+
+@t.test
+def a_call_never_acked_frees_its_ports_at_timer_h():
+    """200 OK sent, no ACK ever: at Timer H (64 x T1 = 32 s) the call
+    ends with BYE and its RTP ports go at once, not after the BYE's own
+    32 s (65 s in all before)."""
+    d, callee, gw = loopback_gateway()
+    with d:
+        p = Peer(None, "127.0.0.1", gw=gw)
+        try:
+            dlg = {"call_id": "noack-1@127.0.0.1", "from_tag": "n1",
+                   "ip": "127.0.0.1"}
+            p.send("INVITE", dlg, 1, body=sdp("127.0.0.1", 40000))
+            check(status_of(p.final("INVITE")) == 200, "answered")
+            t0 = time.monotonic()
+
+            def used():
+                return d.request({"cmd": "status"})["subsystems"][
+                    "media"]["ports_used"]
+            check(used() == 2, "ports held while it waits", used())
+            wait_for(lambda: used() == 0, 40, "ports freed", d.logs)
+            took = time.monotonic() - t0
+            check(30 < took < 36, "freed %.1f s after the 200" % took)
+            check("reason=ack_timeout" in d.logs(), "ended for no ACK",
+                  d.logs())
+            print("# ports freed %.1f s after an un-ACKed 200" % took)
+        finally:
+            p.close()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@t.test
+def memory_returns_after_a_burst_while_a_call_stays_up():
+    """The heap is trimmed once no new call has come for 40 s, also while
+    calls are up (it waited for no call at all)."""
+    if kltest.os.environ.get("KEEPLINE_ASAN") == "yes":
+        raise Skip("a sanitized build's heap is not glibc's")
+    d, callee, gw = loopback_gateway()
+    with d:
+        held = Sipp("uac_hold_wait_bye.xml", gw, service="echo",
+                    timeout_s=170)
+        held.start()
+        wait_for(lambda: d.calls(), 10, "the held call up", d.logs)
+        base = rss_kb(d.proc.pid)
+        burst = Sipp("sn:uac", gw, calls=3000, duration_ms=0, trace=False,
+                     extra=["-r", "1000"])
+        check(burst.run(60) == 0, "the burst", burst.report())
+        peak = rss_kb(d.proc.pid)
+        check(peak > base + 10240, "the burst took memory (%d -> %d kB)"
+              % (base, peak))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            now = rss_kb(d.proc.pid)
+            if now <= base + 10240:
+                break
+            time.sleep(2)
+        calls = d.calls()
+        check(now <= base + 10240 and len(calls) == 1,
+              "RSS %d kB with the call up (baseline %d, peak %d)"
+              % (now, base, peak), calls)
+        print("# burst of 3000 with a call up: baseline %d kB, peak %d kB, "
+              "after %d kB" % (base, peak, now))
 
 
 if __name__ == "__main__":
