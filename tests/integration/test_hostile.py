@@ -592,5 +592,50 @@ def memory_returns_after_a_burst_while_a_call_stays_up():
               "after %d kB" % (base, peak, now))
 
 
+@t.test
+def trunk_limits_refuse_with_503_and_retry_after():
+    """sipp at 50 calls/s against max_cps 10 (127.0.0.2), and 6 calls at
+    once against max_calls 3 (127.0.0.3): the excess gets 503 with
+    Retry-After (checked by the scenario), counted per trunk, logged at
+    most once per 10 s per trunk."""
+    port = kltest._free_udp_port()
+    with Daemon("""\
+sip:
+  listen: ["udp:127.0.0.1:%d"]
+trunks:
+  - {name: fast, addresses: [127.0.0.2], max_cps: 10}
+  - {name: few, addresses: [127.0.0.3], max_calls: 3}
+routes:
+  - {match: "*", action: echo}
+media:
+  rtp_ports: 30600-30699
+""" % port) as d:
+        gw = "127.0.0.1:%d" % port
+        flood = Sipp("uac_limits.xml", gw, local_ip="127.0.0.2", calls=100,
+                     duration_ms=0, extra=["-r", "50"])
+        held = Sipp("uac_limits.xml", gw, local_ip="127.0.0.3", calls=6,
+                    duration_ms=3000, extra=["-r", "100"])
+        flood.start()
+        held.start()
+        check(flood.wait(60) == 0, "every flood call answered or 503",
+              flood.report())
+        check(held.wait(60) == 0, "every held call answered or 503",
+              held.report())
+        st = d.request({"cmd": "status"})["subsystems"]["sip"]["trunks"]
+        fast, few = st["fast"], st["few"]
+        check(50 <= fast["refused_max_cps"] <= 85 and
+              fast["refused_max_calls"] == 0, "max_cps refusals", fast)
+        check(few["refused_max_calls"] == 3 and few["refused_max_cps"] == 0,
+              "max_calls refusals", few)
+        check(fast["calls"] == 0 and few["calls"] == 0, "released", st)
+        logs = d.logs()
+        check(logs.count("Trunk fast is at its max_cps") == 1 and
+              logs.count("Trunk few is at its max_calls") == 1,
+              "one line per trunk", logs[-3000:])
+        print("# 100 calls at 50/s, max_cps 10: %d refused; 6 held, "
+              "max_calls 3: %d refused" % (fast["refused_max_cps"],
+                                           few["refused_max_calls"]))
+
+
 if __name__ == "__main__":
     t.run()
