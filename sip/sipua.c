@@ -71,14 +71,6 @@ int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
 }
 
 
-bool sipua_has_sdp(sip_t const *sip)
-{
-	return sip && sip->sip_payload && sip->sip_payload->pl_len &&
-		sip->sip_content_type &&
-		!strcasecmp(sip->sip_content_type->c_type, "application/sdp");
-}
-
-
 const char *sipua_trunk_route(const struct gw_trunk *t, char *buf,
 			      size_t size)
 {
@@ -110,21 +102,6 @@ sip_contact_t const *sipua_contact(const struct sipua *ua,
 		return ua->contact[tp];
 
 	return nta_agent_contact(ua->agent);
-}
-
-
-enum gw_transport sipua_via_transport(sip_t const *sip)
-{
-	const char *proto = sip->sip_via ? sip->sip_via->v_protocol : NULL;
-	const char *slash = proto ? strrchr(proto, '/') : NULL;
-	const char *name = slash ? slash + 1 : "udp";
-
-	if (!strcasecmp(name, "tcp"))
-		return GW_TP_TCP;
-	if (!strcasecmp(name, "tls"))
-		return GW_TP_TLS;
-
-	return GW_TP_UDP;
 }
 
 

@@ -102,28 +102,6 @@ void st_leg_close(struct st_leg *st)
 }
 
 
-void st_hdrs_read(sip_t const *sip, struct st_hdrs *h)
-{
-	memset(h, 0, sizeof(*h));
-
-	h->supported = sip_has_feature(sip->sip_supported, "timer");
-	h->required = sip_has_feature(sip->sip_require, "timer");
-	if (sip->sip_session_expires) {
-		unsigned long d = sip->sip_session_expires->x_delta;
-
-		h->se = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-		h->se_zero = d == 0;
-		h->refresher = st_refresher_parse(
-			sip->sip_session_expires->x_refresher);
-	}
-	if (sip->sip_min_se) {
-		unsigned long d = sip->sip_min_se->min_delta;
-
-		h->min_se = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-	}
-}
-
-
 const char *st_se_str(const struct st_result *res, char *buf, size_t size)
 {
 	snprintf(buf, size, "%u;refresher=%s", res->se,

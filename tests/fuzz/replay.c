@@ -7,7 +7,8 @@
  * a crash or abort fails the test. The real fuzzing is `make fuzz-run`
  * (clang's libFuzzer), which this does not replace.
  *
- *   replay [CORPUS_DIR [ROUNDS]]   (default $KEEPLINE_SRCDIR/tests/fuzz/corpus)
+ *   replay [CORPUS_DIR [ROUNDS]]   (default $KEEPLINE_SRCDIR/tests/fuzz/corpus,
+ *                                   or CORPUS_NAME's directory)
  */
 
 #include <dirent.h>
@@ -18,6 +19,15 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* which corpus under tests/fuzz/ (one replay binary per target) */
+#ifndef CORPUS_NAME
+#define CORPUS_NAME "corpus"
+#define TARGET_NAME "icmp quote parser"
+#endif
+#ifndef TARGET_NAME
+#define TARGET_NAME CORPUS_NAME
+#endif
 
 enum { MAX = 4096, SEEDS = 64 };
 
@@ -46,7 +56,7 @@ int main(int argc, char **argv)
 
 	snprintf(corpus, sizeof(corpus), "%s", argc > 1 ? argv[1] : "");
 	if (argc < 2)
-		snprintf(corpus, sizeof(corpus), "%s/tests/fuzz/corpus",
+		snprintf(corpus, sizeof(corpus), "%s/tests/fuzz/" CORPUS_NAME,
 			 src ? src : ".");
 
 	dir = opendir(corpus);
@@ -105,7 +115,7 @@ int main(int argc, char **argv)
 		LLVMFuzzerTestOneInput(buf, n);
 	}
 
-	printf("ok 1 - icmp quote parser: %zu seeds, %ld mutations\n",
+	printf("ok 1 - " TARGET_NAME ": %zu seeds, %ld mutations\n",
 	       nseeds, rounds);
 
 	return 0;
