@@ -94,6 +94,15 @@ class TAP:
         sys.exit(1 if failed else 0)
 
 
+def rss_kb(pid):
+    """A process's resident set [kB], from /proc."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def call_end_counts(logs):
     """(rx_packets, tx_packets) of the caller's leg from the call_end line
     of a call its caller ended with BYE, or None if there is none."""

@@ -51,8 +51,9 @@ def malformed_requests_get_error_replies():
 _pending = {}
 
 
-def read_line_from(s):
-    """Line reader that keeps what follows the newline for the next call."""
+def read_raw_line(s):
+    """A reply line as bytes, whatever they are; what follows the newline
+    is kept for the next call."""
     buf = _pending.pop(s, b"")
     while b"\n" not in buf:
         d = s.recv(65536)
@@ -61,7 +62,12 @@ def read_line_from(s):
         buf += d
     line, rest = buf.split(b"\n", 1)
     _pending[s] = rest
-    return line.decode()
+    return line
+
+
+def read_line_from(s):
+    """Line reader that keeps what follows the newline for the next call."""
+    return read_raw_line(s).decode()
 
 
 @t.test
@@ -124,19 +130,6 @@ def clients_over_the_limit_are_told_and_closed():
             check(time.monotonic() < deadline, "clients not released", st)
             time.sleep(0.05)
         check(st["control"]["clients_rejected"] >= 1, "not counted", st)
-
-
-def read_raw_line(s):
-    """A reply line as bytes, whatever they are."""
-    buf = _pending.pop(s, b"")
-    while b"\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            raise ConnectionError("closed: %r" % buf)
-        buf += d
-    line, rest = buf.split(b"\n", 1)
-    _pending[s] = rest
-    return line
 
 
 @t.test

@@ -6,21 +6,13 @@ import glob
 import os
 import time
 
-from kltest import TAP, Daemon, Skip, check
+from kltest import TAP, Daemon, Skip, check, rss_kb
 from sippkit import Sipp, free_port
 
 t = TAP()
 
 RATE = 3000
 SECONDS = 10
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 @t.test

@@ -15,6 +15,7 @@ spoofer in ns sp (10.77.0.3, in no trunk) who knows the dialog's
 Call-ID and tags, both speaking raw SIP through nettools.NsUdp.
 """
 
+import os
 import re
 import resource
 import shutil
@@ -23,7 +24,7 @@ import threading
 import time
 
 import kltest
-from kltest import TAP, Daemon, Skip, check, wait_for
+from kltest import TAP, Daemon, Skip, check, rss_kb, wait_for
 from nettools import Lan, NsUdp
 from sippkit import Sipp
 
@@ -551,19 +552,11 @@ def a_call_never_acked_frees_its_ports_at_timer_h():
             p.close()
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 @t.test
 def memory_returns_after_a_burst_while_a_call_stays_up():
     """The heap is trimmed once no new call has come for 40 s, also while
     calls are up (it waited for no call at all)."""
-    if kltest.os.environ.get("KEEPLINE_ASAN") == "yes":
+    if os.environ.get("KEEPLINE_ASAN") == "yes":
         raise Skip("a sanitized build's heap is not glibc's")
     d, callee, gw = loopback_gateway()
     with d:
