@@ -288,9 +288,10 @@ static const struct sa *out_dest(const struct media_stream *to, int kind)
 {
 	const struct sa *d;
 
+	/* RTP stops while the peer is on hold; RTCP goes on (RFC 3264
+	 * §5.1), unless its port refused it */
 	if (kind == 0 ? !can_send(to) : to->rtcp_off || rtcp_sock(to) < 0)
 		return NULL;
-	/* RTCP goes on when the peer is held: RFC 3264 §5.1 */
 
 	d = media_stream_dest(to, kind);
 
