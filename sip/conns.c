@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "gateway/conf.h"
@@ -249,9 +250,35 @@ static void sweep(void *arg)
 }
 
 
+/* Sofia's accept loop spins when accept() fails for want of descriptors
+ * (it has no back-off of its own): say at start when the limit is below
+ * what this configuration can use at once */
+static void fd_budget(const struct sipua *ua)
+{
+	const struct gw_conf *conf = ua->conf;
+	uint64_t need = (uint64_t)conf->sip.max_connections + 256 +
+		(uint64_t)(conf->media.rtp_ports.last -
+			   conf->media.rtp_ports.first + 1);
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+		return;
+
+	gw_log(GW_LOG_WARN, "sip", "fd_limit_low",
+	       GW_FIELDS(GW_FU("limit", rl.rlim_cur), GW_FU("need", need)),
+	       "File descriptor limit %llu is below what this configuration "
+	       "may use at once (%llu: sip.max_connections, every RTP/RTCP "
+	       "port, 256 more): raise the hard limit, or lower "
+	       "sip.max_connections or media.rtp_ports",
+	       (unsigned long long)rl.rlim_cur, (unsigned long long)need);
+}
+
+
 int sipua_conns_start(struct sipua *ua)
 {
 	int err;
+
+	fd_budget(ua);
 
 	err = gw_timer_alloc(&ua->conns_sweep, ua->r);
 	if (!err)

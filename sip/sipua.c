@@ -550,8 +550,6 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	err = sipua_limits_alloc(ua);
 	if (!err)
 		err = sipua_reg_start(ua);
-	if (!err)
-		err = sipua_conns_start(ua);
 	if (err)
 		goto out;
 
@@ -565,6 +563,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		       GW_FIELDS(GW_FS("listen", where)),
 		       "SIP listening on %s", where);
 	}
+
+	err = sipua_conns_start(ua);
 
  out:
 	if (err)
