@@ -17,6 +17,7 @@
 #include "gateway/ctrl.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
+#include "gateway/utf8.h"
 
 enum {
 	MAX_OUTPUT = 1 << 20,         /**< unread replies before we give up */
@@ -189,50 +190,11 @@ static struct ctrl_cmd *cmd_find(struct gw_ctrl *c, const char *name)
 }
 
 
-/* RFC 3629 §4: well-formed UTF-8 (no overlongs, no surrogates, at most
- * U+10FFFF). A request that is not gets an error that echoes nothing, so
- * no reply ever carries bytes that are not UTF-8 (RFC 8259 §8.1). */
-static bool utf8_valid(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			++i;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += k + 1;
-	}
-
-	return true;
-}
-
-
+/* No reply ever carries bytes that are not UTF-8 (RFC 8259 §8.1): a
+ * request that has some gets an error that echoes nothing of it */
 static bool str_utf8(const char *s)
 {
-	return !s || utf8_valid((const uint8_t *)s, strlen(s));
+	return !s || gw_utf8_valid((const uint8_t *)s, strlen(s));
 }
 
 
@@ -253,7 +215,7 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 		--len;
 	}
 
-	if (!utf8_valid((const uint8_t *)line, len)) {
+	if (!gw_utf8_valid((const uint8_t *)line, len)) {
 		send_error(cl, NULL, "malformed request: not UTF-8");
 		goto out;
 	}

@@ -98,6 +98,13 @@ struct media_stream {
  *  else the address in the peer's SDP; RTCP goes with RTP when muxed */
 const struct sa *media_stream_dest(const struct media_stream *ms, int which);
 
+/** The peer's RTP address changed from old: bump the tracker's
+ *  generation, forget old's ICMP record (stream.c) */
+void media_stream_peer_moved(struct media_stream *ms, const struct sa *old);
+
+/** RTCP on the RTP port (RFC 5761) or on its own socket again */
+void media_stream_set_mux(struct media_stream *ms, bool on);
+
 /** Is the RTCP socket (which 1) of this stream open? Not when muxed */
 bool media_stream_has_rtcp_port(const struct media_stream *ms);
 

@@ -68,6 +68,7 @@ static const struct {
 	TEST(test_icmp_record_ttl),
 	TEST(test_icmp_rtcp_not_evidence),
 	TEST(test_media_rtcp_mux),
+	TEST(test_utf8),
 	TEST(test_sip_routes),
 	TEST(test_sip_builtin),
 };

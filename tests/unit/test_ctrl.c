@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gateway/ctrl.h"
+#include "gateway/utf8.h"
 #include "gateway/libre.h"
 #include "gateway/reactor.h"
 #include "tests/unit/unit.h"
@@ -384,5 +385,40 @@ int test_ctrl_stale_socket(void)
 	unlink(sun.sun_path);
 	mem_deref(second);
 	server_close(&s);
+	return err;
+}
+
+
+/* RFC 3629 §4 and its §10 examples: what gw_utf8_valid() takes */
+int test_utf8(void)
+{
+	static const struct {
+		const char *bytes;
+		bool valid;
+	} v[] = {
+		{"", true},
+		{"status", true},
+		{"\xe2\x82\xac", true},             /* U+20AC euro */
+		{"\xf0\x9f\x93\x9e", true},         /* U+1F4DE */
+		{"\xf4\x8f\xbf\xbf", true},         /* U+10FFFF, the last */
+		{"\xc3\x28", false},                 /* bad continuation */
+		{"\xc0\xaf", false},                 /* overlong '/' */
+		{"\xe0\x80\xaf", false},             /* overlong, 3 bytes */
+		{"\xed\xa0\x80", false},             /* U+D800 surrogate */
+		{"\xf4\x90\x80\x80", false},         /* past U+10FFFF */
+		{"\xe2\x82", false},                 /* cut short */
+		{"\xff", false},
+		{"st\xe9tus", false},                 /* Latin-1 */
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (gw_utf8_valid((const uint8_t *)v[i].bytes,
+				  strlen(v[i].bytes)) != v[i].valid)
+			TEST_FAIL("vector %zu: expected %s", i,
+				  v[i].valid ? "valid" : "invalid");
+	}
+
+ out:
 	return err;
 }

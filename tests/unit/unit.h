@@ -88,6 +88,7 @@ int test_icmp_peer_moves(void);
 int test_icmp_record_ttl(void);
 int test_icmp_rtcp_not_evidence(void);
 int test_media_rtcp_mux(void);
+int test_utf8(void);
 int test_media_sdp_directions(void);
 int test_media_sdp_refused(void);
 int test_media_ports(void);
