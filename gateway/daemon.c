@@ -207,6 +207,8 @@ static void daemon_destructor(void *data)
 	mem_deref(d->ua);
 	mem_deref(d->mm);
 	mem_deref(d->ctrl);
+	/* no child outlives the daemon, nor is left a zombie */
+	gw_proc_shutdown();
 	mem_deref(d->r);
 	mem_deref(d->conf);
 }

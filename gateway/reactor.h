@@ -96,4 +96,45 @@ int  gw_reactor_signal(struct gw_reactor *r, int signo, gw_signal_h *h,
 int  gw_child_watch(struct gw_child **cp, struct gw_reactor *r, pid_t pid,
 		    gw_child_h *h, void *arg);
 
+/* Child processes the reactor starts and reaps (gateway/child.c) */
+struct gw_proc;
+
+struct gw_proc_params {
+	char *const *argv;            /**< argv[0] looked up in PATH */
+	uint64_t timeout_ms;          /**< then SIGTERM; 0: none */
+	uint64_t grace_ms;            /**< SIGTERM to SIGKILL; 0: 2000 */
+	size_t out_max;               /**< stdout kept [bytes]; 0: 64 KiB */
+	size_t err_max;               /**< stderr kept [bytes]; 0: 64 KiB */
+};
+
+/** The child exited (status as waitpid() gives it); the handle is the
+ *  owner's to free, its output stays readable until then */
+typedef void (gw_proc_exit_h)(struct gw_proc *p, int status, void *arg);
+
+/**
+ * Start a child: posix_spawnp(), its own process group, default signal
+ * handling, stdin /dev/null, stdout and stderr kept up to their limits
+ * (the rest read and counted). Past timeout_ms its group gets SIGTERM,
+ * grace_ms later SIGKILL. It is always reaped: freeing the handle before
+ * it exits terminates it the same way, and gw_proc_shutdown() reaps what
+ * is left when the daemon exits.
+ *
+ * @return 0; ENOENT, EACCES... when it cannot be executed
+ */
+int gw_proc_spawn(struct gw_proc **pp, struct gw_reactor *r,
+		  const struct gw_proc_params *prm, gw_proc_exit_h *h,
+		  void *arg);
+pid_t gw_proc_pid(const struct gw_proc *p);
+/** What stream 1 (stdout) or 2 (stderr) wrote, kept; dropped: the rest */
+const uint8_t *gw_proc_output(const struct gw_proc *p, int stream,
+			      size_t *lenp, uint64_t *droppedp);
+/** SIGTERM to its group now, SIGKILL after the grace period */
+void gw_proc_terminate(struct gw_proc *p);
+/**
+ * The daemon exits: SIGTERM to every child still running, up to 1 s for
+ * them to go, SIGKILL to the rest, every one reaped. Blocks (bounded);
+ * called after the reactor has stopped.
+ */
+void gw_proc_shutdown(void);
+
 #endif

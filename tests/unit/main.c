@@ -69,6 +69,11 @@ static const struct {
 	TEST(test_icmp_rtcp_not_evidence),
 	TEST(test_media_rtcp_mux),
 	TEST(test_utf8),
+	TEST(test_child_exit_and_output),
+	TEST(test_child_flood_is_bounded),
+	TEST(test_child_deadline_term_then_kill),
+	TEST(test_child_not_executable),
+	TEST(test_child_freed_early_and_at_shutdown),
 	TEST(test_sip_routes),
 	TEST(test_sip_builtin),
 };
