@@ -169,6 +169,14 @@ static void status_sip(struct odict *o, void *arg)
 }
 
 
+static void status_timer(struct odict *o, void *arg)
+{
+	struct gw_daemon *d = arg;
+
+	sipua_timer_status(d->ua, o);
+}
+
+
 static void status_media(struct odict *o, void *arg)
 {
 	struct gw_daemon *d = arg;
@@ -354,6 +362,9 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 	err = gw_daemon_status_register(d, "sip", status_sip, d);
 	if (!err)
 		err = gw_daemon_status_register(d, "media", status_media, d);
+	if (!err)
+		err = gw_daemon_status_register(d, "session_timer",
+						status_timer, d);
 	if (!err)
 		err = gw_daemon_status_register(d, "icmp", status_icmp, d);
 	if (!err)

@@ -22,6 +22,10 @@ struct sipua_stats {
 	uint64_t ended;
 	uint64_t options;
 	unsigned active;              /**< calls now */
+	/* RFC 4028 session timers, on every leg */
+	uint64_t st_refreshes_sent;   /**< re-INVITE or UPDATE of ours */
+	uint64_t st_refreshes_received;   /**< the peer's, answered 2xx */
+	uint64_t st_expiries;         /**< legs ended: no refresh in time */
 };
 
 /**
@@ -44,6 +48,9 @@ void sipua_stats(const struct sipua *ua, struct sipua_stats *st);
 void sipua_shutdown(struct sipua *ua);
 /** Fill a status section: listeners and counters */
 void sipua_status(const struct sipua *ua, struct odict *o);
+/** Fill the session_timer section: dialogs (legs) with a timer now,
+ *  refreshes sent and received, expiries */
+void sipua_timer_status(const struct sipua *ua, struct odict *o);
 /** Fill reply with "calls": one object per call, for `keepline calls` */
 int sipua_calls(const struct sipua *ua, struct odict *reply);
 

@@ -255,6 +255,8 @@ bool st_request_refused(struct st_leg *st, nta_incoming_t *irq,
 void st_answered(struct st_leg *st, const struct st_result *res,
 		 bool refresh)
 {
+	if (refresh)
+		++st->c->ua->st.st_refreshes_received;
 	if (!refresh && res->se)
 		gw_log(GW_LOG_INFO, "sip", "st_negotiated",
 		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
@@ -396,6 +398,8 @@ static void refresh_send(struct st_leg *st)
 		nta_outgoing_destroy(st->orq);
 	st->orq = orq;
 	st->pending = orq != NULL;
+	if (orq)
+		++c->ua->st.st_refreshes_sent;
 
 	/* whatever becomes of it, the session ends at its expiry unless
 	 * a refresh succeeds first (then start() re-arms); with timers
@@ -429,6 +433,7 @@ static void st_fire(void *arg)
 		return;
 	}
 
+	++c->ua->st.st_expiries;
 	gw_log(GW_LOG_WARN, "sip", "st_expired",
 	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
 			 GW_FS("leg", leg_name(st)),
@@ -571,6 +576,29 @@ int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 	st_answered(st, &res, true);
 
 	return 0;
+}
+
+
+void sipua_timer_status(const struct sipua *ua, struct odict *o)
+{
+	unsigned dialogs = 0;
+
+	for (struct le *le = ua->calls.head; le; le = le->next) {
+		const struct call *c = le->data;
+
+		if (c->ended)
+			continue;
+		dialogs += c->st.active;
+		dialogs += c->out && c->out->st.active;
+	}
+
+	odict_entry_add(o, "running", ODICT_BOOL, true);
+	odict_entry_add(o, "dialogs", ODICT_INT, (int64_t)dialogs);
+	odict_entry_add(o, "refreshes_sent", ODICT_INT,
+			(int64_t)ua->st.st_refreshes_sent);
+	odict_entry_add(o, "refreshes_received", ODICT_INT,
+			(int64_t)ua->st.st_refreshes_received);
+	odict_entry_add(o, "expiries", ODICT_INT, (int64_t)ua->st.st_expiries);
 }
 
 

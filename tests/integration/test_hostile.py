@@ -355,6 +355,13 @@ media:
                       "interval 7200 in calls", d.logs)[0]
         check(st["next"] == "expiry" and 7100 < st["next_in_s"] <= 7168,
               "expiry at 7200 - 32 s", st)
+        st = d.request({"cmd": "status"})["subsystems"]["session_timer"]
+        check(st["running"] and st["dialogs"] == 1 and
+              st["refreshes_received"] >= 1 and st["expiries"] == 0,
+              "status: the leg with a timer, the refresh it got", st)
+        text = d.cli("status").stdout
+        check(re.search(r"^  session_timer +enabled +running$", text, re.M)
+              and "dialogs=1" in text, "status text", text)
         check(huge.wait(30) == 0, "200 with 7200 to the re-INVITE",
               huge.report(), d.logs()[-2000:])
         zero = Sipp("uac_timer_zero_422.xml", sip)
