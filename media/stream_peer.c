@@ -47,25 +47,31 @@ static int reachable(const struct media_stream *ms,
 }
 
 
+/* media_sdp_*() read the peer's SDP into mo (err: they could not): the
+ * peer it names becomes the stream's, if we can reach it */
+static int take_peer(struct media_stream *ms, const struct media_offer *mo,
+		     int err, char **answerp)
+{
+	if (!err)
+		err = reachable(ms, mo, answerp);
+	if (!err)
+		set_peer(ms, mo);
+
+	return err;
+}
+
+
 int media_stream_answer(struct media_stream *ms, const char *offer,
 			size_t len, char **answerp)
 {
 	struct media_offer mo = {0};
-	int err;
 
 	if (!ms || !offer || !answerp)
 		return EINVAL;
 
-	err = media_sdp_answer(&ms->sdp, &ms->sdp_addr, ms->port, offer, len,
-			       &mo, answerp);
-	if (!err)
-		err = reachable(ms, &mo, answerp);
-	if (err)
-		return err;
-
-	set_peer(ms, &mo);
-
-	return 0;
+	return take_peer(ms, &mo,
+			 media_sdp_answer(&ms->sdp, &ms->sdp_addr, ms->port,
+					  offer, len, &mo, answerp), answerp);
 }
 
 
@@ -74,22 +80,14 @@ int media_stream_answer_like(struct media_stream *ms,
 			     const char *offer, size_t len, char **answerp)
 {
 	struct media_offer mo = {0};
-	int err;
 
 	if (!ms || !other || !offer || !answerp)
 		return EINVAL;
 
-	err = media_sdp_answer_like(&ms->sdp, other->sdp, &ms->sdp_addr,
-				    ms->port,
-				    offer, len, &mo, answerp);
-	if (!err)
-		err = reachable(ms, &mo, answerp);
-	if (err)
-		return err;
-
-	set_peer(ms, &mo);
-
-	return 0;
+	return take_peer(ms, &mo,
+			 media_sdp_answer_like(&ms->sdp, other->sdp,
+					       &ms->sdp_addr, ms->port, offer,
+					       len, &mo, answerp), answerp);
 }
 
 
@@ -118,15 +116,8 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 		return EINVAL;
 
 	err = media_sdp_accept(ms->sdp, answer, len, &mo);
-	if (!err)
-		err = reachable(ms, &mo, NULL);
-	if (err)
-		return err;
-
 	/* RFC 5761 §5.1.1: muxed only if we offered it and the answer says so */
 	mo.rtcp_mux = mo.rtcp_mux && ms->mux_offered;
 
-	set_peer(ms, &mo);
-
-	return 0;
+	return take_peer(ms, &mo, err, NULL);
 }
