@@ -59,6 +59,17 @@ static const struct conf_key trunk_session_timer_keys[] = {
 /* min_se above default_expires would make us answer every INVITE with our
  * own interval below our own floor (RFC 4028 §4, §9); default_expires
  * above max_se would have us ask for what we lower in answers. */
+/* The node to point at for two keys that disagree: the first if this
+ * map sets it, else the second, else none (the map itself) */
+static yaml_node_t *either(struct conf_parser *p, yaml_node_t *map,
+			   const char *first, const char *second)
+{
+	yaml_node_t *n = conf_map_get(p, map, first);
+
+	return n ? n : conf_map_get(p, map, second);
+}
+
+
 static void check_session_timer(struct conf_parser *p,
 				const struct gw_session_timer_conf *st,
 				yaml_node_t *map)
@@ -66,24 +77,18 @@ static void check_session_timer(struct conf_parser *p,
 	yaml_node_t *n;
 
 	if (st->default_expires > st->max_se) {
-		n = conf_map_get(p, map, "max_se");
-		if (!n)
-			n = conf_map_get(p, map, "default_expires");
+		n = either(p, map, "max_se", "default_expires");
 		conf_error(p, n ? n : map, n ? "max_se" : NULL,
 			   "default_expires (%us) is greater than max_se (%us)",
 			   st->default_expires, st->max_se);
 	}
 
-	if (st->min_se <= st->default_expires)
-		return;
-
-	n = conf_map_get(p, map, "min_se");
-	if (!n)
-		n = conf_map_get(p, map, "default_expires");
-
-	conf_error(p, n ? n : map, n ? "min_se" : NULL,
-		   "min_se (%us) is greater than default_expires (%us)",
-		   st->min_se, st->default_expires);
+	if (st->min_se > st->default_expires) {
+		n = either(p, map, "min_se", "default_expires");
+		conf_error(p, n ? n : map, n ? "min_se" : NULL,
+			   "min_se (%us) is greater than default_expires (%us)",
+			   st->min_se, st->default_expires);
+	}
 }
 
 

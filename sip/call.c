@@ -146,8 +146,7 @@ static int msg_source(msg_t *msg, struct sa *src)
 /* The leg's trunk, or the address the dialog was set up with */
 static bool may_speak(const struct call *c, bool callee, const struct sa *src)
 {
-	const struct gw_trunk *t = callee ?
-		gw_conf_trunk(c->ua->conf, c->route->trunk) : c->trunk;
+	const struct gw_trunk *t = callee ? c->out_trunk : c->trunk;
 	const struct sa *peer = callee ? &c->out->next_hop : &c->peer;
 
 	return sa_cmp(src, peer, SA_ADDR) || sipua_trunk_contains(t, src);

@@ -103,6 +103,17 @@ def rss_kb(pid):
     return 0
 
 
+def rss_settles(pid, ceiling_kb, timeout):
+    """Wait (bounded) for a process's RSS to fall to ceiling_kb; the last
+    reading [kB]."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = rss_kb(pid)
+        if now <= ceiling_kb or time.monotonic() >= deadline:
+            return now
+        time.sleep(2)
+
+
 def call_end_counts(logs):
     """(rx_packets, tx_packets) of the caller's leg from the call_end line
     of a call its caller ended with BYE, or None if there is none."""

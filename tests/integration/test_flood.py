@@ -6,7 +6,7 @@ import glob
 import os
 import time
 
-from kltest import TAP, Daemon, Skip, check, rss_kb
+from kltest import TAP, Daemon, Skip, check, rss_kb, rss_settles
 from sippkit import Sipp, free_port
 
 t = TAP()
@@ -51,12 +51,7 @@ log: {level: warn}
         # ends 32 s later still, by our BYE's own timeout); the daemon
         # trims its heap once idle for 40 s (gateway/daemon.c): wait for
         # that, bounded
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            now = rss_kb(d.proc.pid)
-            if now <= base + 10240:
-                break
-            time.sleep(2)
+        now = rss_settles(d.proc.pid, base + 10240, 120)
         check(now <= base + 10240, "RSS %d kB after the flood (baseline %d "
               "kB, peak %d kB)" % (now, base, peak))
         print("# %d calls at %d/s: baseline %d kB, peak %d kB, after %d kB"

@@ -24,7 +24,8 @@ import threading
 import time
 
 import kltest
-from kltest import TAP, Daemon, Skip, check, rss_kb, wait_for
+from kltest import (TAP, Daemon, Skip, check, rss_kb, rss_settles,
+                    wait_for)
 from nettools import Lan, NsUdp
 from sippkit import Sipp
 
@@ -578,12 +579,7 @@ def memory_returns_after_a_burst_while_a_call_stays_up():
         peak = rss_kb(d.proc.pid)
         check(peak > base + 10240, "the burst took memory (%d -> %d kB)"
               % (base, peak))
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            now = rss_kb(d.proc.pid)
-            if now <= base + 10240:
-                break
-            time.sleep(2)
+        now = rss_settles(d.proc.pid, base + 10240, 90)
         calls = d.calls()
         check(now <= base + 10240 and len(calls) == 1,
               "RSS %d kB with the call up (baseline %d, peak %d)"
