@@ -184,11 +184,21 @@ struct gw_conf {
 		enum gw_log_format format;
 	} log;
 
+	/** keys of the file that ask for a module: gw_modules_check() */
+	struct gw_conf_need *needs;
+
 	/* every allocation above, released by the destructor */
 	void **owned;
 	size_t n_owned;
 	size_t cap_owned;
 	bool oom;                     /**< an allocation failed while parsing */
+};
+
+/** A key that asks for a module (by its name in the module table) */
+struct gw_conf_need {
+	struct gw_conf_need *next;
+	char *where;                  /**< "FILE:LINE:COL: key.path" */
+	const char *module;
 };
 
 /** Receives one error line "FILE:LINE:COL: key.path: message" */
@@ -217,6 +227,13 @@ int gw_conf_load(struct gw_conf **confp, const char *path,
  * if it exists; NULL for the built-in defaults.
  */
 const char *gw_conf_locate(const char *cli_path, bool as_reflector);
+
+/** One key that differs, as a path: "log.level", "trunks[0].password",
+ *  or a list whose length changed: "routes" */
+typedef void (gw_conf_diff_h)(const char *path, void *arg);
+/** Every key whose value differs between a and b; returns how many */
+unsigned gw_conf_diff(const struct gw_conf *a, const struct gw_conf *b,
+		      gw_conf_diff_h *h, void *arg);
 
 const struct gw_trunk *gw_conf_trunk(const struct gw_conf *conf,
 				     const char *name);

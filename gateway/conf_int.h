@@ -88,6 +88,10 @@ struct conf_key {
 	conf_check_h *check;              /**< CT_MAP */
 	const struct conf_list *list;     /**< CT_LIST */
 	bool required;
+	/** The module this key asks for (its name in the module table),
+	 *  inherited by every key below it; a key whose value turns
+	 *  something on is recorded in gw_conf.needs */
+	const char *needs;
 };
 
 extern const struct conf_key gw_conf_root_keys[];
@@ -108,6 +112,7 @@ struct conf_parser {
 	gw_conf_err_h *eh;
 	void *arg;
 	unsigned errors;
+	const char *needs;        /**< of the key being parsed, or NULL */
 };
 
 void conf_error(struct conf_parser *p, const yaml_node_t *node,
@@ -116,6 +121,18 @@ void conf_error(struct conf_parser *p, const yaml_node_t *node,
 /** The value node of key in a mapping node, or NULL */
 yaml_node_t *conf_map_get(struct conf_parser *p, yaml_node_t *map,
 			  const char *key);
+const char *conf_scalar(const yaml_node_t *n);
+/** "key:" with nothing after it, "~" or "null", unquoted */
+bool conf_is_null(const yaml_node_t *n);
+/** "a list", "a mapping", "a single value" */
+const char *conf_node_kind(const yaml_node_t *n);
+/** Parse a value of any type but CT_MAP and CT_LIST into base
+ *  (conf_read.c); errors through conf_error() */
+void conf_read_value(struct conf_parser *p, const struct conf_key *k,
+		     yaml_node_t *n, void *base);
+/** A new configuration with every default set, or NULL (conf_store.c) */
+struct gw_conf *conf_new(void);
+
 /** Duplicate a string into memory the configuration owns */
 char *conf_strdup(struct gw_conf *conf, const char *s);
 void *conf_zalloc(struct gw_conf *conf, size_t size);

@@ -51,14 +51,13 @@ void conf_error(struct conf_parser *p, const yaml_node_t *node,
 }
 
 
-static const char *scalar(const yaml_node_t *n)
+const char *conf_scalar(const yaml_node_t *n)
 {
 	return (const char *)n->data.scalar.value;
 }
 
 
-/* "key:" with nothing after it, "~" or "null", unquoted */
-static bool is_null(const yaml_node_t *n)
+bool conf_is_null(const yaml_node_t *n)
 {
 	const char *s;
 
@@ -66,14 +65,14 @@ static bool is_null(const yaml_node_t *n)
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 
-	s = scalar(n);
+	s = conf_scalar(n);
 
 	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
 		!strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 
-static const char *node_kind(const yaml_node_t *n)
+const char *conf_node_kind(const yaml_node_t *n)
 {
 	switch (n->type) {
 	case YAML_SEQUENCE_NODE: return "a list";
@@ -93,201 +92,11 @@ yaml_node_t *conf_map_get(struct conf_parser *p, yaml_node_t *map,
 	     pr < map->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
 
-		if (k && k->type == YAML_SCALAR_NODE && !strcmp(scalar(k), key))
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp(conf_scalar(k), key))
 			return yaml_document_get_node(p->doc, pr->value);
 	}
 
 	return NULL;
-}
-
-
-/* Allocation failures set conf->oom and return NULL; the walker carries
- * on and gw_conf_load() fails with ENOMEM at the end. A SIGHUP reload runs
- * this at runtime, where aborting is not an option. */
-void *conf_zalloc(struct gw_conf *conf, size_t size)
-{
-	void *m;
-
-	if (conf->n_owned == conf->cap_owned) {
-		size_t cap = conf->cap_owned ? conf->cap_owned * 2 : 32;
-		void **v = realloc(conf->owned, cap * sizeof(*v));
-
-		if (!v) {
-			conf->oom = true;
-			return NULL;
-		}
-
-		conf->owned = v;
-		conf->cap_owned = cap;
-	}
-
-	m = mem_zalloc(size ? size : 1, NULL);
-	if (!m) {
-		conf->oom = true;
-		return NULL;
-	}
-
-	conf->owned[conf->n_owned++] = m;
-
-	return m;
-}
-
-
-char *conf_strdup(struct gw_conf *conf, const char *s)
-{
-	size_t len = strlen(s);
-	char *d = conf_zalloc(conf, len + 1);
-
-	if (d)
-		memcpy(d, s, len);
-
-	return d;
-}
-
-
-static void fmt_ms(char *buf, size_t size, uint64_t ms)
-{
-	if (ms % 3600000 == 0 && ms)
-		snprintf(buf, size, "%lluh", (unsigned long long)(ms / 3600000));
-	else if (ms % 60000 == 0 && ms)
-		snprintf(buf, size, "%llum", (unsigned long long)(ms / 60000));
-	else if (ms % 1000 == 0)
-		snprintf(buf, size, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, size, "%llums", (unsigned long long)ms);
-}
-
-
-static bool in_range(struct conf_parser *p, const struct conf_key *k,
-		     yaml_node_t *n, uint64_t v, bool duration)
-{
-	char lo[32], hi[32];
-
-	if (v >= k->min && v <= k->max)
-		return true;
-
-	if (duration) {
-		fmt_ms(lo, sizeof(lo), k->min);
-		fmt_ms(hi, sizeof(hi), k->max);
-	}
-	else {
-		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)k->min);
-		snprintf(hi, sizeof(hi), "%llu", (unsigned long long)k->max);
-	}
-
-	if (v < k->min)
-		conf_error(p, n, k->name, "%s is below the minimum %s",
-			   scalar(n), lo);
-	else
-		conf_error(p, n, k->name, "%s is above the maximum %s",
-			   scalar(n), hi);
-
-	return false;
-}
-
-
-static void parse_enum(struct conf_parser *p, const struct conf_key *k,
-		       yaml_node_t *n, void *base)
-{
-	char list[160] = "";
-
-	for (int i = 0; k->names[i]; i++) {
-		if (!strcmp(scalar(n), k->names[i])) {
-			*AT(base, k->off, int) = i;
-			return;
-		}
-	}
-
-	for (int i = 0; k->names[i]; i++) {
-		size_t len = strlen(list);
-		snprintf(list + len, sizeof(list) - len, "%s%s",
-			 i ? ", " : "", k->names[i]);
-	}
-
-	conf_error(p, n, k->name, "'%s' is not one of: %s", scalar(n), list);
-}
-
-
-/* One item of a CT_CIDRS / CT_STRS / CT_LISTENS list */
-static bool parse_item(struct conf_parser *p, const struct conf_key *k,
-		       yaml_node_t *n, void *array, size_t i, const char *ik)
-{
-	const char *why = "invalid value";
-
-	if (n->type != YAML_SCALAR_NODE) {
-		conf_error(p, n, ik, "expected a single value, not %s",
-			   node_kind(n));
-		return false;
-	}
-
-	switch (k->type) {
-
-	case CT_CIDRS:
-		if (gw_conf_parse_cidr(scalar(n),
-				       &((struct gw_cidr *)array)[i], &why))
-			goto bad;
-		return true;
-
-	case CT_LISTENS:
-		if (gw_conf_parse_listen(scalar(n),
-					 &((struct gw_listen *)array)[i], &why))
-			goto bad;
-		return true;
-
-	default:
-		if (!*scalar(n)) {
-			why = "empty value";
-			goto bad;
-		}
-		((char **)array)[i] = conf_strdup(p->conf, scalar(n));
-		return ((char **)array)[i] != NULL;
-	}
-
- bad:
-	conf_error(p, n, ik, "'%s': %s", scalar(n), why);
-	return false;
-}
-
-
-static void parse_scalar_list(struct conf_parser *p, const struct conf_key *k,
-			      yaml_node_t *n, void *base)
-{
-	size_t count, size, used = 0;
-	void *array;
-
-	if (is_null(n)) {
-		*AT(base, k->aux, size_t) = 0;
-		return;
-	}
-
-	if (n->type != YAML_SEQUENCE_NODE) {
-		conf_error(p, n, k->name, "expected a list, not %s",
-			   node_kind(n));
-		return;
-	}
-
-	count = (size_t)(n->data.sequence.items.top -
-			 n->data.sequence.items.start);
-	size = k->type == CT_CIDRS ? sizeof(struct gw_cidr) :
-		k->type == CT_LISTENS ? sizeof(struct gw_listen) :
-		sizeof(char *);
-
-	array = conf_zalloc(p->conf, count * size);
-	if (!array)
-		return;
-
-	for (size_t i = 0; i < count; i++) {
-		yaml_node_t *it = yaml_document_get_node(
-			p->doc, n->data.sequence.items.start[i]);
-		char ik[96];
-
-		snprintf(ik, sizeof(ik), "%s[%zu]", k->name, i);
-		if (it && parse_item(p, k, it, array, used, ik))
-			++used;
-	}
-
-	*AT(base, k->off, void *) = array;
-	*AT(base, k->aux, size_t) = used;
 }
 
 
@@ -314,12 +123,12 @@ static void parse_list(struct conf_parser *p, const struct conf_key *k,
 	size_t count;
 	char *items;
 
-	if (is_null(n))
+	if (conf_is_null(n))
 		return;
 
 	if (n->type != YAML_SEQUENCE_NODE) {
 		conf_error(p, n, k->name, "expected a list, not %s",
-			   node_kind(n));
+			   conf_node_kind(n));
 		return;
 	}
 
@@ -353,147 +162,63 @@ static void parse_list(struct conf_parser *p, const struct conf_key *k,
 }
 
 
+/* Whether a parsed key asks for something: a true boolean, an address
+ * that is not off, a list with entries, any other value. Maps and lists
+ * of maps ask through their keys. */
+static bool turns_on(const struct conf_key *k, void *base)
+{
+	switch (k->type) {
+	case CT_BOOL:        return *AT(base, k->off, bool);
+	case CT_ADDR_OR_OFF: return *AT(base, k->aux, bool);
+	case CT_CIDRS:
+	case CT_STRS:
+	case CT_LISTENS:     return *AT(base, k->aux, size_t) > 0;
+	case CT_MAP:
+	case CT_LIST:        return false;
+	default:             return true;
+	}
+}
+
+
+/* Remember where the file asks for a module: gw_modules_check() refuses
+ * it when this build lacks that module, with the key's position */
+static void need(struct conf_parser *p, const yaml_node_t *n,
+		 const char *key)
+{
+	struct gw_conf_need *nd = conf_zalloc(p->conf, sizeof(*nd));
+	struct gw_conf_need **tail = &p->conf->needs;
+	char where[400];
+
+	if (!nd)
+		return;
+
+	snprintf(where, sizeof(where), "%s:%zu:%zu: %s%s%s", p->file,
+		 n->start_mark.line + 1, n->start_mark.column + 1, p->path,
+		 p->path[0] ? "." : "", key);
+	nd->where = conf_strdup(p->conf, where);
+	nd->module = p->needs;
+
+	/* in file order; a file has a handful */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = nd;
+}
+
+
 static void parse_value(struct conf_parser *p, const struct conf_key *k,
 			yaml_node_t *n, void *base)
 {
-	const char *why = "invalid value";
-	uint64_t v;
-	bool b;
+	const char *needs = p->needs;
+	unsigned errors = p->errors;
+	size_t saved;
+
+	if (k->needs)
+		p->needs = k->needs;
 
 	switch (k->type) {
+
 	case CT_MAP:
-	case CT_LIST:
-	case CT_CIDRS:
-	case CT_STRS:
-	case CT_LISTENS:
-		break;
-
-	default:
-		if (n->type != YAML_SCALAR_NODE) {
-			conf_error(p, n, k->name,
-				   "expected a single value, not %s",
-				   node_kind(n));
-			return;
-		}
-		if (is_null(n)) {
-			conf_error(p, n, k->name, "has no value");
-			return;
-		}
-		break;
-	}
-
-	switch (k->type) {
-
-	case CT_BOOL:
-		if (gw_conf_parse_bool(scalar(n), &b, &why))
-			goto bad;
-		*AT(base, k->off, bool) = b;
-		break;
-
-	case CT_UINT:
-	case CT_U16:
-		if (gw_conf_parse_uint(scalar(n), &v, &why))
-			goto bad;
-		if (!in_range(p, k, n, v, false))
-			return;
-		if (k->type == CT_U16)
-			*AT(base, k->off, uint16_t) = (uint16_t)v;
-		else
-			*AT(base, k->off, uint32_t) = (uint32_t)v;
-		break;
-
-	case CT_SECONDS:
-		if (gw_conf_parse_duration(scalar(n), &v, &why))
-			goto bad;
-		if (v % 1000) {
-			why = "must be a whole number of seconds";
-			goto bad;
-		}
-		v /= 1000;
-		if (!in_range(p, k, n, v, false))
-			return;
-		*AT(base, k->off, uint32_t) = (uint32_t)v;
-		break;
-
-	case CT_DURATION:
-		if (gw_conf_parse_duration(scalar(n), &v, &why))
-			goto bad;
-		if (!in_range(p, k, n, v, true))
-			return;
-		*AT(base, k->off, uint64_t) = v;
-		break;
-
-	case CT_SIZE:
-		if (gw_conf_parse_size(scalar(n), &v, &why))
-			goto bad;
-		if (!in_range(p, k, n, v, false))
-			return;
-		*AT(base, k->off, uint64_t) = v;
-		break;
-
-	case CT_PCT: {
-		char *end;
-		double d = strtod(scalar(n), &end);
-
-		if (*end || end == scalar(n) || !(d >= 0.0 && d <= 100.0)) {
-			why = "expected a percentage from 0 to 100";
-			goto bad;
-		}
-		*AT(base, k->off, double) = d;
-		break;
-	}
-
-	case CT_STR:
-		*AT(base, k->off, char *) = conf_strdup(p->conf, scalar(n));
-		break;
-
-	case CT_ENUM:
-		parse_enum(p, k, n, base);
-		break;
-
-	case CT_IP:
-		if (gw_conf_parse_ip(scalar(n), AT(base, k->off, struct sa),
-				     &why))
-			goto bad;
-		break;
-
-	case CT_ADDR_PORT:
-		if (gw_conf_parse_addr_port(scalar(n),
-					    AT(base, k->off, struct sa), &why))
-			goto bad;
-		break;
-
-	case CT_ADDR_OR_OFF:
-		if (0 == gw_conf_parse_bool(scalar(n), &b, NULL) && !b) {
-			*AT(base, k->aux, bool) = false;
-			break;
-		}
-		if (gw_conf_parse_addr_port(scalar(n),
-					    AT(base, k->off, struct sa), &why)) {
-			why = "expected off or ADDRESS:PORT such as "
-				"127.0.0.1:8080";
-			goto bad;
-		}
-		*AT(base, k->aux, bool) = true;
-		break;
-
-	case CT_PORT_RANGE:
-		if (gw_conf_parse_port_range(scalar(n),
-					     AT(base, k->off,
-						struct gw_port_range), &why))
-			goto bad;
-		break;
-
-	case CT_CIDRS:
-	case CT_STRS:
-	case CT_LISTENS:
-		parse_scalar_list(p, k, n, base);
-		break;
-
-	case CT_MAP: {
-		size_t saved;
-
-		if (is_null(n))
+		if (conf_is_null(n))
 			break;  /* "section:" alone keeps the defaults */
 
 		saved = path_push(p, k->name);
@@ -502,17 +227,20 @@ static void parse_value(struct conf_parser *p, const struct conf_key *k,
 			k->check(p, base, n);
 		p->path[saved] = '\0';
 		break;
-	}
 
 	case CT_LIST:
 		parse_list(p, k, n, base);
 		break;
+
+	default:
+		conf_read_value(p, k, n, base);
+		break;
 	}
 
-	return;
+	if (p->needs && p->errors == errors && turns_on(k, base))
+		need(p, n, k->name);
 
- bad:
-	conf_error(p, n, k->name, "'%s': %s", scalar(n), why);
+	p->needs = needs;
 }
 
 
@@ -524,7 +252,7 @@ static void parse_map(struct conf_parser *p, yaml_node_t *map,
 
 	if (map->type != YAML_MAPPING_NODE) {
 		conf_error(p, map, NULL, "expected a mapping of keys, not %s",
-			   node_kind(map));
+			   conf_node_kind(map));
 		return;
 	}
 
@@ -540,19 +268,19 @@ static void parse_map(struct conf_parser *p, yaml_node_t *map,
 		}
 
 		for (k = keys; k->name; k++) {
-			if (!strcmp(k->name, scalar(kn)))
+			if (!strcmp(k->name, conf_scalar(kn)))
 				break;
 		}
 		if (!k->name)
-			conf_error(p, kn, scalar(kn), "unknown key");
+			conf_error(p, kn, conf_scalar(kn), "unknown key");
 
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start;
 		     q < pr; q++) {
 			yaml_node_t *qk = yaml_document_get_node(p->doc,
 								 q->key);
 			if (qk && qk->type == YAML_SCALAR_NODE &&
-			    !strcmp(scalar(qk), scalar(kn))) {
-				conf_error(p, kn, scalar(kn),
+			    !strcmp(conf_scalar(qk), conf_scalar(kn))) {
+				conf_error(p, kn, conf_scalar(kn),
 					   "key appears more than once "
 					   "(first at line %zu)",
 					   qk->start_mark.line + 1);
@@ -572,55 +300,6 @@ static void parse_map(struct conf_parser *p, yaml_node_t *map,
 			conf_error(p, map, NULL, "missing required key '%s'",
 				   k->name);
 	}
-}
-
-
-static void conf_destructor(void *data)
-{
-	struct gw_conf *conf = data;
-
-	for (size_t i = 0; i < conf->n_owned; i++)
-		mem_deref(conf->owned[i]);
-
-	free(conf->owned);
-}
-
-
-static struct gw_conf *conf_new(void)
-{
-	struct gw_conf *conf = mem_zalloc(sizeof(*conf), conf_destructor);
-
-	if (!conf)
-		return NULL;
-
-	gw_conf_set_defaults(conf);
-	if (conf->oom)
-		return mem_deref(conf);
-
-	return conf;
-}
-
-
-int gw_conf_default(struct gw_conf **confp)
-{
-	struct gw_conf *conf;
-
-	if (!confp)
-		return EINVAL;
-
-	conf = conf_new();
-	if (!conf)
-		return ENOMEM;
-
-	gw_conf_set_builtin(conf);
-	if (conf->oom) {
-		mem_deref(conf);
-		return ENOMEM;
-	}
-
-	*confp = conf;
-
-	return 0;
 }
 
 
@@ -706,7 +385,7 @@ int gw_conf_load(struct gw_conf **confp, const char *path,
 		yaml_document_delete(&extra);
 	}
 
-	if (!is_null(root)) {
+	if (!conf_is_null(root)) {
 		parse_map(&p, root, gw_conf_root_keys, conf);
 		if (root->type == YAML_MAPPING_NODE)
 			gw_conf_root_check(&p, conf, root);

@@ -4,7 +4,9 @@
  * docs/config.md documents the same table for operators; keep them in step.
  */
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -122,7 +124,7 @@ static const struct conf_key trunk_keys[] = {
 	{"register", CT_BOOL, TOFF(reg)},
 	{"session_timer", CT_MAP, 0, .sub = trunk_session_timer_keys,
 	 .check = check_trunk_session_timer},
-	{"probe", CT_BOOL, TOFF(probe)},
+	{"probe", CT_BOOL, TOFF(probe), .needs = "netwatch"},
 	{"max_calls", CT_UINT, TOFF(max_calls), 0, 1000000},
 	{"max_cps", CT_UINT, TOFF(max_cps), 0, 100000},
 	KEY_END
@@ -311,6 +313,31 @@ static const struct conf_key sip_keys[] = {
 	KEY_END
 };
 
+/* Sofia loads DIR/cafile.pem but never turns on peer verification
+ * (TPTAG_TLS_VERIFY_POLICY is not set): a CA file would look like it
+ * protects the TLS listeners and would not. */
+static void check_cafile(struct conf_parser *p, const struct gw_conf *conf,
+			 yaml_node_t *map)
+{
+	const char *dir = conf->sip.tls_certificates;
+	yaml_node_t *at = conf_map_get(p, map, "tls_certificates");
+	char path[PATH_MAX];
+	bool tls = false;
+
+	for (size_t i = 0; i < conf->sip.n_listen; i++)
+		tls |= conf->sip.listen[i].tp == GW_TP_TLS;
+	if (!tls || !dir || !*dir)
+		return;
+
+	snprintf(path, sizeof(path), "%s/cafile.pem", dir);
+	if (access(path, F_OK) == 0)
+		conf_error(p, at ? at : map, "tls_certificates",
+			   "%s: verifying TLS peers against a CA is not in "
+			   "this build; remove the file (peers are not "
+			   "verified)", path);
+}
+
+
 static void check_sip(struct conf_parser *p, void *base, yaml_node_t *map)
 {
 	struct gw_conf *conf = base;
@@ -330,6 +357,8 @@ static void check_sip(struct conf_parser *p, void *base, yaml_node_t *map)
 	if (conf->sip.tls_certificates && !*conf->sip.tls_certificates)
 		conf_error(p, conf_map_get(p, map, "tls_certificates"),
 			   "tls_certificates", "a directory is needed");
+
+	check_cafile(p, conf, map);
 
 	if (conf->sip.n_listen == 0 && conf_map_get(p, map, "listen"))
 		conf_error(p, conf_map_get(p, map, "listen"), "listen",
@@ -525,7 +554,7 @@ static const struct conf_key reflector_keys[] = {
 static const struct conf_key control_keys[] = {
 	{"socket", CT_STR, OFF(control.socket)},
 	{"http", CT_ADDR_OR_OFF, OFF(control.http), 0, 0,
-	 OFF(control.http_enabled)},
+	 OFF(control.http_enabled), .needs = "http"},
 	KEY_END
 };
 
@@ -565,9 +594,10 @@ const struct conf_key gw_conf_root_keys[] = {
 	{"media", CT_MAP, 0, .sub = media_keys, .check = check_media},
 	{"icmp", CT_MAP, 0, .sub = icmp_keys},
 	{"netwatch", CT_MAP, 0, .sub = netwatch_keys,
-	 .check = check_netwatch},
-	{"icmp_relay", CT_MAP, 0, .sub = icmp_relay_keys},
-	{"reflector", CT_MAP, 0, .sub = reflector_keys},
+	 .check = check_netwatch, .needs = "netwatch"},
+	{"icmp_relay", CT_MAP, 0, .sub = icmp_relay_keys,
+	 .needs = "icmp_relay"},
+	{"reflector", CT_MAP, 0, .sub = reflector_keys, .needs = "reflector"},
 	{"control", CT_MAP, 0, .sub = control_keys, .check = check_control},
 	KEY_END
 };

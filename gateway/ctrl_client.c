@@ -66,8 +66,31 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 }
 
 
+/* A line {"progress": true, ...} of a streaming reply */
+static bool is_progress(const uint8_t *line, size_t len)
+{
+	struct odict *o = NULL;
+	bool progress = false;
+
+	if (!json_decode_odict(&o, 8, (const char *)line, len, 8))
+		odict_get_boolean(o, &progress, "progress");
+	mem_deref(o);
+
+	return progress;
+}
+
+
 int gw_ctrl_call(const char *path, const char *request, char **replyp,
 		 int timeout_ms)
+{
+	return gw_ctrl_call_stream(path, request, NULL, NULL, replyp,
+				   timeout_ms);
+}
+
+
+int gw_ctrl_call_stream(const char *path, const char *request,
+			gw_ctrl_progress_h *ph, void *arg, char **replyp,
+			int timeout_ms)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	uint64_t deadline = gw_now_ms() + (uint64_t)timeout_ms;
@@ -148,6 +171,16 @@ int gw_ctrl_call(const char *path, const char *request, char **replyp,
 		mb->end += (size_t)n;
 
 		nl = memchr(mb->buf, '\n', mb->end);
+		while (nl && is_progress(mb->buf, (size_t)(nl - mb->buf))) {
+			size_t rest = mb->end - (size_t)(nl + 1 - mb->buf);
+
+			*nl = '\0';
+			if (ph)
+				ph((const char *)mb->buf, arg);
+			memmove(mb->buf, nl + 1, rest);
+			mb->end = rest;
+			nl = memchr(mb->buf, '\n', mb->end);
+		}
 		if (!nl)
 			continue;
 

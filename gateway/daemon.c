@@ -1,14 +1,15 @@
 /**
  * @file daemon.c  keepline serve
  *
- * One process, one thread, one reactor. SIGTERM and SIGINT stop the loop
- * (graceful: every object is freed, the control socket unlinked); SIGHUP
- * re-reads the configuration and hands it to the modules that registered a
- * reload hook, keeping the running one if the new file has errors.
+ * One process, one thread, one reactor, the modules of gateway/modules.c.
+ * SIGTERM and SIGINT stop the modules in reverse table order, each
+ * graceful (BYE on every leg, children reaped) within one deadline for
+ * all, then the loop; every object is freed and the control socket
+ * unlinked. A second signal exits at once. SIGHUP and `keepline reload`
+ * are reload.c.
  */
 
 #include <errno.h>
-#include <malloc.h>
 #include <nss.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,47 +21,9 @@
 #include "gateway/libre.h"
 #include "gateway/conf.h"
 #include "gateway/ctrl.h"
-#include "gateway/daemon.h"
+#include "gateway/daemon_int.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
-#include "media/icmp.h"
-#include "media/media.h"
-#include "sip/sipua.h"
-
-enum {
-	MAX_PROVIDERS = 16,
-	MAX_RELOADERS = 16,
-	HOUSEKEEPING_MS = 10000,
-	/* NTA keeps a finished transaction 64*T1 = 32 s (RFC 3261 Timer J) */
-	TRIM_IDLE_MS = 40000,
-};
-
-struct reloader {
-	gw_reload_h *h;
-	void *arg;
-};
-
-struct gw_daemon {
-	struct gw_conf *conf;
-	struct gw_reactor *r;
-	struct gw_ctrl *ctrl;
-	struct media_mgr *mm;
-	struct sipua *ua;
-	struct gw_timer *housekeeping;
-	uint64_t idle_since;          /**< gw_now_ms() of the last new call */
-	uint64_t invites_seen;
-	bool trimmed;                 /**< heap trimmed since the last call */
-	uint64_t started_ms;          /**< monotonic */
-	uint64_t started_wall;        /**< [s] since the epoch */
-	struct gw_status_provider providers[MAX_PROVIDERS];
-	size_t n_providers;
-	struct reloader reloaders[MAX_RELOADERS];
-	size_t n_reloaders;
-	bool dns_off;                 /**< process_setup(): hosts: files */
-	int dns_err;
-	uint64_t fd_soft, fd_was, fd_hard;
-};
-
 
 void gw_daemon_apply_log(const struct gw_conf *conf)
 {
@@ -69,156 +32,165 @@ void gw_daemon_apply_log(const struct gw_conf *conf)
 }
 
 
-static void on_stop_signal(int signo, void *arg)
+static void stop_next(struct gw_daemon *d);
+
+
+static void module_done(void *arg)
 {
-	struct gw_daemon *d = arg;
+	struct gw_mod_inst *in = arg;
 
-	char name[16];
+	if (in->done)
+		return;
+	in->done = true;
 
-	snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(signo));
-	gw_log(GW_LOG_INFO, "gateway", "stop",
-	       GW_FIELDS(GW_FS("signal", name)), "Shutting down on %s", name);
+	if (!in->d->in_stop && in->d->stopping)
+		stop_next(in->d);
+}
 
-	/* tell every peer before the agent goes */
-	sipua_shutdown(d->ua);
+
+/* Stop the modules one by one from the end of the table; each may take
+ * its time (a BYE's answer), all of them together GW_STOP_DEADLINE_MS */
+static void stop_next(struct gw_daemon *d)
+{
+	while (d->stop_i > 0) {
+		struct gw_mod_inst *in = &d->mods[d->stop_i - 1];
+
+		if (!in->stop_called) {
+			in->stop_called = true;
+			if (in->m->stop) {
+				d->in_stop = true;
+				in->m->stop(in->st, module_done, in);
+				d->in_stop = false;
+			}
+			else {
+				in->done = true;
+			}
+		}
+
+		if (!in->done)
+			return;   /* module_done() carries on */
+
+		--d->stop_i;
+	}
+
+	gw_timer_stop(d->stop_deadline);
 	gw_reactor_stop(d->r);
 }
 
 
-static void reload_error(const char *line, void *arg)
+static void stop_deadline(void *arg)
 {
-	(void)arg;
+	struct gw_daemon *d = arg;
+	char names[128] = "";
+	size_t len = 0;
 
-	gw_log(GW_LOG_ERROR, "gateway", "reload_config_error",
-	       GW_FIELDS(GW_FS("error", line)), "Configuration error: %s",
-	       line);
+	for (size_t i = 0; i < d->stop_i; i++) {
+		if (d->mods[i].done)
+			continue;
+		len += (size_t)snprintf(names + len, sizeof(names) - len,
+					"%s%s", len ? "," : "",
+					d->mods[i].m->name);
+		if (len >= sizeof(names))
+			break;
+	}
+
+	gw_log(GW_LOG_WARN, "gateway", "stop_deadline",
+	       GW_FIELDS(GW_FS("modules", names),
+			 GW_FU("deadline_ms", GW_STOP_DEADLINE_MS)),
+	       "Stopping took longer than %u ms; exiting without waiting "
+	       "for: %s", (unsigned)GW_STOP_DEADLINE_MS, names);
+
+	gw_reactor_stop(d->r);
 }
 
 
-static void on_reload_signal(int signo, void *arg)
+static void on_stop_signal(int signo, void *arg)
 {
 	struct gw_daemon *d = arg;
-	struct gw_conf *conf;
-	int err;
-	(void)signo;
+	char name[16];
 
-	if (!d->conf->path) {
-		gw_log(GW_LOG_INFO, "gateway", "reload_skipped", NULL,
-		       "SIGHUP: running on built-in defaults, no file to "
-		       "re-read");
+	snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(signo));
+
+	if (d->stopping) {
+		gw_log(GW_LOG_WARN, "gateway", "stop_forced",
+		       GW_FIELDS(GW_FS("signal", name)),
+		       "%s again: exiting without waiting for the modules",
+		       name);
+		gw_reactor_stop(d->r);
 		return;
 	}
 
-	err = gw_conf_load(&conf, d->conf->path, reload_error, d);
-	if (err) {
-		gw_log(GW_LOG_ERROR, "gateway", "reload_failed",
-		       GW_FIELDS(GW_FS("config", d->conf->path)),
-		       "Configuration not reloaded, keeping the running one");
-		return;
+	gw_log(GW_LOG_INFO, "gateway", "stop",
+	       GW_FIELDS(GW_FS("signal", name)), "Shutting down on %s", name);
+
+	d->stopping = true;
+	d->stop_i = d->n_mods;
+	gw_timer_start(d->stop_deadline, GW_STOP_DEADLINE_MS, stop_deadline,
+		       d);
+	stop_next(d);
+}
+
+
+void *gw_daemon_module(struct gw_daemon *d, const char *name)
+{
+	for (size_t i = 0; d && name && i < d->n_mods; i++) {
+		if (!strcmp(d->mods[i].m->name, name))
+			return d->mods[i].st;
 	}
 
-	gw_daemon_apply_log(conf);
-	for (size_t i = 0; i < d->n_reloaders; i++)
-		d->reloaders[i].h(conf, d->reloaders[i].arg);
-
-	gw_log(GW_LOG_INFO, "gateway", "reload",
-	       GW_FIELDS(GW_FS("config", conf->path),
-			 GW_FS("level", gw_log_level_name(conf->log.level))),
-	       "Configuration reloaded (log settings now, the rest on "
-	       "restart)");
-
-	/* Modules keep pointers into the configuration they started with,
-	 * so the running one stays; the hooks copied what they apply. */
-	mem_deref(conf);
+	return NULL;
 }
 
 
-/* glibc keeps freed memory for reuse; after a burst of calls that is
- * hundreds of MB. Once no new call has come for long enough for NTA to
- * have let go of the burst's transactions, hand it back so RSS returns to
- * its baseline, also while calls stay up (malloc_trim() keeps what they
- * use). */
-static void housekeeping(void *arg)
-{
-	struct gw_daemon *d = arg;
-	struct sipua_stats st;
-	uint64_t now = gw_now_ms();
-
-	/* idle: no new INVITE for a while; calls that stay up are no
-	 * reason to keep a burst's memory */
-	sipua_stats(d->ua, &st);
-	if (st.invites != d->invites_seen || !d->idle_since) {
-		d->invites_seen = st.invites;
-		d->idle_since = now;
-		d->trimmed = false;
-		return;
-	}
-
-	if (!d->trimmed && now - d->idle_since >= TRIM_IDLE_MS) {
-		malloc_trim(0);
-		d->trimmed = true;
-	}
-}
-
-
-static void status_sip(struct odict *o, void *arg)
-{
-	struct gw_daemon *d = arg;
-
-	sipua_status(d->ua, o);
-}
-
-
-static void status_timer(struct odict *o, void *arg)
-{
-	struct gw_daemon *d = arg;
-
-	sipua_timer_status(d->ua, o);
-}
-
-
-static void status_media(struct odict *o, void *arg)
-{
-	struct gw_daemon *d = arg;
-	unsigned used, total;
-
-	media_mgr_ports(d->mm, &used, &total);
-	odict_entry_add(o, "running", ODICT_BOOL, true);
-	odict_entry_add(o, "ports_used", ODICT_INT, (int64_t)used);
-	odict_entry_add(o, "ports_total", ODICT_INT, (int64_t)total);
-}
-
-
-static void status_icmp(struct odict *o, void *arg)
-{
-	struct gw_daemon *d = arg;
-
-	media_icmp_status(d->mm, o);
-}
-
-
-static int cmd_calls(struct odict *reply, const struct odict *req, void *arg)
-{
-	struct gw_daemon *d = arg;
-	(void)req;
-
-	return sipua_calls(d->ua, reply);
-}
-
-
+/* Modules go in reverse order: SIP's calls hold media streams */
 static void daemon_destructor(void *data)
 {
 	struct gw_daemon *d = data;
 
-	/* calls first: they hold media streams and NTA objects */
-	mem_deref(d->housekeeping);
-	mem_deref(d->ua);
-	mem_deref(d->mm);
+	mem_deref(d->stop_deadline);
+	for (size_t i = d->n_mods; i > 0; i--)
+		mem_deref(d->mods[i - 1].st);
 	mem_deref(d->ctrl);
 	/* no child outlives the daemon, nor is left a zombie */
 	gw_proc_shutdown();
 	mem_deref(d->r);
+	mem_deref(d->current);
 	mem_deref(d->conf);
+}
+
+
+/* Allocate every built and enabled module in table order, then start
+ * them in the same order */
+static int modules_start(struct gw_daemon *d)
+{
+	int err;
+
+	for (size_t i = 0; gw_modules[i]; i++) {
+		const struct gw_module *m = gw_modules[i];
+		struct gw_mod_inst *in;
+
+		if (!m->alloc || (m->enabled && !m->enabled(d->conf)))
+			continue;
+		if (d->n_mods == GW_MAX_MODULES)
+			return ENOSPC;
+
+		in = &d->mods[d->n_mods];
+		*in = (struct gw_mod_inst){.m = m, .d = d};
+		err = m->alloc(&in->st, d->conf, d);
+		if (err)
+			return err;   /* the module logged why */
+		++d->n_mods;
+	}
+
+	for (size_t i = 0; i < d->n_mods; i++) {
+		const struct gw_module *m = d->mods[i].m;
+
+		err = m->start ? m->start(d->mods[i].st) : 0;
+		if (err)
+			return err;
+	}
+
+	return 0;
 }
 
 
@@ -301,6 +273,7 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 		return ENOMEM;
 
 	d->conf = mem_ref(conf);
+	d->current = mem_ref(conf);
 	d->started_ms = gw_now_ms();
 	d->started_wall = (uint64_t)time(NULL);
 
@@ -317,11 +290,13 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 		goto out;
 	}
 
-	err = gw_reactor_signal(d->r, SIGTERM, on_stop_signal, d);
+	err = gw_timer_alloc(&d->stop_deadline, d->r);
+	if (!err)
+		err = gw_reactor_signal(d->r, SIGTERM, on_stop_signal, d);
 	if (!err)
 		err = gw_reactor_signal(d->r, SIGINT, on_stop_signal, d);
 	if (!err)
-		err = gw_reactor_signal(d->r, SIGHUP, on_reload_signal, d);
+		err = gw_reactor_signal(d->r, SIGHUP, gw_reload_signal, d);
 	if (err) {
 		gw_log(GW_LOG_ERROR, "gateway", "signals_failed",
 		       GW_FIELDS(GW_FERR(err)), "Cannot set up signal handling");
@@ -344,6 +319,16 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 	err = gw_ctrl_register(d->ctrl, "status",
 			       "version, uptime, subsystems and counters",
 			       gw_status_cmd, d);
+	if (!err)
+		err = gw_ctrl_register(d->ctrl, "metrics",
+				       "every module's metrics, Prometheus "
+				       "text format", gw_metrics_cmd, d);
+	if (!err)
+		err = gw_ctrl_register(d->ctrl, "reload",
+				       "re-read the configuration file",
+				       gw_reload_cmd, d);
+	if (!err)
+		err = gw_ctrl_set_privileged(d->ctrl, "reload");
 	if (err)
 		goto out;
 
@@ -351,31 +336,7 @@ int gw_daemon_alloc(struct gw_daemon **dp, struct gw_conf *conf)
 	       GW_FIELDS(GW_FS("path", path)),
 	       "Control socket listening on %s", path);
 
-	err = media_mgr_alloc(&d->mm, d->r, conf);
-	if (!err)
-		err = sipua_alloc(&d->ua, d->r, conf, d->mm);
-	if (!err)
-		err = media_icmp_start(d->mm);
-	if (err)
-		goto out;   /* sip/ or media/ logged why */
-
-	err = gw_daemon_status_register(d, "sip", status_sip, d);
-	if (!err)
-		err = gw_daemon_status_register(d, "media", status_media, d);
-	if (!err)
-		err = gw_daemon_status_register(d, "session_timer",
-						status_timer, d);
-	if (!err)
-		err = gw_daemon_status_register(d, "icmp", status_icmp, d);
-	if (!err)
-		err = gw_ctrl_register(d->ctrl, "calls",
-				       "active calls: legs, peers, media "
-				       "counters", cmd_calls, d);
-	if (!err)
-		err = gw_timer_alloc(&d->housekeeping, d->r);
-	if (!err)
-		err = gw_timer_start_periodic(d->housekeeping, HOUSEKEEPING_MS,
-					      housekeeping, d);
+	err = modules_start(d);
 
  out:
 	if (err)
@@ -426,60 +387,5 @@ struct gw_ctrl *gw_daemon_ctrl(struct gw_daemon *d)
 
 const struct gw_conf *gw_daemon_conf(const struct gw_daemon *d)
 {
-	return d ? d->conf : NULL;
-}
-
-
-int gw_daemon_status_register(struct gw_daemon *d, const char *subsystem,
-			      gw_status_h *h, void *arg)
-{
-	if (!d || !subsystem || !h)
-		return EINVAL;
-
-	if (d->n_providers == MAX_PROVIDERS)
-		return ENOSPC;
-
-	d->providers[d->n_providers++] = (struct gw_status_provider){
-		.name = subsystem, .h = h, .arg = arg,
-	};
-
-	return 0;
-}
-
-
-int gw_daemon_reload_register(struct gw_daemon *d, gw_reload_h *h, void *arg)
-{
-	if (!d || !h)
-		return EINVAL;
-
-	if (d->n_reloaders == MAX_RELOADERS)
-		return ENOSPC;
-
-	d->reloaders[d->n_reloaders++] = (struct reloader){.h = h, .arg = arg};
-
-	return 0;
-}
-
-
-uint64_t gw_daemon_started_ms(const struct gw_daemon *d)
-{
-	return d->started_ms;
-}
-
-
-uint64_t gw_daemon_started_wall(const struct gw_daemon *d)
-{
-	return d->started_wall;
-}
-
-
-const struct gw_status_provider *gw_daemon_status_provider(
-	const struct gw_daemon *d, const char *subsystem)
-{
-	for (size_t i = 0; i < d->n_providers; i++) {
-		if (!strcmp(d->providers[i].name, subsystem))
-			return &d->providers[i];
-	}
-
-	return NULL;
+	return d ? d->current : NULL;
 }

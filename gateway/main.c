@@ -17,9 +17,14 @@
 #include "gateway/conf.h"
 #include "gateway/ctrl.h"
 #include "gateway/daemon.h"
+#include "gateway/module.h"
 #include "sip/tls.h"
 
-enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, CTRL_TIMEOUT_MS = 5000 };
+enum {
+	EXIT_RUNTIME = 1, EXIT_USAGE = 2,
+	CTRL_TIMEOUT_MS = 5000,       /**< a command that only reads */
+	CTRL_GRACE_MS = 1000,         /**< the daemon's own timeout first */
+};
 
 struct cli {
 	const char *conf_path;        /**< -c FILE */
@@ -45,8 +50,10 @@ static void print_conf_error(const char *line, void *arg)
 
 
 /* The file from -c, the environment or /etc, else built-in defaults.
- * Errors are printed; returns the exit status to use, 0 on success. */
-static int load_conf(struct cli *cli, struct gw_conf **confp)
+ * Errors are printed; returns the exit status to use, 0 on success.
+ * serve and check-config (strict) also refuse what asks for a module
+ * this build lacks; a client command only needs the socket's path. */
+static int load_conf(struct cli *cli, struct gw_conf **confp, bool strict)
 {
 	const char *path = gw_conf_locate(cli->conf_path, cli->as_reflector);
 	int err;
@@ -56,6 +63,10 @@ static int load_conf(struct cli *cli, struct gw_conf **confp)
 
 	/* invalid or unreadable: every error is printed already */
 	err = gw_conf_load(confp, path, print_conf_error, NULL);
+	if (!err && strict && gw_modules_check(*confp, print_conf_error, NULL)) {
+		*confp = mem_deref(*confp);
+		err = EINVAL;
+	}
 
 	return err ? EXIT_USAGE : 0;
 }
@@ -129,7 +140,7 @@ static int cmd_serve(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return sub_usage(commands, "serve", rc < 0 ? 0 : rc);
 
-	rc = load_conf(cli, &conf);
+	rc = load_conf(cli, &conf, true);
 	if (rc)
 		return rc;
 
@@ -183,7 +194,7 @@ static int cmd_check_config(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return sub_usage(commands, "check-config", rc < 0 ? 0 : rc);
 
-	rc = load_conf(cli, &conf);
+	rc = load_conf(cli, &conf, true);
 	if (rc)
 		return rc;
 
@@ -198,7 +209,7 @@ static int cmd_check_config(struct cli *cli, int argc, char **argv)
 
 /* Send one request to the running daemon; prints why when it fails. */
 static int ctrl_request(struct cli *cli, const char *request,
-			struct odict **replyp, char **rawp)
+			int timeout_ms, struct odict **replyp, char **rawp)
 {
 	struct gw_conf *conf = NULL;
 	const char *path;
@@ -207,14 +218,14 @@ static int ctrl_request(struct cli *cli, const char *request,
 	bool ok = false;
 	int rc, err;
 
-	rc = load_conf(cli, &conf);
+	rc = load_conf(cli, &conf, false);
 	if (rc)
 		return rc;
 
 	path = conf->control.socket ? conf->control.socket :
 		gw_ctrl_default_path();
 
-	err = gw_ctrl_call(path, request, &raw, CTRL_TIMEOUT_MS);
+	err = gw_ctrl_call(path, request, &raw, timeout_ms + CTRL_GRACE_MS);
 	if (err == ENOENT || err == ECONNREFUSED) {
 		fprintf(stderr, "keepline: no daemon answers on %s (is "
 			"`keepline serve` running?)\n", path);
@@ -237,7 +248,16 @@ static int ctrl_request(struct cli *cli, const char *request,
 
 	if (!odict_get_boolean(reply, &ok, "ok") || !ok) {
 		const char *e = odict_string(reply, "error");
+		const struct odict_entry *lines = odict_lookup(reply, "errors");
+
 		fprintf(stderr, "keepline: daemon: %s\n", e ? e : raw);
+		for (struct le *le = lines && lines->type == ODICT_ARRAY ?
+			     lines->u.odict->lst.head : NULL; le; le = le->next) {
+			const struct odict_entry *l = le->data;
+
+			if (l->type == ODICT_STRING)
+				fprintf(stderr, "%s\n", l->u.str);
+		}
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
@@ -261,10 +281,11 @@ static int ctrl_request(struct cli *cli, const char *request,
 /* A command that asks the daemon one thing and prints the answer, as
  * JSON (--json) or for people */
 static int daemon_query(struct cli *cli, int argc, char **argv,
-			const char *cmd, void (*print)(const struct odict *))
+			const char *cmd, void (*print)(const struct odict *),
+			int timeout_ms)
 {
 	struct odict *reply = NULL;
-	char *raw = NULL, request[64];
+	char *raw = NULL, request[96];
 	bool json = false;
 	int rc;
 
@@ -272,8 +293,11 @@ static int daemon_query(struct cli *cli, int argc, char **argv,
 	if (rc)
 		return sub_usage(commands, cmd, rc < 0 ? 0 : rc);
 
-	snprintf(request, sizeof(request), "{\"cmd\":\"%s\"}", cmd);
-	rc = ctrl_request(cli, request, &reply, &raw);
+	/* the daemon gives up at timeout_ms and says so; we wait a little
+	 * longer for that answer */
+	snprintf(request, sizeof(request),
+		 "{\"cmd\":\"%s\",\"timeout_ms\":%d}", cmd, timeout_ms);
+	rc = ctrl_request(cli, request, timeout_ms, &reply, &raw);
 	if (rc)
 		return rc;
 
@@ -291,13 +315,62 @@ static int daemon_query(struct cli *cli, int argc, char **argv,
 
 static int cmd_status(struct cli *cli, int argc, char **argv)
 {
-	return daemon_query(cli, argc, argv, "status", gw_status_print);
+	return daemon_query(cli, argc, argv, "status", gw_status_print,
+			    CTRL_TIMEOUT_MS);
 }
 
 
 static int cmd_calls(struct cli *cli, int argc, char **argv)
 {
-	return daemon_query(cli, argc, argv, "calls", gw_calls_print);
+	return daemon_query(cli, argc, argv, "calls", gw_calls_print,
+			    CTRL_TIMEOUT_MS);
+}
+
+
+static void print_keys(const struct odict *reply, const char *name,
+		       const char *title)
+{
+	const struct odict_entry *arr = odict_lookup(reply, name);
+	struct le *le = arr && arr->type == ODICT_ARRAY ?
+		arr->u.odict->lst.head : NULL;
+
+	printf("%s:%s\n", title, le ? "" : " none");
+	for (; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+
+		if (e->type == ODICT_STRING)
+			printf("  %s\n", e->u.str);
+		else if (e->type == ODICT_OBJECT)
+			printf("  %s (%s)\n", odict_string(e->u.odict, "key"),
+			       odict_string(e->u.odict, "why"));
+	}
+}
+
+
+static void reload_print(const struct odict *reply)
+{
+	print_keys(reply, "applied", "applied to new calls");
+	print_keys(reply, "restart", "waiting for a restart");
+}
+
+
+static int cmd_reload(struct cli *cli, int argc, char **argv)
+{
+	struct gw_conf *conf = NULL;
+	int rc;
+
+	/* the CLI reads the file too (for the socket's path): a file with
+	 * errors stops here, the errors printed, the daemon untouched */
+	rc = load_conf(cli, &conf, false);
+	mem_deref(conf);
+	if (rc) {
+		fprintf(stderr, "keepline: not reloaded: the daemon keeps its "
+			"running configuration\n");
+		return rc;
+	}
+
+	return daemon_query(cli, argc, argv, "reload", reload_print,
+			    CTRL_TIMEOUT_MS);
 }
 
 
@@ -312,7 +385,8 @@ static int refl_status(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 
-	rc = ctrl_request(cli, "{\"cmd\":\"status\"}", &reply, NULL);
+	rc = ctrl_request(cli, "{\"cmd\":\"status\"}", CTRL_TIMEOUT_MS,
+			  &reply, NULL);
 	if (rc)
 		return rc;
 
@@ -406,6 +480,10 @@ static const struct command commands[] = {
 	{"calls", "keepline [-c FILE] calls [--json]",
 	 "Active calls: legs, signalling and media peers, RTP counters, "
 	 "age.", cmd_calls},
+	{"reload", "keepline [-c FILE] reload [--json]",
+	 "Re-read the daemon's configuration file: what applies to new "
+	 "calls, what waits for a restart; a file with errors changes "
+	 "nothing.", cmd_reload},
 	{"reflector", "keepline [-c FILE] reflector SUBCOMMAND",
 	 "Reflector commands (see `keepline reflector help`).",
 	 cmd_reflector},

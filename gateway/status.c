@@ -1,9 +1,8 @@
 /**
  * @file status.c  `keepline status`: the daemon's side and the CLI's print
  *
- * A subsystem that is enabled in the configuration but has no status
- * provider is reported as not running: the status never claims more than
- * the process actually does.
+ * The subsystems come from the module table (module.h), each saying what
+ * it does now: the status never claims more than the process does.
  */
 
 #include <stdio.h>
@@ -14,38 +13,93 @@
 #include "gateway/libre.h"
 #include "gateway/conf.h"
 #include "gateway/ctrl.h"
-#include "gateway/daemon.h"
+#include "gateway/daemon_int.h"
+#include "gateway/metrics.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 
-struct subsystem {
-	const char *name;
-	bool enabled;
-};
-
-
-static void add_subsystem(struct odict *subs, const struct gw_daemon *d,
-			  const char *name, bool enabled)
+/* One section per module of the table, in table order: what it says of
+ * itself when it runs; "not running" when the configuration turned it
+ * off; "not in this build" when this binary lacks it */
+static void add_modules(struct odict *subs, struct gw_daemon *d)
 {
-	const struct gw_status_provider *p;
-	struct odict *o;
+	const struct gw_conf *conf = gw_daemon_conf(d);
 
-	if (odict_alloc(&o, 8))
-		return;
+	for (size_t i = 0; gw_modules[i]; i++) {
+		const struct gw_module *m = gw_modules[i];
+		const struct gw_mod_inst *in = NULL;
+		struct odict *o;
 
-	odict_entry_add(o, "enabled", ODICT_BOOL, enabled);
+		for (size_t j = 0; j < d->n_mods; j++) {
+			if (d->mods[j].m == m)
+				in = &d->mods[j];
+		}
 
-	p = gw_daemon_status_provider(d, name);
-	if (p) {
-		p->h(o, p->arg);
+		if (odict_alloc(&o, 16))
+			return;
+
+		odict_entry_add(o, "enabled", ODICT_BOOL,
+				!m->enabled || m->enabled(conf));
+		if (in) {
+			m->status(in->st, o);
+		}
+		else {
+			if (!m->alloc)
+				odict_entry_add(o, "built", ODICT_BOOL, false);
+			odict_entry_add(o, "running", ODICT_BOOL, false);
+		}
+
+		odict_entry_add(subs, m->name, ODICT_OBJECT, o);
+		mem_deref(o);
 	}
-	else {
-		odict_entry_add(o, "built", ODICT_BOOL, false);
-		odict_entry_add(o, "running", ODICT_BOOL, false);
+}
+
+
+int gw_metrics_cmd(struct odict *reply, const struct odict *req, void *arg)
+{
+	struct gw_daemon *d = arg;
+	struct gw_ctrl_stats cs;
+	struct gw_metrics *m;
+	const char *text;
+	int err;
+	(void)req;
+
+	err = gw_metrics_alloc(&m);
+	if (err)
+		return err;
+
+	gw_ctrl_stats(d->ctrl, &cs);
+	gw_metric(m, GW_GAUGE, "uptime_seconds",
+		  "Seconds since the daemon started",
+		  (double)(gw_now_ms() - d->started_ms) / 1000.0);
+	gw_metric(m, GW_COUNTER, "control_requests_total",
+		  "Control socket requests answered", (double)cs.requests);
+	gw_metric_l(m, GW_COUNTER, "log_events_total",
+		    "Log lines written, by level", "level", "warn",
+		    (double)gw_log_count(GW_LOG_WARN));
+	gw_metric_l(m, GW_COUNTER, "log_events_total",
+		    "Log lines written, by level", "level", "error",
+		    (double)gw_log_count(GW_LOG_ERROR));
+	gw_metric(m, GW_COUNTER, "reloads_total",
+		  "Configurations applied by a reload", (double)d->reloads);
+	gw_metric(m, GW_COUNTER, "reload_failures_total",
+		  "Reloads refused: the file had errors",
+		  (double)d->reload_failures);
+
+	for (size_t i = 0; i < d->n_mods; i++) {
+		if (d->mods[i].m->metrics)
+			d->mods[i].m->metrics(d->mods[i].st, m);
 	}
 
-	odict_entry_add(subs, name, ODICT_OBJECT, o);
-	mem_deref(o);
+	text = gw_metrics_text(m);
+	if (text)
+		odict_entry_add(reply, "text", ODICT_STRING, text);
+	else
+		err = ENOMEM;
+
+	mem_deref(m);
+
+	return err;
 }
 
 
@@ -56,7 +110,7 @@ int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg)
 	struct gw_ctrl_stats cs;
 	struct odict *ctrl = NULL, *log = NULL, *subs = NULL;
 	char started[32];
-	time_t t = (time_t)gw_daemon_started_wall(d);
+	time_t t = (time_t)d->started_wall;
 	struct tm tm;
 	int err = ENOMEM;
 	(void)req;
@@ -68,7 +122,7 @@ int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg)
 	odict_entry_add(reply, "pid", ODICT_INT, (int64_t)getpid());
 	odict_entry_add(reply, "started", ODICT_STRING, started);
 	odict_entry_add(reply, "uptime_s", ODICT_INT,
-			(int64_t)((gw_now_ms() - gw_daemon_started_ms(d)) /
+			(int64_t)((gw_now_ms() - d->started_ms) /
 				  1000));
 	odict_entry_add(reply, "config", ODICT_STRING,
 			conf->path ? conf->path : "built-in defaults");
@@ -77,9 +131,9 @@ int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg)
 	    odict_alloc(&subs, 16))
 		goto out;
 
-	gw_ctrl_stats(gw_daemon_ctrl(d), &cs);
+	gw_ctrl_stats(d->ctrl, &cs);
 	odict_entry_add(ctrl, "socket", ODICT_STRING,
-			gw_ctrl_path(gw_daemon_ctrl(d)));
+			gw_ctrl_path(d->ctrl));
 	odict_entry_add(ctrl, "clients", ODICT_INT, (int64_t)cs.clients);
 	odict_entry_add(ctrl, "requests", ODICT_INT, (int64_t)cs.requests);
 	odict_entry_add(ctrl, "errors", ODICT_INT, (int64_t)cs.errors);
@@ -95,14 +149,7 @@ int gw_status_cmd(struct odict *reply, const struct odict *req, void *arg)
 			(int64_t)gw_log_count(GW_LOG_ERROR));
 	odict_entry_add(reply, "log", ODICT_OBJECT, log);
 
-	add_subsystem(subs, d, "sip", true);
-	add_subsystem(subs, d, "media", true);
-	add_subsystem(subs, d, "session_timer", conf->session_timer.enabled);
-	add_subsystem(subs, d, "icmp", conf->icmp.enabled);
-	add_subsystem(subs, d, "netwatch", true);
-	add_subsystem(subs, d, "icmp_relay", conf->icmp_relay.enabled);
-	add_subsystem(subs, d, "reflector", conf->reflector.enabled);
-	add_subsystem(subs, d, "http", conf->control.http_enabled);
+	add_modules(subs, d);
 	odict_entry_add(reply, "subsystems", ODICT_OBJECT, subs);
 
 	err = 0;

@@ -15,11 +15,15 @@
 #include <stdint.h>
 
 struct gw_conf;
+struct gw_module;
 struct gw_reactor;
 struct media_mgr;
 struct media_stream;
 struct odict;
 struct sa;
+
+/** media/module.c: the RTP plane, and the ICMP intake and judge */
+extern const struct gw_module media_module, media_icmp_module;
 
 /** Why a stream asks for its call to end */
 enum media_end_reason {

@@ -112,7 +112,7 @@ static void reply_caller(struct call *c, int status, const char *answer)
 	nta_incoming_treply(c->irq, status, sip_status_phrase(status),
 			    TAG_IF(status < 300 || answer,
 				   SIPTAG_CONTACT(sipua_contact(c->ua, c->tp))),
-			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+			    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
 			    TAG_IF(status < 300, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
 			    ST_2XX_TAGS(res, ok && c->st.cf->enabled, se),
 			    TAG_IF(answer, SIPTAG_CONTENT_TYPE_STR(
@@ -206,7 +206,7 @@ static int send_invite(struct call *c);
  * went out again. */
 static int answer_challenge(struct call *c, int status, sip_t const *sip)
 {
-	const struct gw_trunk *t = gw_conf_trunk(c->ua->conf,
+	const struct gw_trunk *t = gw_conf_trunk(c->conf,
 						 c->route->trunk);
 	struct call_out *o = c->out;
 	int err;
@@ -368,7 +368,7 @@ static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 		o->offer_in_2xx = offer;
 		nta_incoming_treply(irq, SIP_200_OK,
 				    SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
-				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+				    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
 				    ST_2XX_TAGS(&res, o->st.cf->enabled, se),
 				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 				    SIPTAG_PAYLOAD_STR(answer), TAG_END());
@@ -447,7 +447,7 @@ static int send_invite(struct call *c)
 		(url_string_t const *)o->route,
 		SIP_METHOD_INVITE, (url_string_t const *)o->target,
 		SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
-		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
+		SIPTAG_USER_AGENT_STR(c->conf->sip.user_agent),
 		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 		TAG_IF(cf->enabled, SIPTAG_SUPPORTED_STR("timer")),
 		TAG_IF(cf->enabled, SIPTAG_SESSION_EXPIRES_STR(se)),
@@ -473,7 +473,7 @@ static int send_invite(struct call *c)
 
 int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 {
-	const struct gw_trunk *trunk = gw_conf_trunk(c->ua->conf,
+	const struct gw_trunk *trunk = gw_conf_trunk(c->conf,
 						     c->route->trunk);
 	struct call_out *o;
 	struct sa local;
@@ -506,7 +506,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	if (!o)
 		return 500;
 	if (st_leg_init(&o->st, c, true, trunk ? &trunk->session_timer :
-			&c->ua->conf->session_timer))
+			&c->conf->session_timer))
 		return 500;
 	o->home = su_home_new(sizeof(*o->home));
 	if (!o->home)

@@ -48,6 +48,7 @@ static void call_destructor(void *data)
 	list_unlink(&c->le);
 	sipua_limits_release(c->ua, c->trunk);
 	sipua_limits_release(c->ua, c->out_trunk);
+	sipua_stop_check(c->ua);
 	mem_deref(c->reap);
 	mem_deref(c->guard);
 	bridge_destroy(c);
@@ -64,6 +65,7 @@ static void call_destructor(void *data)
 	mem_deref(c->call_id);
 	mem_deref(c->from);
 	mem_deref(c->to_user);
+	mem_deref((void *)c->conf);
 }
 
 
@@ -209,7 +211,7 @@ static void send_bye(struct call *c, nta_leg_t *leg, nta_outgoing_t **orqp,
 				     TAG_IF(reason_hdr,
 					    SIPTAG_REASON_STR(reason_hdr)),
 				     SIPTAG_USER_AGENT_STR(
-					     c->ua->conf->sip.user_agent),
+					     c->conf->sip.user_agent),
 				     TAG_END());
 	if (*orqp)
 		++c->byes;
@@ -291,9 +293,9 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 
 	gw_log(GW_LOG_WARN, "sip", "rtp_timeout",
 	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("side", side),
-			 GW_FU("timeout_ms", c->ua->conf->media.rtp_timeout)),
+			 GW_FU("timeout_ms", c->conf->media.rtp_timeout)),
 	       "No RTP from the %s for %llu ms, ending the call", side,
-	       (unsigned long long)c->ua->conf->media.rtp_timeout);
+	       (unsigned long long)c->conf->media.rtp_timeout);
 
 	call_hangup(c, media_end_reason_name(r),
 		    "SIP;cause=408;text=\"RTP timeout\"", true, true);
@@ -456,7 +458,7 @@ static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 
 	nta_incoming_treply(irq, SIP_200_OK,
 			    SIPTAG_CONTACT(sipua_contact(c->ua, c->tp)),
-			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+			    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
 			    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 			    ST_2XX_TAGS(res, c->st.cf->enabled, se),
 			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
@@ -490,7 +492,7 @@ static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
 
 	case sip_method_bye:
 		nta_incoming_treply(irq, SIP_200_OK,
-				    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+				    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
 				    TAG_END());
 		sipua_done(irq);
 		if (c->state == CALL_ENDING && !c->byes) {
@@ -576,6 +578,12 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	if (msg_source(nta_incoming_getrequest(irq), &src))
 		return 500;
 
+	if (ua->stopping) {
+		++ua->st.rejected;
+		sipua_reply(ua, irq, 503, "Gateway shutting down");
+		return 0;
+	}
+
 	/* inbound only from a trunk's addresses */
 	trunk = sipua_trunk_by_source(ua->conf, &src);
 	if (!trunk)
@@ -623,6 +631,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	}
 
 	c->ua = ua;
+	c->conf = mem_ref((void *)ua->conf);
 	c->to_user = user;
 	c->route = route;
 	c->trunk = trunk;

@@ -12,6 +12,7 @@
  */
 
 #include <errno.h>
+#include <string.h>
 
 #include "gateway/conf.h"
 #include "gateway/log.h"
@@ -47,15 +48,53 @@ int sipua_limits_alloc(struct sipua *ua)
 }
 
 
+/* A call's trunk may come from a configuration older than the running
+ * one (a reload since): then it is the running trunk of the same name */
 static struct trunk_use *use_of(struct sipua *ua, const struct gw_trunk *t)
 {
-	size_t i;
+	const struct gw_conf *conf = ua->conf;
 
-	if (!t || !ua->use || t < ua->conf->trunks)
+	if (!t || !ua->use)
 		return NULL;
-	i = (size_t)(t - ua->conf->trunks);
 
-	return i < ua->conf->n_trunks ? &ua->use[i] : NULL;
+	if (t >= conf->trunks && t < conf->trunks + conf->n_trunks)
+		return &ua->use[t - conf->trunks];
+
+	for (size_t i = 0; i < conf->n_trunks; i++) {
+		if (!strcmp(conf->trunks[i].name, t->name))
+			return &ua->use[i];
+	}
+
+	return NULL;
+}
+
+
+/* A new configuration: each trunk keeps its counts under its name; a new
+ * trunk starts with a full bucket */
+int sipua_limits_reload(struct sipua *ua, const struct gw_conf *conf)
+{
+	size_t n = conf->n_trunks ? conf->n_trunks : 1;
+	struct trunk_use *use = mem_zalloc(n * sizeof(*use), NULL);
+
+	if (!use)
+		return ENOMEM;
+
+	for (size_t i = 0; i < conf->n_trunks; i++) {
+		const struct gw_trunk *t = &conf->trunks[i];
+		struct trunk_use *old = use_of(ua, t);
+
+		if (old)
+			use[i] = *old;
+		else
+			use[i].tokens = t->max_cps;
+		if (use[i].tokens > t->max_cps)
+			use[i].tokens = t->max_cps;
+	}
+
+	mem_deref(ua->use);
+	ua->use = use;
+
+	return 0;
 }
 
 

@@ -270,8 +270,8 @@ static int reg_new(struct sipua *ua, const struct gw_trunk *t)
 
 int sipua_reg_start(struct sipua *ua)
 {
-	for (size_t i = 0; i < ua->conf->n_trunks; i++) {
-		const struct gw_trunk *t = &ua->conf->trunks[i];
+	for (size_t i = 0; i < ua->conf_start->n_trunks; i++) {
+		const struct gw_trunk *t = &ua->conf_start->trunks[i];
 		int err;
 
 		if (!t->reg)

@@ -22,6 +22,7 @@
 #include <sofia-sip/auth_client.h>
 
 #include "gateway/libre.h"
+#include "gateway/module.h"
 #include "media/media.h"
 #include "sip/sipua.h"
 #include "sip/st_rules.h"
@@ -37,8 +38,12 @@ struct gw_trunk;
 
 struct sipua {
 	struct gw_reactor *r;
-	const struct gw_conf *conf;
+	const struct gw_conf *conf;   /**< for new calls: the latest reload */
+	const struct gw_conf *conf_start;  /**< registrations' trunks */
 	struct media_mgr *mm;
+	bool stopping;                /**< sipua_stop(): new calls get 503 */
+	gw_module_done_h *stop_done;  /**< when the last call is gone */
+	void *stop_arg;
 	nta_agent_t *agent;
 	nta_leg_t *default_leg;       /**< requests outside any dialog */
 	struct list calls;
@@ -121,6 +126,10 @@ struct call_out {
 struct call {
 	struct le le;
 	struct sipua *ua;
+	const struct gw_conf *conf;   /**< as the call started: its route,
+					   trunk and timer settings point
+					   into it; a reload never changes
+					   them */
 	char *call_id;
 	char *from;                   /**< caller's URI */
 	char *to_user;                /**< request-URI user */
@@ -235,7 +244,11 @@ void st_stop(struct st_leg *st);
 void st_describe(const struct st_leg *st, struct odict *leg);
 
 /* limits.c: trunks[].max_calls and max_cps */
+/** sipua_stop() waits for the last call: call_destructor() asks */
+void sipua_stop_check(struct sipua *ua);
 int  sipua_limits_alloc(struct sipua *ua);
+/** Carry the trunks' counts over to a new configuration, by name */
+int  sipua_limits_reload(struct sipua *ua, const struct gw_conf *conf);
 /**
  * May a new call take trunk t (inbound, or a bridge's outbound trunk)?
  * true: counted against it until sipua_limits_release(). false: over

@@ -444,6 +444,7 @@ static void sipua_destructor(void *data)
 {
 	struct sipua *ua = data;
 
+	ua->stop_done = NULL;   /* freed, not stopped: nobody waits */
 	call_destroy_all(ua);
 	list_flush(&ua->regs);
 	mem_deref(ua->conns_sweep);
@@ -459,6 +460,8 @@ static void sipua_destructor(void *data)
 
 	mem_deref(ua->mm);
 	mem_deref(ua->r);
+	mem_deref((void *)ua->conf);
+	mem_deref((void *)ua->conf_start);
 }
 
 
@@ -477,7 +480,8 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		return ENOMEM;
 
 	ua->r = mem_ref(r);
-	ua->conf = conf;
+	ua->conf = mem_ref((void *)conf);
+	ua->conf_start = mem_ref((void *)conf);
 	ua->mm = mem_ref(mm);
 
 	su_log_redirect(NULL, sofia_logger, NULL);
@@ -576,12 +580,34 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 }
 
 
-void sipua_shutdown(struct sipua *ua)
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+
+void sipua_stop_check(struct sipua *ua)
+{
+	gw_module_done_h *h = ua->stop_done;
+
+	if (!h || ua->calls.head)
+		return;
+
+	ua->stop_done = NULL;
+	h(ua->stop_arg);
+}
+
+
+void sipua_stop(struct sipua *ua, void (*done)(void *arg), void *arg)
 {
 	unsigned n = 0;
 
-	if (!ua)
+	if (!ua || !done)
 		return;
+
+	ua->stopping = true;
+	ua->stop_done = done;
+	ua->stop_arg = arg;
 
 	for (struct le *le = ua->calls.head; le; le = le->next) {
 		struct call *c = le->data;
@@ -596,6 +622,65 @@ void sipua_shutdown(struct sipua *ua)
 		gw_log(GW_LOG_INFO, "sip", "shutdown_calls",
 		       GW_FIELDS(GW_FU("calls", n)),
 		       "Ending %u call(s) for shutdown", n);
+
+	/* done when the last call is freed: its BYEs answered (or NTA
+	 * gave up), a ringing callee CANCELled */
+	sipua_stop_check(ua);
+}
+
+
+/* A registration keeps the trunk it started with; what it sends is
+ * named as waiting for a restart when the new file changes it */
+static void reload_registrations(struct sipua *ua, const struct gw_conf *conf,
+				 struct gw_reload *rep)
+{
+	static const char why[] = "a registration keeps the trunk settings "
+		"it started with until a restart";
+	const struct gw_conf *was = ua->conf_start;
+
+	for (size_t i = 0; i < conf->n_trunks; i++) {
+		const struct gw_trunk *t = &conf->trunks[i];
+		const struct gw_trunk *o = gw_conf_trunk(was, t->name);
+		char key[64];
+
+		if (!t->reg && !(o && o->reg))
+			continue;
+
+#define REG_KEY(field, same)						\
+		if (!o || !(same)) {					\
+			snprintf(key, sizeof(key), "trunks[%zu]." field, i); \
+			gw_reload_restart(rep, key, why);		\
+		}
+		REG_KEY("register", o->reg == t->reg);
+		REG_KEY("outbound_uri", str_same(o->outbound_uri,
+						  t->outbound_uri));
+		REG_KEY("username", str_same(o->username, t->username));
+		REG_KEY("password", str_same(o->password, t->password));
+		REG_KEY("transport", o->transport == t->transport);
+#undef REG_KEY
+	}
+}
+
+
+int sipua_reload(struct sipua *ua, const struct gw_conf *conf,
+		 struct gw_reload *rep)
+{
+	int err;
+
+	if (!ua || !conf)
+		return EINVAL;
+
+	err = sipua_limits_reload(ua, conf);
+	if (err)
+		return err;
+
+	reload_registrations(ua, conf, rep);
+
+	/* new calls from now on; each call keeps the one it started with */
+	mem_deref((void *)ua->conf);
+	ua->conf = mem_ref((void *)conf);
+
+	return 0;
 }
 
 

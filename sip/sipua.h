@@ -10,10 +10,15 @@
 #include <stdint.h>
 
 struct gw_conf;
+struct gw_module;
+struct gw_reload;
 struct gw_reactor;
 struct media_mgr;
 struct odict;
 struct sipua;
+
+/** sip/module.c: the agent, and its session_timer status section */
+extern const struct gw_module sipua_module, sipua_timer_module;
 
 struct sipua_stats {
 	uint64_t invites;             /**< initial INVITEs received */
@@ -42,10 +47,18 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 void sipua_stats(const struct sipua *ua, struct sipua_stats *st);
 /**
  * The daemon is stopping: every call gets a BYE on each answered leg
- * (Reason: 503, gateway shutting down), or 503 and a CANCEL while the
- * callee still rings. The requests leave at once; nobody waits for them.
+ * (Reason: 503, gateway shutting down), or 487 and a CANCEL while the
+ * callee still rings; new INVITEs get 503. done is called once the last
+ * call is gone (every BYE answered, or given up on by NTA).
  */
-void sipua_shutdown(struct sipua *ua);
+void sipua_stop(struct sipua *ua, void (*done)(void *arg), void *arg);
+/**
+ * A reloaded configuration: routes, trunks and timer settings for the
+ * calls that start from now on; established calls keep theirs.
+ * Registrations keep their trunk settings (named in rep for a restart).
+ */
+int sipua_reload(struct sipua *ua, const struct gw_conf *conf,
+		 struct gw_reload *rep);
 /** Fill a status section: listeners and counters */
 void sipua_status(const struct sipua *ua, struct odict *o);
 /** Fill the session_timer section: dialogs (legs) with a timer now,

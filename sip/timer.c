@@ -374,7 +374,7 @@ static void refresh_send(struct st_leg *st)
 		update ? sip_method_update : sip_method_invite,
 		update ? "UPDATE" : "INVITE", NULL,
 		SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
-		SIPTAG_USER_AGENT_STR(c->ua->conf->sip.user_agent),
+		SIPTAG_USER_AGENT_STR(c->conf->sip.user_agent),
 		SIPTAG_SUPPORTED_STR("timer"),
 		SIPTAG_SESSION_EXPIRES_STR(se),
 		SIPTAG_MIN_SE_STR(min_se),
@@ -566,7 +566,7 @@ int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 
 	nta_incoming_treply(irq, SIP_200_OK,
 			    SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
-			    SIPTAG_SERVER_STR(c->ua->conf->sip.user_agent),
+			    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
 			    ST_2XX_TAGS(&res, st->cf->enabled, se),
 			    TAG_IF(offer, SIPTAG_CONTENT_TYPE_STR(
 					   "application/sdp")),

@@ -57,6 +57,8 @@ static const struct {
 	TEST(test_ctrl_errors),
 	TEST(test_ctrl_oversize),
 	TEST(test_ctrl_stale_socket),
+	TEST(test_ctrl_async),
+	TEST(test_ctrl_peercred),
 	TEST(test_media_sdp_answer),
 	TEST(test_media_sdp_directions),
 	TEST(test_media_sdp_refused),

@@ -80,6 +80,8 @@ int test_ctrl_request(void);
 int test_ctrl_errors(void);
 int test_ctrl_oversize(void);
 int test_ctrl_stale_socket(void);
+int test_ctrl_async(void);
+int test_ctrl_peercred(void);
 int test_media_sdp_answer(void);
 int test_icmp_parse_v4(void);
 int test_icmp_parse_v6(void);
