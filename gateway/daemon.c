@@ -84,8 +84,9 @@ static void stop_deadline(void *arg)
 	char names[128] = "";
 	size_t len = 0;
 
+	/* the one still stopping; those before it in the table wait */
 	for (size_t i = 0; i < d->stop_i; i++) {
-		if (d->mods[i].done)
+		if (!d->mods[i].stop_called || d->mods[i].done)
 			continue;
 		len += (size_t)snprintf(names + len, sizeof(names) - len,
 					"%s%s", len ? "," : "",

@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/libre.h"
@@ -98,8 +99,13 @@ void gw_metric_l(struct gw_metrics *m, enum gw_metric_type type,
 		if (!m->err)
 			m->err = mbuf_write_str(m->mb, "\"}");
 	}
-	if (!m->err)
-		m->err = mbuf_printf(m->mb, " %.17g\n", value);
+	if (!m->err) {
+		/* libre's printf has no %g */
+		char num[40];
+
+		snprintf(num, sizeof(num), " %.17g\n", value);
+		m->err = mbuf_write_str(m->mb, num);
+	}
 }
 
 

@@ -48,7 +48,7 @@ static const struct gw_module reflector = {
 	.enabled = reflector_enabled,
 };
 static const struct gw_module http = {
-	.name = "http", .title = "HTTP metrics",
+	.name = "http", .title = "the HTTP metrics server",
 	.enabled = http_enabled,
 };
 

@@ -46,7 +46,7 @@ static void media_metrics(void *state, struct gw_metrics *m)
 	media_mgr_ports(state, &used, &total);
 	gw_metric(m, GW_GAUGE, "media_ports_used",
 		  "RTP/RTCP port pairs taken by calls", (double)used);
-	gw_metric(m, GW_GAUGE, "media_ports_total",
+	gw_metric(m, GW_GAUGE, "media_ports",
 		  "RTP/RTCP port pairs in media.rtp_ports", (double)total);
 }
 

@@ -100,6 +100,25 @@ def cancel_before_answer_reaches_the_callee():
 
 
 @t.test
+def shutdown_while_ringing_cancels_the_callee():
+    """SIGTERM with a callee ringing: 487 to the caller, CANCEL to the
+    callee, and the daemon waits for them (the SIP module's stop)."""
+    import signal
+    b = callee("uas_ring_cancel.xml")
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_ring_shutdown_487.xml", d.sip,
+                 service="+44123").start()
+        wait_for(lambda: d.calls() and d.calls()[0]["state"] ==
+                 "proceeding", 10, "a ringing call", d.logs)
+        rc, took = d.stop(signal.SIGTERM)
+        check(rc == 0 and took < 2.0, "exit %d after %.2f s" % (rc, took),
+              d.logs()[-2000:])
+        both(a, b)
+        check("stop_deadline" not in d.logs(), "waited in vain", d.logs())
+
+
+@t.test
 def callee_refusal_reaches_the_caller():
     b = callee("uas_busy_486.xml")
     with gateway(b) as d:

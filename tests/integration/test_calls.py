@@ -178,6 +178,48 @@ def shutdown_ends_calls_with_bye():
 
 
 @t.test
+def shutdown_waits_for_bye_answers_then_gives_up():
+    """A caller that never answers our BYE: the stop waits for it until
+    the deadline, says so, and exits 0; an INVITE meanwhile gets 503."""
+    import signal
+    import threading
+    with gateway() as d:
+        port = int(d.sip.split(":")[1])
+        ua = RawUac(port, "echo", "mute-at-shutdown")
+        ua.send("INVITE", 1, ua.sdp())
+        check(ua.final().startswith("SIP/2.0 200"), "answered")
+        ua.send("ACK", 1)
+        wait_for(lambda: d.calls() and d.calls()[0]["state"] ==
+                 "confirmed", 5, "the call confirmed", d.logs)
+
+        late = RawUac(port, "echo", "late-at-shutdown")
+        got = {}
+
+        def during_stop():
+            d.wait_log("ev=shutdown_calls")
+            late.send("INVITE", 1, late.sdp())
+            got["late"] = late.final()
+
+        th = threading.Thread(target=during_stop)
+        th.start()
+        rc, took = d.stop(signal.SIGTERM)
+        th.join(5)
+        check(rc == 0 and 2.5 < took < 4.5, "exit %d after %.2f s"
+              % (rc, took), d.logs()[-2000:])
+        ua.sock.settimeout(0.5)
+        bye = ua.sock.recv(65535).decode(errors="replace")
+        check(bye.startswith("BYE "), "our BYE reached the caller", bye)
+        check(re.search(r"WARN gateway: Stopping took longer than 3000 ms; "
+                        r"exiting without waiting for: sip ev=stop_deadline "
+                        r"modules=sip deadline_ms=3000$", d.logs(), re.M),
+              "stop_deadline line", d.logs()[-2000:])
+        check(got.get("late", "").startswith("SIP/2.0 503"),
+              "INVITE during the stop", got, d.logs()[-2000:])
+        ua.close()
+        late.close()
+
+
+@t.test
 def echo_call_over_tcp():
     port = free_port(kind=__import__("socket").SOCK_STREAM)
     base = 20000 + (os.getpid() % 200) * 100 + 50

@@ -42,6 +42,64 @@ def example_config_is_valid():
     check(r.stdout == "configuration OK\n", "output", r.stdout)
 
 
+UNBUILT = """\
+trunks:
+  - name: t
+    addresses: [127.0.0.1]
+    probe: true
+netwatch:
+  interval: 5s
+icmp_relay: {enabled: false}
+reflector:
+  enabled: true
+control:
+  http: 127.0.0.1:8080
+"""
+
+
+@t.test
+def keys_for_modules_not_in_this_build_are_refused():
+    s = Scratch()
+    path = s.file("unbuilt.yaml", UNBUILT)
+    want = [
+        "%s:4:12: trunks[0].probe: netwatch is not in this build" % path,
+        "%s:6:13: netwatch.interval: netwatch is not in this build" % path,
+        "%s:9:12: reflector.enabled: the reflector is not in this build"
+        % path,
+        "%s:11:9: control.http: the HTTP metrics server is not in this build" % path,
+    ]
+    r = run(["-c", path, "check-config"])
+    check(r.returncode == 2 and r.stderr.splitlines() == want,
+          "check-config", r.returncode, r.stderr)
+    # serve refuses the same file the same way, before opening anything
+    r = run(["-c", path, "serve"])
+    check(r.returncode == 2 and r.stderr.splitlines() == want,
+          "serve", r.returncode, r.stderr)
+    # what asks for nothing is fine: probe false, enabled false
+    ok = s.file("ok.yaml", "trunks:\n  - {name: t, addresses: [127.0.0.1],"
+                " probe: false}\nicmp_relay: {enabled: false}\n"
+                "reflector: {enabled: false}\ncontrol: {http: off}\n")
+    r = run(["-c", ok, "check-config"])
+    check(r.returncode == 0, "nothing asked", r.stderr)
+
+
+@t.test
+def a_ca_file_for_tls_peers_is_refused():
+    s = Scratch()
+    certs = os.path.join(s.path, "tls")
+    os.mkdir(certs)
+    with open(os.path.join(certs, "cafile.pem"), "w") as f:
+        f.write("")
+    path = s.file("tls.yaml", "sip:\n  listen: [tls:127.0.0.1:5061]\n"
+                  "  tls_certificates: %s\n" % certs)
+    r = run(["-c", path, "check-config"])
+    check(r.returncode == 2 and r.stderr ==
+          "%s:3:21: sip.tls_certificates: %s/cafile.pem: verifying TLS "
+          "peers against a CA is not in this build; remove the file (peers "
+          "are not verified)\n" % (path, certs), "refused", r.returncode,
+          r.stderr)
+
+
 @t.test
 def missing_file_is_an_error():
     r = run(["-c", "/nonexistent/keepline.yaml", "check-config"])

@@ -44,6 +44,28 @@ def status_answers_with_version_pid_and_subsystems():
 
 
 @t.test
+def metrics_pass_promtool():
+    """Every module's metrics, in the text format Prometheus parses
+    (promtool check metrics: names, HELP, TYPE, counters end _total)."""
+    import subprocess
+    with Daemon() as d:
+        r = d.request({"cmd": "metrics"})
+        check(r["ok"], "metrics", r)
+        text = r["text"]
+        for name in ("keepline_uptime_seconds", "keepline_sip_calls 0",
+                     "keepline_sip_invites_total 0",
+                     "keepline_media_ports ",
+                     'keepline_icmp_errors_total{intake="raw"}',
+                     "keepline_reloads_total 0"):
+            check(name in text, name, text)
+        p = subprocess.run(["promtool", "check", "metrics"], input=text,
+                           capture_output=True, text=True, timeout=20)
+        check(p.returncode == 0 and not p.stdout.strip() and
+              not p.stderr.strip(), "promtool", p.returncode, p.stdout,
+              p.stderr, text)
+
+
+@t.test
 def sigterm_stops_within_one_second():
     with Daemon() as d:
         rc, took = d.stop(signal.SIGTERM)
