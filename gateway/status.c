@@ -38,8 +38,6 @@ static void add_modules(struct odict *subs, struct gw_daemon *d)
 		if (odict_alloc(&o, 16))
 			return;
 
-		odict_entry_add(o, "enabled", ODICT_BOOL,
-				!m->enabled || m->enabled(conf));
 		if (in) {
 			m->status(in->st, o);
 		}
@@ -48,6 +46,10 @@ static void add_modules(struct odict *subs, struct gw_daemon *d)
 				odict_entry_add(o, "built", ODICT_BOOL, false);
 			odict_entry_add(o, "running", ODICT_BOOL, false);
 		}
+		/* a module may say itself what "enabled" means for it */
+		if (!odict_lookup(o, "enabled"))
+			odict_entry_add(o, "enabled", ODICT_BOOL,
+					!m->enabled || m->enabled(conf));
 
 		odict_entry_add(subs, m->name, ODICT_OBJECT, o);
 		mem_deref(o);

@@ -120,6 +120,7 @@ static void mgr_icmp_destructor(void *data)
 	/* registrations belong to their modules: just forget them */
 	while (mi->expects.head)
 		list_unlink(mi->expects.head);
+	icmp_echo_forget(mi);
 }
 
 
@@ -133,6 +134,7 @@ int media_icmp_alloc(struct media_mgr *mm)
 		return ENOMEM;
 
 	mi->mm = mm;
+	mi->judge = mm->conf->icmp.enabled;
 	mi->raw_fd[0] = mi->raw_fd[1] = -1;
 	err = hash_alloc(&mi->records, HASH_BUCKETS);
 	if (err) {
@@ -534,6 +536,11 @@ enum icmp_verdict media_icmp_input(struct media_mgr *mm,
 	if (expected(mi, e, &dst, &src))
 		return ICMP_MATCHED;
 
+	if (!mi->judge) {
+		++mi->st.unjudged;
+		return ICMP_UNJUDGED;
+	}
+
 	ms = stream_of(mm, &src, &which);
 	if (!ms)
 		return foreign(mi, e, "quoted source is none of our streams");
@@ -636,9 +643,12 @@ void media_icmp_status(const struct media_mgr *mm, struct odict *o)
 {
 	const struct media_icmp *mi = mm ? mm->icmp : NULL;
 
+	odict_entry_add(o, "enabled", ODICT_BOOL, mi && mi->judge);
 	odict_entry_add(o, "running", ODICT_BOOL, mi != NULL);
 	if (!mi)
 		return;
+
+	odict_entry_add(o, "judge", ODICT_BOOL, mi->judge);
 
 	odict_entry_add(o, "raw_v4", ODICT_BOOL, mi->raw_fd[0] >= 0);
 	odict_entry_add(o, "raw_v6", ODICT_BOOL, mi->raw_fd[1] >= 0);
@@ -659,6 +669,11 @@ void media_icmp_status(const struct media_mgr *mm, struct odict *o)
 	odict_entry_add(o, "sessions_cleaned", ODICT_INT,
 			(int64_t)mi->st.sessions);
 	odict_entry_add(o, "records", ODICT_INT, (int64_t)mm->icmp_records);
+	odict_entry_add(o, "unjudged", ODICT_INT, (int64_t)mi->st.unjudged);
+	odict_entry_add(o, "echo_listeners", ODICT_INT,
+			(int64_t)list_count(&mi->echoes));
+	odict_entry_add(o, "echo_replies", ODICT_INT,
+			(int64_t)mi->echo_replies);
 }
 
 
@@ -679,7 +694,7 @@ int media_icmp_expect(struct media_icmp_expect **xp, struct media_mgr *mm,
 	if (!xp || !mm || !dst || !h)
 		return EINVAL;
 	if (!mm->icmp)
-		return ENOTSUP;
+		return ENOMEM;
 
 	x = mem_zalloc(sizeof(*x), expect_destructor);
 	if (!x)
@@ -702,11 +717,17 @@ int media_icmp_start(struct media_mgr *mm)
 	if (!mm || !mm->icmp)
 		return 0;
 
-	gw_log(GW_LOG_INFO, "media", "icmp_registered",
-	       GW_FIELDS(GW_FU("threshold", mm->conf->icmp.error_threshold),
-			 GW_FS("scope", mm->conf->icmp.cleanup_scope ==
-			       GW_SCOPE_IP ? "ip" : "endpoint")),
-	       "ICMP-based session cleanup callback registered");
+	if (!mm->icmp->judge)
+		gw_log(GW_LOG_INFO, "media", "icmp_judge_off", NULL,
+		       "ICMP-based session cleanup off (icmp.enabled: false); "
+		       "the ICMP intake runs for probes");
+	else
+		gw_log(GW_LOG_INFO, "media", "icmp_registered",
+		       GW_FIELDS(GW_FU("threshold",
+				       mm->conf->icmp.error_threshold),
+				 GW_FS("scope", mm->conf->icmp.cleanup_scope ==
+				       GW_SCOPE_IP ? "ip" : "endpoint")),
+		       "ICMP-based session cleanup callback registered");
 
 	return icmp_raw_open(mm->icmp, mm);
 }

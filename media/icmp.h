@@ -12,7 +12,13 @@
  *
  * Other modules may announce packets they send expecting an error (a UDP
  * probe to a closed port, a TTL-limited probe): such an error is handed
- * to them and clears that destination's record instead of counting.
+ * to them and clears that destination's record instead of counting. The
+ * raw listeners also hand ICMP echo replies to the prober whose
+ * identifier they carry (media_icmp_echo_listen()).
+ *
+ * The intake is a service of its own (the "icmp" module): it runs with
+ * icmp.enabled off too, for the probers; only the judge is off then, and
+ * no error is counted against anyone (ICMP_UNJUDGED).
  */
 
 #ifndef MEDIA_ICMP_H
@@ -20,11 +26,11 @@
 
 #include <stdint.h>
 
+#include "gateway/libre.h"
 #include "media/icmp_quote.h"
 
 struct media_mgr;
 struct odict;
-struct sa;
 
 /** How the judge read one error */
 enum icmp_verdict {
@@ -34,6 +40,7 @@ enum icmp_verdict {
 	ICMP_DUPLICATE,     /**< the other intake saw it first */
 	ICMP_HARMLESS,      /**< fragmentation needed, time exceeded */
 	ICMP_RTCP,          /**< about the peer's RTCP port: not evidence */
+	ICMP_UNJUDGED,      /**< icmp.enabled is off: read, never counted */
 };
 
 struct media_icmp_stats {
@@ -44,6 +51,7 @@ struct media_icmp_stats {
 	uint64_t frag_needed, time_exceeded;
 	uint64_t cleanups;            /**< thresholds reached */
 	uint64_t sessions;            /**< sessions ended by them */
+	uint64_t unjudged;            /**< read while the judge is off */
 };
 
 /**
@@ -73,5 +81,36 @@ typedef void (media_icmp_expect_h)(const struct icmp_err *e, void *arg);
 int media_icmp_expect(struct media_icmp_expect **xp, struct media_mgr *mm,
 		      const struct sa *dst, uint16_t sport, uint64_t ttl_ms,
 		      media_icmp_expect_h *h, void *arg);
+
+/**
+ * Echo replies for a prober that sends ICMP echo requests with its own
+ * identifier, read by the shared raw listeners (no socket of its own).
+ */
+struct media_icmp_echo;
+
+struct media_icmp_echo_reply {
+	struct sa from;
+	uint16_t ident;
+	uint16_t seq;
+	const uint8_t *data;          /**< the echoed payload */
+	size_t len;
+	int ttl;                      /**< IPv4 TTL; -1 for IPv6 (unknown) */
+	uint64_t rx_us;               /**< gw_now_us() when read */
+};
+
+typedef void (media_icmp_echo_h)(const struct media_icmp_echo_reply *r,
+				 void *arg);
+
+/**
+ * Receive the echo replies of family (AF_INET, AF_INET6) carrying ident.
+ *
+ * @param ep  Registration (out), a mem object: free it to stop
+ * @return 0, EADDRINUSE (ident taken), or ENOTSUP when that family's raw
+ *         listener is not running (no CAP_NET_RAW, icmp.raw_listeners
+ *         off): use a socket of your own then
+ */
+int media_icmp_echo_listen(struct media_icmp_echo **ep, struct media_mgr *mm,
+			   int family, uint16_t ident, media_icmp_echo_h *h,
+			   void *arg);
 
 #endif

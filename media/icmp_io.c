@@ -118,6 +118,9 @@ static void raw_read(int fd, int events, void *arg, int family)
 	struct media_mgr *mm = arg;
 	(void)events;
 
+	if (!mm->icmp)
+		return;
+
 	for (int i = 0; i < RAW_MAX; i++) {
 		uint8_t buf[RAW_BUF];
 		struct sockaddr_storage from;
@@ -130,6 +133,9 @@ static void raw_read(int fd, int events, void *arg, int family)
 			     (struct sockaddr *)&from, &flen);
 		if (n < 0)
 			return;
+
+		if (icmp_echo_input(mm->icmp, buf, (size_t)n, family, &from))
+			continue;
 
 		memset(&e, 0, sizeof(e));
 		if (family == AF_INET) {
@@ -166,20 +172,16 @@ static void raw6_event(int fd, int events, void *arg)
 }
 
 
-/* Only the types icmp_classify() reads reach us */
-static int raw_socket(int family)
+/* Only the types icmp_classify() reads reach us, and echo replies while
+ * a prober waits for some: the host's pings do not wake us otherwise */
+static void set_filter(int fd, int family, bool echo)
 {
-	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-
-	if (fd < 0)
-		return -errno;
-
 	if (family == AF_INET) {
 		/* ICMP_FILTER: a set bit blocks that type */
 		struct icmp_filter f = {
 			.data = ~((1u << ICMP_DEST_UNREACH) |
-				  (1u << ICMP_TIME_EXCEEDED)),
+				  (1u << ICMP_TIME_EXCEEDED) |
+				  (echo ? 1u << ICMP_ECHOREPLY : 0)),
 		};
 		setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f));
 	}
@@ -190,8 +192,31 @@ static int raw_socket(int family)
 		ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f);
 		ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f);
 		ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &f);
+		if (echo)
+			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
 		setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
 	}
+}
+
+
+void icmp_raw_filter(struct media_icmp *mi, int family)
+{
+	int fd = mi->raw_fd[family == AF_INET ? 0 : 1];
+
+	if (fd >= 0)
+		set_filter(fd, family, icmp_echo_wanted(mi, family));
+}
+
+
+static int raw_socket(int family)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+
+	if (fd < 0)
+		return -errno;
+
+	set_filter(fd, family, false);
 
 	return fd;
 }

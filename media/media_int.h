@@ -21,7 +21,7 @@ struct media_mgr {
 	uint8_t *used;                /**< one byte per pair */
 	struct media_stream **by_pair;  /**< stream holding each pair */
 	struct list streams;          /**< every stream, for ICMP cleanup */
-	struct media_icmp *icmp;      /**< NULL when icmp.enabled is off */
+	struct media_icmp *icmp;      /**< the intake; judges when icmp.enabled */
 	unsigned icmp_records;        /**< peers with ICMP errors counted */
 };
 

@@ -60,12 +60,6 @@ const struct gw_module media_module = {
 };
 
 
-static bool icmp_enabled(const struct gw_conf *conf)
-{
-	return conf->icmp.enabled;
-}
-
-
 static int icmp_alloc(void **statep, const struct gw_conf *conf,
 		      struct gw_daemon *d)
 {
@@ -121,7 +115,8 @@ static void icmp_metrics(void *state, struct gw_metrics *m)
 const struct gw_module media_icmp_module = {
 	.name = "icmp",
 	.title = "the ICMP intake",
-	.enabled = icmp_enabled,
+	/* always: icmp.enabled turns off the dead-peer judge, not the
+	 * intake the probers need (its status says which) */
 	.alloc = icmp_alloc,
 	.start = icmp_start,
 	.status = icmp_status,

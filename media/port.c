@@ -56,7 +56,7 @@ int media_mgr_alloc(struct media_mgr **mmp, struct gw_reactor *r,
 	mm->by_pair = mem_zalloc((mm->npairs ? mm->npairs : 1) *
 				 sizeof(*mm->by_pair), NULL);
 	if (!mm->used || !mm->by_pair ||
-	    (conf->icmp.enabled && media_icmp_alloc(mm))) {
+	    media_icmp_alloc(mm)) {
 		mem_deref(mm);
 		return ENOMEM;
 	}

@@ -203,7 +203,8 @@ static void probe_fire(void *arg)
 static void probe_check(struct media_stream *ms, uint64_t now)
 {
 	/* confirm_silence 0 turns off the confirmation the probe serves */
-	if (!ms->mm->icmp || !ms->mm->conf->icmp.confirm_silence ||
+	if (!ms->mm->conf->icmp.enabled ||
+	    !ms->mm->conf->icmp.confirm_silence ||
 	    !ms->last_rx || ms->probed_rx == ms->last_rx ||
 	    now - ms->last_rx < PROBE_AFTER_MS || !ms->peer.peer_sends)
 		return;

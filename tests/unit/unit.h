@@ -81,6 +81,8 @@ int test_ctrl_errors(void);
 int test_ctrl_oversize(void);
 int test_ctrl_stale_socket(void);
 int test_ctrl_async(void);
+int test_icmp_judge_off(void);
+int test_icmp_echo_replies(void);
 int test_ctrl_peercred(void);
 int test_media_sdp_answer(void);
 int test_icmp_parse_v4(void);
