@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "gateway/libre.h"
-#include "gateway/ctrl.h"
+#include "gateway/ctrl_int.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "gateway/utf8.h"
@@ -30,63 +30,6 @@ enum {
 	ACCEPT_PAUSE_MAX_MS = 2000,
 };
 
-struct ctrl_cmd {
-	struct le le;
-	char *name;
-	char *help;
-	gw_ctrl_cmd_h *h;
-	gw_ctrl_async_h *async;
-	uint64_t max_ms;              /**< async: longest wait for a reply */
-	unsigned flags;               /**< enum gw_ctrl_flags */
-	void *arg;
-};
-
-/** A request kept by an async command until it replies */
-struct gw_ctrl_req {
-	struct le le;                 /**< in its client's pending list */
-	struct ctrl_client *cl;       /**< NULL once the client is gone */
-	struct odict *id;             /**< {"id": ...} of the request */
-	char *cmd;
-	struct gw_timer *deadline;
-	uint64_t timeout_ms;
-	gw_ctrl_cancel_h *cancel;
-	void *cancel_arg;
-};
-
-struct ctrl_client {
-	struct le le;
-	struct gw_ctrl *ctrl;
-	int fd;
-	struct gw_watch *w;
-	struct mbuf *in;
-	struct mbuf *out;
-	bool closing;                 /**< close once output is flushed */
-	bool eof;                     /**< the peer has closed its side */
-	bool draining;                /**< reply sent, discarding input */
-	size_t drained;
-	bool dead;                    /**< free on return to client_event() */
-	struct gw_timer *idle;        /**< IDLE_MS after the last request */
-	struct list pending;          /**< struct gw_ctrl_req, unanswered */
-	uid_t uid;                    /**< SO_PEERCRED */
-	pid_t pid;
-};
-
-struct gw_ctrl {
-	struct gw_reactor *r;
-	char *path;
-	int fd;
-	struct gw_watch *w;
-	struct list cmds;
-	struct list clients;
-	struct gw_ctrl_stats st;
-	struct gw_timer *pause;       /**< accept backing off */
-	uint64_t pause_ms;
-	uint64_t accept_failures;     /**< since the back-off began */
-};
-
-
-static void req_cancel(struct gw_ctrl_req *rq);
-
 
 static void client_destructor(void *data)
 {
@@ -94,7 +37,7 @@ static void client_destructor(void *data)
 
 	/* the client went: its requests are cancelled, their owners told */
 	while (cl->pending.head)
-		req_cancel(cl->pending.head->data);
+		ctrl_req_cancel(cl->pending.head->data);
 
 	list_unlink(&cl->le);
 	mem_deref(cl->idle);
@@ -150,7 +93,7 @@ static void client_flush(struct ctrl_client *cl)
 }
 
 
-static void client_send(struct ctrl_client *cl, const struct odict *reply)
+void ctrl_client_send(struct ctrl_client *cl, const struct odict *reply)
 {
 	size_t pos = cl->out->pos;
 
@@ -173,218 +116,13 @@ static void client_send(struct ctrl_client *cl, const struct odict *reply)
 }
 
 
-/* A request's "id", a number or a string, comes back in its reply */
-static void add_id(struct odict *reply, const struct odict *req)
-{
-	const struct odict_entry *id = req ? odict_lookup(req, "id") : NULL;
-
-	if (id && id->type == ODICT_INT)
-		odict_entry_add(reply, "id", ODICT_INT, id->u.integer);
-	else if (id && id->type == ODICT_STRING)
-		odict_entry_add(reply, "id", ODICT_STRING, id->u.str);
-}
-
-
-static void send_error(struct ctrl_client *cl, const struct odict *req,
-		       const char *msg)
-{
-	struct odict *reply;
-
-	if (odict_alloc(&reply, 8))
-		return;
-
-	odict_entry_add(reply, "ok", ODICT_BOOL, false);
-	add_id(reply, req);
-	odict_entry_add(reply, "error", ODICT_STRING, msg);
-
-	++cl->ctrl->st.errors;
-	client_send(cl, reply);
-	mem_deref(reply);
-}
-
-
-/* A handler's reply: "ok" and "id" added; with err, "error" from the
- * handler or strerror(), and whatever else the handler put there (a
- * list of errors, say) */
-static void send_reply(struct ctrl_client *cl, const struct odict *req,
-		       int err, struct odict *reply)
-{
-	struct odict *e;
-
-	if (!err) {
-		/* "ok" first would be nicer to read, but odict keeps
-		 * insertion order and the handler already filled it:
-		 * clients go by key. */
-		odict_entry_add(reply, "ok", ODICT_BOOL, true);
-		add_id(reply, req);
-		client_send(cl, reply);
-		return;
-	}
-
-	/* errors read as every other error: ok, id, error, then the rest */
-	if (odict_alloc(&e, 8)) {
-		cl->dead = true;
-		return;
-	}
-	odict_entry_add(e, "ok", ODICT_BOOL, false);
-	add_id(e, req);
-	odict_entry_add(e, "error", ODICT_STRING,
-			odict_string(reply, "error") ?
-			odict_string(reply, "error") : strerror(err));
-	for (struct le *le = reply->lst.head; le; le = le->next) {
-		const struct odict_entry *x = le->data;
-
-		if (!strcmp(x->key, "error"))
-			continue;
-		if (x->type == ODICT_OBJECT || x->type == ODICT_ARRAY)
-			odict_entry_add(e, x->key, x->type, x->u.odict);
-		else if (x->type == ODICT_STRING)
-			odict_entry_add(e, x->key, x->type, x->u.str);
-		else if (x->type == ODICT_INT)
-			odict_entry_add(e, x->key, x->type, x->u.integer);
-		else if (x->type == ODICT_BOOL)
-			odict_entry_add(e, x->key, x->type, x->u.boolean);
-	}
-
-	++cl->ctrl->st.errors;
-	client_send(cl, e);
-	mem_deref(e);
-}
-
-
-static void req_destructor(void *data)
-{
-	struct gw_ctrl_req *rq = data;
-
-	list_unlink(&rq->le);
-	mem_deref(rq->deadline);
-	mem_deref(rq->id);
-	mem_deref(rq->cmd);
-}
-
-
-/* The owner is told, then the request is freed */
-static void req_cancel(struct gw_ctrl_req *rq)
-{
-	gw_ctrl_cancel_h *h = rq->cancel;
-
-	list_unlink(&rq->le);
-	rq->cl = NULL;
-	rq->cancel = NULL;
-	if (h)
-		h(rq, rq->cancel_arg);
-	mem_deref(rq);
-}
-
-
 /* Answer outside client_event(): flush now, free a client that died */
-static void client_kick(struct ctrl_client *cl)
+void ctrl_client_kick(struct ctrl_client *cl)
 {
 	if (!cl->dead)
 		client_flush(cl);
 	if (cl->dead)
 		mem_deref(cl);
-}
-
-
-static void req_timeout(void *arg)
-{
-	struct gw_ctrl_req *rq = arg;
-	struct ctrl_client *cl = rq->cl;
-	char msg[96];
-
-	snprintf(msg, sizeof(msg), "'%s' timed out after %llu ms", rq->cmd,
-		 (unsigned long long)rq->timeout_ms);
-	send_error(cl, rq->id, msg);
-	req_cancel(rq);
-	client_kick(cl);
-}
-
-
-static void req_start(struct ctrl_client *cl, struct ctrl_cmd *cmd,
-		      const struct odict *req)
-{
-	const struct odict_entry *t = odict_lookup(req, "timeout_ms");
-	struct gw_ctrl_req *rq = mem_zalloc(sizeof(*rq), req_destructor);
-
-	if (!rq || odict_alloc(&rq->id, 2) || str_dup(&rq->cmd, cmd->name) ||
-	    gw_timer_alloc(&rq->deadline, cl->ctrl->r)) {
-		mem_deref(rq);
-		send_error(cl, req, "out of memory");
-		return;
-	}
-
-	add_id(rq->id, req);
-	rq->timeout_ms = cmd->max_ms;
-	if (t && t->type == ODICT_INT && t->u.integer > 0 &&
-	    (uint64_t)t->u.integer < cmd->max_ms)
-		rq->timeout_ms = (uint64_t)t->u.integer;
-
-	rq->cl = cl;
-	list_append(&cl->pending, &rq->le, rq);
-	gw_timer_start(rq->deadline, rq->timeout_ms, req_timeout, rq);
-
-	cmd->async(rq, req, cmd->arg);
-}
-
-
-void gw_ctrl_req_set_cancel(struct gw_ctrl_req *rq, gw_ctrl_cancel_h *h,
-			    void *arg)
-{
-	if (!rq)
-		return;
-
-	rq->cancel = h;
-	rq->cancel_arg = arg;
-}
-
-
-int gw_ctrl_req_progress(struct gw_ctrl_req *rq, struct odict *line)
-{
-	if (!rq || !line || !rq->cl)
-		return EINVAL;
-
-	odict_entry_add(line, "progress", ODICT_BOOL, true);
-	add_id(line, rq->id);
-	client_send(rq->cl, line);
-	client_kick(rq->cl);
-
-	return 0;
-}
-
-
-void gw_ctrl_req_reply(struct gw_ctrl_req *rq, int err, struct odict *reply)
-{
-	struct ctrl_client *cl;
-	struct odict *empty = NULL;
-
-	if (!rq)
-		return;
-
-	cl = rq->cl;
-	list_unlink(&rq->le);
-
-	if (cl && !reply && !odict_alloc(&empty, 4))
-		reply = empty;
-	if (cl && reply)
-		send_reply(cl, rq->id, err, reply);
-
-	mem_deref(empty);
-	mem_deref(rq);
-	if (cl)
-		client_kick(cl);
-}
-
-
-static struct ctrl_cmd *cmd_find(struct gw_ctrl *c, const char *name)
-{
-	for (struct le *le = c->cmds.head; le; le = le->next) {
-		struct ctrl_cmd *cmd = le->data;
-		if (!strcmp(cmd->name, name))
-			return cmd;
-	}
-
-	return NULL;
 }
 
 
@@ -414,13 +152,13 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 	}
 
 	if (!gw_utf8_valid((const uint8_t *)line, len)) {
-		send_error(cl, NULL, "malformed request: not UTF-8");
+		ctrl_send_error(cl, NULL, "malformed request: not UTF-8");
 		goto out;
 	}
 
 	if (!len || *line != '{' ||
 	    json_decode_odict(&req, 16, line, len, JSON_MAX_DEPTH)) {
-		send_error(cl, NULL, "malformed request: expected one JSON "
+		ctrl_send_error(cl, NULL, "malformed request: expected one JSON "
 			   "object per line");
 		goto out;
 	}
@@ -431,19 +169,19 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 	if (!str_utf8(name) || !str_utf8(odict_string(req, "id"))) {
 		mem_deref(req);
 		req = NULL;
-		send_error(cl, NULL, "malformed request: not UTF-8");
+		ctrl_send_error(cl, NULL, "malformed request: not UTF-8");
 		goto out;
 	}
 	if (!name) {
-		send_error(cl, req, "malformed request: no \"cmd\" string");
+		ctrl_send_error(cl, req, "malformed request: no \"cmd\" string");
 		goto out;
 	}
 
-	cmd = cmd_find(c, name);
+	cmd = ctrl_cmd_find(c, name);
 	if (!cmd) {
 		snprintf(msg, sizeof(msg), "unknown command '%.64s' (try "
 			 "\"help\")", name);
-		send_error(cl, req, msg);
+		ctrl_send_error(cl, req, msg);
 		goto out;
 	}
 
@@ -457,22 +195,22 @@ static void handle_line(struct ctrl_client *cl, const char *line, size_t len)
 				 GW_FU("uid", cl->uid), GW_FI("pid", cl->pid)),
 		       "Control command %s refused to uid %u", cmd->name,
 		       (unsigned)cl->uid);
-		send_error(cl, req, msg);
+		ctrl_send_error(cl, req, msg);
 		goto out;
 	}
 
 	if (cmd->async) {
-		req_start(cl, cmd, req);
+		ctrl_req_start(cl, cmd, req);
 		goto out;
 	}
 
 	if (odict_alloc(&reply, 16)) {
-		send_error(cl, req, "out of memory");
+		ctrl_send_error(cl, req, "out of memory");
 		goto out;
 	}
 
 	err = cmd->h(reply, req, cmd->arg);
-	send_reply(cl, req, err, reply);
+	ctrl_send_reply(cl, req, err, reply);
 
  out:
 	mem_deref(req);
@@ -531,7 +269,7 @@ static bool process_input(struct ctrl_client *cl)
 		gw_log(GW_LOG_WARN, "gateway", "ctrl_request_too_large",
 		       GW_FIELDS(GW_FU("limit", GW_CTRL_MAX_MSG)),
 		       "Control request too large, closing client");
-		send_error(cl, NULL, msg);
+		ctrl_send_error(cl, NULL, msg);
 		mbuf_reset(in);
 		cl->closing = true;
 		return false;
@@ -582,7 +320,7 @@ static void client_idle(void *arg)
 
 	snprintf(msg, sizeof(msg), "idle for %d s without a request, closing",
 		 IDLE_MS / 1000);
-	send_error(cl, NULL, msg);
+	ctrl_send_error(cl, NULL, msg);
 	mbuf_reset(cl->in);
 	cl->closing = true;
 	gw_timer_start(cl->idle, LINGER_MS, client_idle, cl);
@@ -770,37 +508,6 @@ static void listener_event(int fd, int events, void *arg)
 }
 
 
-static int cmd_help(struct odict *reply, const struct odict *req, void *arg)
-{
-	struct gw_ctrl *c = arg;
-	struct odict *cmds;
-	(void)req;
-
-	if (odict_alloc(&cmds, 16))
-		return ENOMEM;
-
-	for (struct le *le = c->cmds.head; le; le = le->next) {
-		struct ctrl_cmd *cmd = le->data;
-		odict_entry_add(cmds, cmd->name, ODICT_STRING, cmd->help);
-	}
-
-	odict_entry_add(reply, "commands", ODICT_OBJECT, cmds);
-	mem_deref(cmds);
-
-	return 0;
-}
-
-
-static void cmd_destructor(void *data)
-{
-	struct ctrl_cmd *cmd = data;
-
-	list_unlink(&cmd->le);
-	mem_deref(cmd->name);
-	mem_deref(cmd->help);
-}
-
-
 static void ctrl_destructor(void *data)
 {
 	struct gw_ctrl *c = data;
@@ -938,7 +645,7 @@ int gw_ctrl_alloc(struct gw_ctrl **cp, struct gw_reactor *r,
 	if (err)
 		goto out;
 
-	err = gw_ctrl_register(c, "help", "list the commands", cmd_help, c);
+	err = gw_ctrl_register(c, "help", "list the commands", ctrl_cmd_help, c);
 
  out:
 	if (err)
@@ -947,82 +654,6 @@ int gw_ctrl_alloc(struct gw_ctrl **cp, struct gw_reactor *r,
 		*cp = c;
 
 	return err;
-}
-
-
-static int cmd_add(struct gw_ctrl *c, const char *name, const char *help,
-		   gw_ctrl_cmd_h *h, gw_ctrl_async_h *async, void *arg,
-		   struct ctrl_cmd **cmdp)
-{
-	struct ctrl_cmd *cmd;
-	int err;
-
-	if (!c || !name || (!h && !async))
-		return EINVAL;
-
-	if (cmd_find(c, name))
-		return EALREADY;
-
-	cmd = mem_zalloc(sizeof(*cmd), cmd_destructor);
-	if (!cmd)
-		return ENOMEM;
-
-	err = str_dup(&cmd->name, name);
-	if (!err)
-		err = str_dup(&cmd->help, help ? help : "");
-	if (err) {
-		mem_deref(cmd);
-		return ENOMEM;
-	}
-
-	cmd->h = h;
-	cmd->async = async;
-	cmd->arg = arg;
-	list_append(&c->cmds, &cmd->le, cmd);
-	if (cmdp)
-		*cmdp = cmd;
-
-	return 0;
-}
-
-
-int gw_ctrl_register(struct gw_ctrl *c, const char *name, const char *help,
-		     gw_ctrl_cmd_h *h, void *arg)
-{
-	return h ? cmd_add(c, name, help, h, NULL, arg, NULL) : EINVAL;
-}
-
-
-int gw_ctrl_register_async(struct gw_ctrl *c, const char *name,
-			   const char *help, unsigned flags, uint64_t max_ms,
-			   gw_ctrl_async_h *h, void *arg)
-{
-	struct ctrl_cmd *cmd;
-	int err;
-
-	if (!h || !max_ms)
-		return EINVAL;
-
-	err = cmd_add(c, name, help, NULL, h, arg, &cmd);
-	if (!err) {
-		cmd->flags = flags;
-		cmd->max_ms = max_ms;
-	}
-
-	return err;
-}
-
-
-int gw_ctrl_set_privileged(struct gw_ctrl *c, const char *name)
-{
-	struct ctrl_cmd *cmd = c && name ? cmd_find(c, name) : NULL;
-
-	if (!cmd)
-		return ENOENT;
-
-	cmd->flags |= GW_CTRL_PRIVILEGED;
-
-	return 0;
 }
 
 

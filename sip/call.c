@@ -29,6 +29,13 @@
 static const char *const route_names[] = {"echo", "bridge", "reject"};
 
 
+const char *call_route_name(enum gw_route_action a)
+{
+	return (size_t)a < sizeof(route_names) / sizeof(route_names[0]) ?
+		route_names[a] : "?";
+}
+
+
 const char *call_state_name(enum call_state st)
 {
 	switch (st) {
@@ -748,46 +755,6 @@ void call_shutdown(struct call *c)
 	}
 
 	call_hangup(c, "shutdown", reason, true, true);
-}
-
-
-void call_describe(const struct call *c, struct odict *o)
-{
-	struct odict *leg = NULL, *legs = NULL, *media = NULL;
-	char buf[64];
-
-	odict_entry_add(o, "call_id", ODICT_STRING, c->call_id);
-	odict_entry_add(o, "route", ODICT_STRING,
-			route_names[c->route->action]);
-	odict_entry_add(o, "trunk", ODICT_STRING, c->trunk->name);
-	odict_entry_add(o, "to", ODICT_STRING, c->to_user);
-	odict_entry_add(o, "state", ODICT_STRING, call_state_name(c->state));
-	odict_entry_add(o, "age_s", ODICT_INT,
-			(int64_t)((gw_now_ms() - c->created) / 1000));
-
-	if (odict_alloc(&legs, 4) || odict_alloc(&leg, 8) ||
-	    odict_alloc(&media, 16))
-		goto out;
-
-	odict_entry_add(leg, "role", ODICT_STRING, "inbound");
-	re_snprintf(buf, sizeof(buf), "%J", &c->peer);
-	odict_entry_add(leg, "signalling", ODICT_STRING, buf);
-	if (c->from)
-		odict_entry_add(leg, "from", ODICT_STRING, c->from);
-	st_describe(&c->st, leg);
-	if (c->ms) {
-		media_stream_describe(c->ms, media);
-		odict_entry_add(leg, "media", ODICT_OBJECT, media);
-	}
-	odict_entry_add(legs, "0", ODICT_OBJECT, leg);
-	if (c->out)
-		bridge_describe(c, legs);
-	odict_entry_add(o, "legs", ODICT_ARRAY, legs);
-
- out:
-	mem_deref(media);
-	mem_deref(leg);
-	mem_deref(legs);
 }
 
 

@@ -280,6 +280,7 @@ void bridge_destroy(struct call *c);
 void call_describe(const struct call *c, struct odict *o);
 void call_destroy_all(struct sipua *ua);
 const char *call_state_name(enum call_state st);
+const char *call_route_name(enum gw_route_action a);
 
 /* sipua.c */
 /**
