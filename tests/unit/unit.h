@@ -82,6 +82,7 @@ int test_ctrl_oversize(void);
 int test_ctrl_stale_socket(void);
 int test_ctrl_async(void);
 int test_icmp_judge_off(void);
+int test_daemon_stop_reaps_children(void);
 int test_icmp_echo_replies(void);
 int test_ctrl_peercred(void);
 int test_media_sdp_answer(void);
