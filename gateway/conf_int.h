@@ -126,6 +126,9 @@ const char *conf_scalar(const yaml_node_t *n);
 bool conf_is_null(const yaml_node_t *n);
 /** "a list", "a mapping", "a single value" */
 const char *conf_node_kind(const yaml_node_t *n);
+/** A list node's length; false (and an error) when n is not a list */
+bool conf_sequence(struct conf_parser *p, const struct conf_key *k,
+		   const yaml_node_t *n, size_t *count);
 /** Parse a value of any type but CT_MAP and CT_LIST into base
  *  (conf_read.c); errors through conf_error() */
 void conf_read_value(struct conf_parser *p, const struct conf_key *k,

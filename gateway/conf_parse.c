@@ -116,6 +116,22 @@ static size_t path_push(struct conf_parser *p, const char *name)
 }
 
 
+bool conf_sequence(struct conf_parser *p, const struct conf_key *k,
+		   const yaml_node_t *n, size_t *count)
+{
+	if (n->type != YAML_SEQUENCE_NODE) {
+		conf_error(p, n, k->name, "expected a list, not %s",
+			   conf_node_kind(n));
+		return false;
+	}
+
+	*count = (size_t)(n->data.sequence.items.top -
+			  n->data.sequence.items.start);
+
+	return true;
+}
+
+
 static void parse_list(struct conf_parser *p, const struct conf_key *k,
 		       yaml_node_t *n, void *base)
 {
@@ -126,14 +142,8 @@ static void parse_list(struct conf_parser *p, const struct conf_key *k,
 	if (conf_is_null(n))
 		return;
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		conf_error(p, n, k->name, "expected a list, not %s",
-			   conf_node_kind(n));
+	if (!conf_sequence(p, k, n, &count))
 		return;
-	}
-
-	count = (size_t)(n->data.sequence.items.top -
-			 n->data.sequence.items.start);
 	items = conf_zalloc(p->conf, count * l->item_size);
 	if (!items)
 		return;

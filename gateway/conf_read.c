@@ -131,14 +131,8 @@ static void parse_scalar_list(struct conf_parser *p, const struct conf_key *k,
 		return;
 	}
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		conf_error(p, n, k->name, "expected a list, not %s",
-			   conf_node_kind(n));
+	if (!conf_sequence(p, k, n, &count))
 		return;
-	}
-
-	count = (size_t)(n->data.sequence.items.top -
-			 n->data.sequence.items.start);
 	size = k->type == CT_CIDRS ? sizeof(struct gw_cidr) :
 		k->type == CT_LISTENS ? sizeof(struct gw_listen) :
 		sizeof(char *);

@@ -143,6 +143,19 @@ void *gw_daemon_module(struct gw_daemon *d, const char *name)
 }
 
 
+int gw_module_share(void **statep, struct gw_daemon *d, const char *name)
+{
+	void *st = gw_daemon_module(d, name);
+
+	if (!statep || !st)
+		return ENOENT;
+
+	*statep = mem_ref(st);
+
+	return 0;
+}
+
+
 /* Modules go in reverse order: SIP's calls hold media streams */
 static void daemon_destructor(void *data)
 {

@@ -79,6 +79,14 @@ extern const struct gw_module *const gw_modules[];
 void *gw_daemon_module(struct gw_daemon *d, const char *name);
 
 /**
+ * For an alloc() whose entry is a view of another module (its own status
+ * section, say): *statep becomes a reference to that module's state.
+ * ENOENT when that module is not running (it must come earlier in the
+ * table).
+ */
+int gw_module_share(void **statep, struct gw_daemon *d, const char *name);
+
+/**
  * Refuse what a configuration asks of modules this build lacks: one
  * error "FILE:LINE:COL: key: the reflector is not in this build" per key
  * (gw_conf.needs). Returns the number of errors.

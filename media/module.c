@@ -63,15 +63,9 @@ const struct gw_module media_module = {
 static int icmp_alloc(void **statep, const struct gw_conf *conf,
 		      struct gw_daemon *d)
 {
-	struct media_mgr *mm = gw_daemon_module(d, "media");
 	(void)conf;
 
-	if (!mm)
-		return ENOENT;
-
-	*statep = mem_ref(mm);
-
-	return 0;
+	return gw_module_share(statep, d, "media");
 }
 
 

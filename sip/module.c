@@ -191,15 +191,9 @@ static bool timer_enabled(const struct gw_conf *conf)
 static int timer_alloc(void **statep, const struct gw_conf *conf,
 		       struct gw_daemon *d)
 {
-	struct sip_mod *sm = gw_daemon_module(d, "sip");
 	(void)conf;
 
-	if (!sm)
-		return ENOENT;
-
-	*statep = mem_ref(sm);
-
-	return 0;
+	return gw_module_share(statep, d, "sip");
 }
 
 

@@ -19,18 +19,8 @@
 #include "gateway/utf8.h"
 #include "gateway/libre.h"
 #include "gateway/reactor.h"
+#include "tests/unit/ctrl_rig.h"
 #include "tests/unit/unit.h"
-
-struct server {
-	struct gw_reactor *r;
-	struct gw_ctrl *ctrl;
-	struct gw_timer *guard;
-	struct gw_child *child;
-	char path[108];
-	int status;
-	bool timed_out;
-};
-
 
 static int cmd_echo(struct odict *reply, const struct odict *req, void *arg)
 {
@@ -50,43 +40,16 @@ static int cmd_fail(struct odict *reply, const struct odict *req, void *arg)
 }
 
 
-static void guard_expired(void *arg)
-{
-	struct server *s = arg;
-
-	s->timed_out = true;
-	gw_reactor_stop(s->r);
-}
-
-
-static void child_done(pid_t pid, int status, void *arg)
-{
-	struct server *s = arg;
-
-	s->status = status;
-	gw_reactor_stop(s->r);
-}
-
-
 static int server_init(struct server *s)
 {
-	int err;
+	int err = rig_open(s);
 
-	memset(s, 0, sizeof(*s));
-	snprintf(s->path, sizeof(s->path), "/tmp/keepline-unit-%d/ctl.sock",
-		 (int)getpid());
-
-	err = gw_reactor_alloc(&s->r);
-	if (!err)
-		err = gw_ctrl_alloc(&s->ctrl, s->r, s->path);
 	if (!err)
 		err = gw_ctrl_register(s->ctrl, "echo", "say it back",
 				       cmd_echo, s);
 	if (!err)
 		err = gw_ctrl_register(s->ctrl, "fail", "always fails",
 				       cmd_fail, s);
-	if (!err)
-		err = gw_timer_alloc(&s->guard, s->r);
 
 	return err;
 }
@@ -94,61 +57,15 @@ static int server_init(struct server *s)
 
 static void server_close(struct server *s)
 {
-	char dir[108];
-
-	s->child = mem_deref(s->child);
-	s->guard = mem_deref(s->guard);
-	s->ctrl = mem_deref(s->ctrl);
-	s->r = mem_deref(s->r);
-
-	snprintf(dir, sizeof(dir), "/tmp/keepline-unit-%d", (int)getpid());
-	rmdir(dir);
+	rig_close(s);
 }
 
 
 /* Run client() in a child while the server serves; 0 if it exited 0 */
 static int run_client(struct server *s, int (*client)(const char *path))
 {
-	pid_t pid;
-	int err;
-
-	pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0)
-		_exit(client(s->path));
-
-	s->child = mem_deref(s->child);
-	err = gw_child_watch(&s->child, s->r, pid, child_done, s);
-	if (err) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return err;
-	}
-
-	gw_timer_start(s->guard, 5000, guard_expired, s);
-	err = gw_reactor_run(s->r);
-	gw_timer_stop(s->guard);
-
-	if (s->timed_out) {
-		kill(pid, SIGKILL);
-		return ETIMEDOUT;
-	}
-	if (err)
-		return err;
-
-	return WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0 ?
-		0 : EPROTO;
+	return rig_client(s, client, 5000);
 }
-
-
-#define CHILD_CHECK(cond) do {                                          \
-		if (!(cond)) {                                          \
-			fprintf(stderr, "%s:%d: client: %s\n", __FILE__, \
-				__LINE__, #cond);                       \
-			return 1;                                       \
-		}                                                       \
-	} while (0)
 
 
 static int client_request(const char *path)

@@ -17,16 +17,11 @@
 #include "gateway/ctrl.h"
 #include "gateway/libre.h"
 #include "gateway/reactor.h"
+#include "tests/unit/ctrl_rig.h"
 #include "tests/unit/unit.h"
 
 struct aserver {
-	struct gw_reactor *r;
-	struct gw_ctrl *ctrl;
-	struct gw_timer *guard;
-	struct gw_child *child;
-	char path[108];
-	int status;
-	bool timed_out;
+	struct server s;              /**< first: the rig's callbacks get it */
 	unsigned cancelled;           /**< cancel handlers run */
 	unsigned replied;
 };
@@ -38,15 +33,6 @@ struct slow {
 	struct gw_timer *tmr;
 	unsigned sent;
 };
-
-
-#define CHILD_CHECK(cond) do {                                          \
-		if (!(cond)) {                                          \
-			fprintf(stderr, "%s:%d: client: %s\n", __FILE__, \
-				__LINE__, #cond);                       \
-			return 1;                                       \
-		}                                                       \
-	} while (0)
 
 
 static void slow_destructor(void *data)
@@ -100,7 +86,7 @@ static void cmd_slow(struct gw_ctrl_req *rq, const struct odict *req,
 	struct slow *w = mem_zalloc(sizeof(*w), slow_destructor);
 	(void)req;
 
-	if (!w || gw_timer_alloc(&w->tmr, ((struct aserver *)arg)->r)) {
+	if (!w || gw_timer_alloc(&w->tmr, ((struct aserver *)arg)->s.r)) {
 		mem_deref(w);
 		gw_ctrl_req_reply(rq, ENOMEM, NULL);
 		return;
@@ -155,100 +141,29 @@ static int cmd_change(struct odict *reply, const struct odict *req,
 }
 
 
-static void guard_expired(void *arg)
-{
-	struct aserver *s = arg;
-
-	s->timed_out = true;
-	gw_reactor_stop(s->r);
-}
-
-
-static void child_done(pid_t pid, int status, void *arg)
-{
-	struct aserver *s = arg;
-	(void)pid;
-
-	s->status = status;
-	gw_reactor_stop(s->r);
-}
-
-
 static int aserver_init(struct aserver *s)
 {
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(s->path, sizeof(s->path), "/tmp/keepline-unit-%d/ctl.sock",
-		 (int)getpid());
-
-	err = gw_reactor_alloc(&s->r);
+	err = rig_open(&s->s);
 	if (!err)
-		err = gw_ctrl_alloc(&s->ctrl, s->r, s->path);
-	if (!err)
-		err = gw_ctrl_register_async(s->ctrl, "slow", "streams", 0,
+		err = gw_ctrl_register_async(s->s.ctrl, "slow", "streams", 0,
 					     3000, cmd_slow, s);
 	if (!err)
-		err = gw_ctrl_register_async(s->ctrl, "never", "never answers",
-					     0, 10000, cmd_never, s);
+		err = gw_ctrl_register_async(s->s.ctrl, "never",
+					     "never answers", 0, 10000,
+					     cmd_never, s);
 	if (!err)
-		err = gw_ctrl_register(s->ctrl, "cancelled", "count",
+		err = gw_ctrl_register(s->s.ctrl, "cancelled", "count",
 				       cmd_cancelled, s);
 	if (!err)
-		err = gw_ctrl_register(s->ctrl, "change", "changes state",
+		err = gw_ctrl_register(s->s.ctrl, "change", "changes state",
 				       cmd_change, s);
 	if (!err)
-		err = gw_ctrl_set_privileged(s->ctrl, "change");
-	if (!err)
-		err = gw_timer_alloc(&s->guard, s->r);
+		err = gw_ctrl_set_privileged(s->s.ctrl, "change");
 
 	return err;
-}
-
-
-static void aserver_close(struct aserver *s)
-{
-	char dir[108];
-
-	s->child = mem_deref(s->child);
-	s->guard = mem_deref(s->guard);
-	s->ctrl = mem_deref(s->ctrl);
-	s->r = mem_deref(s->r);
-
-	snprintf(dir, sizeof(dir), "/tmp/keepline-unit-%d", (int)getpid());
-	rmdir(dir);
-}
-
-
-static int run_aclient(struct aserver *s, int (*client)(const char *path))
-{
-	pid_t pid = fork();
-	int err;
-
-	if (pid < 0)
-		return errno;
-	if (pid == 0)
-		_exit(client(s->path));
-
-	s->child = mem_deref(s->child);
-	err = gw_child_watch(&s->child, s->r, pid, child_done, s);
-	if (err) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return err;
-	}
-
-	gw_timer_start(s->guard, 8000, guard_expired, s);
-	err = gw_reactor_run(s->r);
-	gw_timer_stop(s->guard);
-
-	if (s->timed_out) {
-		kill(pid, SIGKILL);
-		return ETIMEDOUT;
-	}
-
-	return err ? err : WIFEXITED(s->status) &&
-		WEXITSTATUS(s->status) == 0 ? 0 : EPROTO;
 }
 
 
@@ -387,12 +302,12 @@ int test_ctrl_async(void)
 	err = aserver_init(&s);
 	TEST_ERR(err);
 
-	TEST_ERR(run_aclient(&s, client_async));
+	TEST_ERR(rig_client(&s.s, client_async, 8000));
 	TEST_EQUALS(3, s.cancelled);
 	TEST_EQUALS(1, s.replied);
 
  out:
-	aserver_close(&s);
+	rig_close(&s.s);
 	return err;
 }
 
@@ -410,10 +325,10 @@ int test_ctrl_peercred(void)
 	err = aserver_init(&s);
 	TEST_ERR(err);
 
-	TEST_ERR(run_aclient(&s, client_other_user));
-	TEST_ERR(run_aclient(&s, client_stranger));
+	TEST_ERR(rig_client(&s.s, client_other_user, 8000));
+	TEST_ERR(rig_client(&s.s, client_stranger, 8000));
 
  out:
-	aserver_close(&s);
+	rig_close(&s.s);
 	return err;
 }
