@@ -199,6 +199,7 @@ struct gw_conf_need {
 	struct gw_conf_need *next;
 	char *where;                  /**< "FILE:LINE:COL: key.path" */
 	const char *module;
+	size_t line, col;             /**< the list is in file order */
 };
 
 /** Receives one error line "FILE:LINE:COL: key.path: message" */

@@ -207,10 +207,15 @@ static void need(struct conf_parser *p, const yaml_node_t *n,
 		 p->path[0] ? "." : "", key);
 	nd->where = conf_strdup(p->conf, where);
 	nd->module = p->needs;
+	nd->line = n->start_mark.line;
+	nd->col = n->start_mark.column;
 
-	/* in file order; a file has a handful */
-	while (*tail)
+	/* in file order (keys are parsed in schema order); a file has a
+	 * handful */
+	while (*tail && ((*tail)->line < nd->line ||
+			 ((*tail)->line == nd->line && (*tail)->col < nd->col)))
 		tail = &(*tail)->next;
+	nd->next = *tail;
 	*tail = nd;
 }
 
