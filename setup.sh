@@ -16,7 +16,7 @@ cd "$top"
 BUILD_PKGS="gcc make autoconf automake pkg-config libsofia-sip-ua-dev
             libre-dev libssl-dev uuid-dev libyaml-dev"
 TEST_PKGS="python3 sip-tester iperf3 iproute2 openssl clang libclang-rt-14-dev
-	prometheus"
+	prometheus docker.io docker-compose debootstrap"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -92,6 +92,7 @@ test)
 	install_deps $BUILD_PKGS $TEST_PKGS
 	build build --enable-werror
 	check build check
+	check build check-compose
 	build build-asan --enable-asan --enable-werror
 	check build-asan check
 	check build distcheck
