@@ -16,7 +16,7 @@ cd "$top"
 BUILD_PKGS="gcc make autoconf automake pkg-config libsofia-sip-ua-dev
             libre-dev libssl-dev uuid-dev libyaml-dev"
 TEST_PKGS="python3 sip-tester iperf3 iproute2 openssl clang libclang-rt-14-dev
-	prometheus docker.io docker-compose debootstrap"
+	prometheus docker.io docker-compose debootstrap python3-cryptography"
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -18,6 +18,7 @@
 #include "gateway/ctrl.h"
 #include "gateway/daemon.h"
 #include "gateway/module.h"
+#include "reflector/identity.h"
 #include "sip/tls.h"
 
 enum {
@@ -412,11 +413,53 @@ static int refl_status(struct cli *cli, int argc, char **argv)
 }
 
 
+/* The identity needs no daemon: the key file is read (or made) here */
+static int refl_show_id(struct cli *cli, int argc, char **argv)
+{
+	struct refl_identity *id = NULL;
+	struct gw_conf *conf = NULL;
+	char why[PATH_MAX + 160];
+	const char *path;
+	bool created;
+	int rc, err;
+
+	rc = parse_sub_opts(cli, argc, argv, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+
+	rc = load_conf(cli, &conf, false);
+	if (rc)
+		return rc;
+
+	path = conf->reflector.identity.private_key_path;
+	err = refl_identity_load(&id, path, &created, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "keepline: reflector.identity.private_key_path "
+			"%s: %s\n", path, why);
+		mem_deref(conf);
+		return EXIT_RUNTIME;
+	}
+
+	if (created)
+		fprintf(stderr, "keepline: created a new identity in %s\n",
+			path);
+	printf("%s\n", refl_identity_id(id));
+
+	mem_deref(id);
+	mem_deref(conf);
+
+	return 0;
+}
+
+
 static int refl_help(struct cli *cli, int argc, char **argv);
 
 static const struct command refl_commands[] = {
 	{"status", "reflector status [--json]",
 	 "State of the reflector in the running daemon.", refl_status},
+	{"show-id", "reflector show-id",
+	 "Print this reflector's Endpoint ID (PP-...), making its Ed25519 "
+	 "key on first use.", refl_show_id},
 	{"help", "reflector help [SUBCOMMAND]",
 	 "Describe the reflector sub-commands.", refl_help},
 	{0},

@@ -102,4 +102,68 @@ def log_catalogue_lists_every_event():
     check(not missing, "events missing from docs/logs.md", missing)
 
 
+CROSS_CHECK = r"""
+import sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+raw = open(sys.argv[1], "rb").read()
+pub = Ed25519PrivateKey.from_private_bytes(raw).public_key().public_bytes(
+    serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+bits = "".join("%08d" % int(bin(b)[2:]) for b in pub) + "0000"
+sym = [int(bits[i:i + 5], 2) for i in range(0, 260, 5)]
+total, factor = 0, 2
+for v in reversed(sym):
+    a = factor * v
+    total += a // 32 + a % 32
+    factor = 1 if factor == 2 else 2
+enc = "".join(A[v] for v in sym)
+print("PP-" + "-".join(enc[i:i + 4] for i in range(0, 52, 4)) + "-" +
+      A[(32 - total % 32) % 32])
+"""
+
+
+@t.test
+def reflector_show_id_makes_and_keeps_the_identity():
+    """show-id makes the key on first use (0600, parents too) and prints
+    the same ID every time; Python's cryptography derives the same public
+    key from the file and an independent encoder the same ID."""
+    import stat
+    import subprocess
+    s = Scratch()
+    key = os.path.join(s.path, "state", "id", "identity.ed25519")
+    conf = s.file("refl.yaml", "reflector:\n  identity: {private_key_path: "
+                  "%s}\n" % key)
+    r = run(["-c", conf, "reflector", "show-id"])
+    check(r.returncode == 0 and re.fullmatch(r"PP(-[0-9A-HJKMNP-TV-Z]{4}){13}"
+                                             r"-[0-9A-HJKMNP-TV-Z]\n",
+                                             r.stdout),
+          "show-id", r.returncode, r.stdout, r.stderr)
+    check(r.stderr == "keepline: created a new identity in %s\n" % key,
+          "said it made the key", r.stderr)
+    st = os.stat(key)
+    check(stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 32,
+          "key file %o, %d bytes" % (st.st_mode, st.st_size))
+    # as `reflector show-id`, through the link
+    again = run(["-c", conf, "show-id"],
+                argv0=os.path.join(BINDIR, "reflector"))
+    check(again.returncode == 0 and again.stdout == r.stdout and
+          not again.stderr, "the same ID again", again.stdout, again.stderr)
+
+    py = "/usr/bin/python3"
+    if os.path.exists(py):
+        x = subprocess.run([py, "-c", CROSS_CHECK, key], capture_output=True,
+                           text=True, timeout=30)
+        check(x.returncode == 0 and x.stdout == r.stdout,
+              "python3-cryptography's ID", x.stdout, x.stderr, r.stdout)
+
+    os.chmod(key, 0o644)
+    bad = run(["-c", conf, "reflector", "show-id"])
+    check(bad.returncode == 1 and bad.stderr ==
+          "keepline: reflector.identity.private_key_path %s: readable by "
+          "others (mode 0644): chmod 600 it, and replace the key if others "
+          "may have read it\n" % key, "group-readable key refused",
+          bad.returncode, bad.stderr)
+
+
 t.run()

@@ -1,0 +1,171 @@
+/**
+ * @file test_refl_id.c  Endpoint IDs and the identity key file
+ *
+ * The fixed vector is RFC 8032 §7.1 test 1 (secret key 9d61b1...,
+ * public key d75a98...); its ID was computed by an independent Python
+ * implementation of the encoding.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway/libre.h"
+#include "reflector/identity.h"
+#include "tests/unit/unit.h"
+
+static const uint8_t rfc8032_secret[32] = {
+	0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
+	0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
+	0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+};
+static const uint8_t rfc8032_public[32] = {
+	0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe,
+	0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6,
+	0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a,
+};
+static const char rfc8032_id[] =
+	"PP-TXD9-G0C2-P45B-FNAB-ZV9W-JS07-787E-2WQK-VAK2-69DF-08D6-HXR7-"
+	"A4D0-R";
+
+
+static int parse(uint8_t *key, const char *s)
+{
+	return refl_id_parse(key, s, strlen(s));
+}
+
+
+int test_refl_id(void)
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint8_t key[32], zero[32] = {0};
+	char id[REFL_ID_LEN + 1], s[REFL_ID_LEN + 1];
+	int err = 0, passes = 0;
+
+	refl_id_format(id, rfc8032_public);
+	TEST_STRCMP(rfc8032_id, id);
+	TEST_EQUALS(REFL_ID_LEN, strlen(id));
+
+	TEST_ERR(parse(key, id));
+	TEST_ASSERT(!memcmp(key, rfc8032_public, 32));
+
+	/* what people type: lower case, no prefix, no dashes, O and I/L */
+	TEST_ERR(parse(key, "pp-txd9-g0c2-p45b-fnab-zv9w-js07-787e-2wqk-vak2-"
+		       "69df-08d6-hxr7-a4d0-r"));
+	TEST_ASSERT(!memcmp(key, rfc8032_public, 32));
+	TEST_ERR(parse(key, "TXD9GOC2P45BFNABZV9WJSO7787E2WQKVAK269DFO8D6HXR7"
+		       "A4DOR"));
+	TEST_ASSERT(!memcmp(key, rfc8032_public, 32));
+	refl_id_format(id, zero);
+	TEST_STRCMP("PP-0000-0000-0000-0000-0000-0000-0000-0000-0000-0000-"
+		    "0000-0000-0000-0", id);
+
+	/* every single changed symbol is caught by the check */
+	refl_id_format(id, rfc8032_public);
+	for (size_t i = 3; i < REFL_ID_LEN - 2; i++) {
+		if (id[i] == '-')
+			continue;
+		strcpy(s, id);
+		s[i] = s[i] == 'Z' ? '0' : alphabet[strchr(alphabet, s[i]) -
+						    alphabet + 1];
+		TEST_EQUALS(EBADMSG, parse(key, s));
+	}
+	strcpy(s, id);
+	s[REFL_ID_LEN - 1] = s[REFL_ID_LEN - 1] == 'R' ? 'S' : 'R';
+	TEST_EQUALS(EBADMSG, parse(key, s));
+
+	/* not an ID at all */
+	TEST_EQUALS(EINVAL, parse(key, ""));
+	TEST_EQUALS(EINVAL, parse(key, "PP-"));
+	TEST_EQUALS(EINVAL, parse(key, "PP-TXD9"));
+	strcpy(s, id);
+	s[5] = 'U';
+	TEST_EQUALS(EINVAL, parse(key, s));
+	TEST_EQUALS(EINVAL, refl_id_parse(key, id, REFL_ID_LEN - 2));
+
+	/* the last symbol carries one bit of the key and four zeros: with a
+	 * padding bit set it is refused even with a matching check */
+	strcpy(s, id);
+	s[REFL_ID_LEN - 3] = '1';    /* was '0': a padding bit */
+	for (int c = 0; c < 32; c++) {
+		int e;
+
+		s[REFL_ID_LEN - 1] = alphabet[c];
+		e = parse(key, s);
+		TEST_ASSERT(e == EBADMSG || e == EINVAL);
+		passes += e == EINVAL;
+	}
+	TEST_EQUALS(1, passes);
+
+ out:
+	return err;
+}
+
+
+int test_refl_identity(void)
+{
+	char dir[64], path[128], why[256], sub[160];
+	struct refl_identity *a = NULL, *b = NULL;
+	struct stat st;
+	bool created;
+	int fd, err = 0;
+
+	snprintf(dir, sizeof(dir), "/tmp/keepline-unit-id-%d", (int)getpid());
+	snprintf(path, sizeof(path), "%s/deep/er/identity.ed25519", dir);
+
+	/* made on first use, parents too, mode 0600, 32 bytes */
+	TEST_ERR(refl_identity_load(&a, path, &created, why, sizeof(why)));
+	TEST_ASSERT(created);
+	TEST_ASSERT(0 == stat(path, &st));
+	TEST_EQUALS(0600, st.st_mode & 07777);
+	TEST_EQUALS(32, st.st_size);
+	snprintf(sub, sizeof(sub), "%s/deep", dir);
+	TEST_ASSERT(0 == stat(sub, &st));
+	TEST_EQUALS(0700, st.st_mode & 07777);
+
+	/* the same ID next time */
+	TEST_ERR(refl_identity_load(&b, path, &created, why, sizeof(why)));
+	TEST_ASSERT(!created);
+	TEST_STRCMP(refl_identity_id(a), refl_identity_id(b));
+	b = mem_deref(b);
+
+	/* a known key: OpenSSL derives the RFC's public key, hence its ID */
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	TEST_ASSERT(fd >= 0);
+	TEST_EQUALS(32, write(fd, rfc8032_secret, 32));
+	close(fd);
+	TEST_ERR(refl_identity_load(&b, path, &created, why, sizeof(why)));
+	TEST_ASSERT(!memcmp(refl_identity_public(b), rfc8032_public, 32));
+	TEST_STRCMP(rfc8032_id, refl_identity_id(b));
+	b = mem_deref(b);
+
+	/* refused: readable by the group, the wrong size, a symlink */
+	TEST_ASSERT(0 == chmod(path, 0640));
+	TEST_EQUALS(EPERM, refl_identity_load(&b, path, NULL, why,
+					      sizeof(why)));
+	TEST_ASSERT(strstr(why, "readable by others (mode 0640)"));
+	TEST_ASSERT(0 == chmod(path, 0600));
+	TEST_ASSERT(0 == truncate(path, 31));
+	TEST_EQUALS(EINVAL, refl_identity_load(&b, path, NULL, why,
+					       sizeof(why)));
+	TEST_ASSERT(strstr(why, "31 bytes, not the 32"));
+	snprintf(sub, sizeof(sub), "%s/link", dir);
+	TEST_ASSERT(0 == symlink(path, sub));
+	TEST_EQUALS(ELOOP, refl_identity_load(&b, sub, NULL, why,
+					      sizeof(why)));
+
+ out:
+	mem_deref(a);
+	mem_deref(b);
+	unlink(sub);
+	unlink(path);
+	snprintf(sub, sizeof(sub), "%s/deep/er", dir);
+	rmdir(sub);
+	snprintf(sub, sizeof(sub), "%s/deep", dir);
+	rmdir(sub);
+	rmdir(dir);
+	return err;
+}
