@@ -191,6 +191,12 @@ const char *refl_identity_id(const struct refl_identity *id)
 }
 
 
+const EVP_PKEY *refl_identity_key(const struct refl_identity *id)
+{
+	return id ? id->key : NULL;
+}
+
+
 const uint8_t *refl_identity_public(const struct refl_identity *id)
 {
 	return id ? id->pub : NULL;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "reflector/id.h"
 
 struct refl_identity;
@@ -35,5 +37,7 @@ int refl_identity_load(struct refl_identity **ip, const char *path,
 /** "PP-...": the ID of this identity's public key */
 const char *refl_identity_id(const struct refl_identity *id);
 const uint8_t *refl_identity_public(const struct refl_identity *id);
+/** The key, for signing (the identity keeps it) */
+const EVP_PKEY *refl_identity_key(const struct refl_identity *id);
 
 #endif

@@ -62,6 +62,7 @@ static const struct {
 	TEST(test_daemon_stop_reaps_children),
 	TEST(test_refl_id),
 	TEST(test_refl_identity),
+	TEST(test_refl_cert),
 	TEST(test_icmp_echo_replies),
 	TEST(test_ctrl_peercred),
 	TEST(test_media_sdp_answer),

@@ -13,6 +13,11 @@
 #include <unistd.h>
 
 #include "gateway/libre.h"
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "reflector/cert.h"
 #include "reflector/identity.h"
 #include "tests/unit/unit.h"
 
@@ -167,5 +172,136 @@ int test_refl_identity(void)
 	snprintf(sub, sizeof(sub), "%s/deep", dir);
 	rmdir(sub);
 	rmdir(dir);
+	return err;
+}
+
+
+/* An identity whose key is RFC 8032 test 1's */
+static int rfc_identity(struct refl_identity **ip, char *path, size_t size)
+{
+	char why[256];
+	int fd;
+
+	snprintf(path, size, "/tmp/keepline-unit-cert-%d.key", (int)getpid());
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return errno;
+	if (write(fd, rfc8032_secret, 32) != 32) {
+		close(fd);
+		return EIO;
+	}
+	close(fd);
+
+	return refl_identity_load(ip, path, NULL, why, sizeof(why));
+}
+
+
+/* A certificate for key, signed by it, with dns as its only SAN (NULL:
+ * none) */
+static X509 *cert_with(EVP_PKEY *key, const char *dns)
+{
+	X509 *x = X509_new();
+	char ext[160];
+
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	if (dns) {
+		X509_EXTENSION *e;
+
+		snprintf(ext, sizeof(ext), "DNS:%s", dns);
+		e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, ext);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	X509_sign(x, key, EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 ? NULL :
+		  EVP_sha256());
+
+	return x;
+}
+
+
+int test_refl_cert(void)
+{
+	struct refl_identity *a = NULL, *b = NULL;
+	char path[96] = "", bpath[96] = "", why[256], id[REFL_ID_LEN + 1];
+	char cn[128];
+	char pem[96] = "", cmd[256], out[2048] = "", san[128];
+	X509 *x = NULL, *forged = NULL, *bare = NULL, *ec = NULL;
+	EVP_PKEY *p256 = NULL;
+	int days = 0, secs = 0, err = 0;
+	FILE *f;
+
+	TEST_ERR(rfc_identity(&a, path, sizeof(path)));
+	snprintf(bpath, sizeof(bpath), "/tmp/keepline-unit-cert-%d-b.key",
+		 (int)getpid());
+	TEST_ERR(refl_identity_load(&b, bpath, NULL, why, sizeof(why)));
+
+	/* ours: signed by the key, CN and SAN the ID, ten years */
+	TEST_ERR(refl_cert_make(&x, a));
+	TEST_EQUALS(1, X509_verify(x, (EVP_PKEY *)refl_identity_key(a)));
+	TEST_EQUALS(REFL_ID_LEN, X509_NAME_get_text_by_NID(
+			    X509_get_subject_name(x), NID_commonName, cn,
+			    sizeof(cn)));
+	TEST_STRCMP(rfc8032_id, cn);
+	TEST_ASSERT(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
+				   X509_get0_notAfter(x)));
+	TEST_EQUALS(REFL_CERT_DAYS, days);
+	TEST_ERR(refl_cert_peer_id(x, id, why, sizeof(why)));
+	TEST_STRCMP(rfc8032_id, id);
+
+	/* what openssl(1) reads in it */
+	snprintf(pem, sizeof(pem), "/tmp/keepline-unit-cert-%d.pem",
+		 (int)getpid());
+	f = fopen(pem, "w");
+	TEST_ASSERT(f && PEM_write_X509(f, x));
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "openssl x509 -noout -subject -ext "
+		 "subjectAltName -in %s 2>&1", pem);
+	f = popen(cmd, "r");
+	TEST_ASSERT(f);
+	TEST_ASSERT(fread(out, 1, sizeof(out) - 1, f) > 0);
+	TEST_EQUALS(0, pclose(f));
+	snprintf(cn, sizeof(cn), "subject=CN = %s\n", rfc8032_id);
+	TEST_ASSERT(strstr(out, cn));
+	snprintf(san, sizeof(san), "DNS:pp-id-%s\n", rfc8032_id);
+	TEST_ASSERT(strstr(out, san));
+
+	/* a's key, but the name of b: the key decides, and it is refused */
+	snprintf(san, sizeof(san), "pp-id-%s", refl_identity_id(b));
+	forged = cert_with((EVP_PKEY *)refl_identity_key(a), san);
+	TEST_EQUALS(EACCES, refl_cert_peer_id(forged, id, why, sizeof(why)));
+	snprintf(out, sizeof(out), "the certificate names pp-id-%s but its "
+		 "key is %s", refl_identity_id(b), rfc8032_id);
+	TEST_STRCMP(out, why);
+
+	/* no pp-id name; not an Ed25519 key */
+	bare = cert_with((EVP_PKEY *)refl_identity_key(a), "example.net");
+	TEST_EQUALS(EACCES, refl_cert_peer_id(bare, id, why, sizeof(why)));
+	TEST_STRCMP("the certificate has no pp-id- name", why);
+	p256 = EVP_EC_gen("P-256");
+	TEST_ASSERT(p256);
+	snprintf(san, sizeof(san), "pp-id-%s", rfc8032_id);
+	ec = cert_with(p256, san);
+	TEST_EQUALS(EACCES, refl_cert_peer_id(ec, id, why, sizeof(why)));
+	TEST_STRCMP("the certificate's key is not Ed25519", why);
+
+ out:
+	X509_free(x);
+	X509_free(forged);
+	X509_free(bare);
+	X509_free(ec);
+	EVP_PKEY_free(p256);
+	mem_deref(a);
+	mem_deref(b);
+	if (path[0])
+		unlink(path);
+	if (bpath[0])
+		unlink(bpath);
+	if (pem[0])
+		unlink(pem);
 	return err;
 }
