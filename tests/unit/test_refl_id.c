@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "reflector/cert.h"
+#include "reflector/frame.h"
 #include "reflector/identity.h"
 #include "tests/unit/unit.h"
 
@@ -303,5 +304,104 @@ int test_refl_cert(void)
 		unlink(bpath);
 	if (pem[0])
 		unlink(pem);
+	return err;
+}
+
+
+static int take(struct mbuf *mb, struct odict **msgp)
+{
+	char why[128];
+
+	return refl_frame_take(mb, msgp, why, sizeof(why));
+}
+
+
+static void put_raw(struct mbuf *mb, const char *json, uint32_t len)
+{
+	size_t pos = mb->pos;
+
+	mb->pos = mb->end;
+	mbuf_write_u8(mb, (uint8_t)(len >> 24));
+	mbuf_write_u8(mb, (uint8_t)(len >> 16));
+	mbuf_write_u8(mb, (uint8_t)(len >> 8));
+	mbuf_write_u8(mb, (uint8_t)len);
+	if (json)
+		mbuf_write_str(mb, json);
+	mb->pos = pos;
+}
+
+
+int test_refl_frame(void)
+{
+	struct mbuf *out = mbuf_alloc(64), *in = mbuf_alloc(64);
+	struct odict *payload = NULL, *msg = NULL, *params = NULL;
+	const struct odict_entry *p;
+	char why[128];
+	int err = 0;
+
+	TEST_ASSERT(out && in);
+	TEST_ERR(odict_alloc(&payload, 8));
+	TEST_ERR(odict_alloc(&params, 8));
+	odict_entry_add(payload, "type", ODICT_STRING, "session_request");
+	odict_entry_add(payload, "test_type", ODICT_STRING, "udp_echo");
+	odict_entry_add(params, "duration_sec", ODICT_INT, (int64_t)10);
+	odict_entry_add(payload, "params", ODICT_OBJECT, params);
+	TEST_ERR(refl_frame_put(out, "req-7", payload));
+	TEST_ERR(refl_frame_put(out, "req-8", payload));
+
+	/* the big-endian length, then the JSON */
+	TEST_EQUALS(0, out->buf[0]);
+	TEST_EQUALS(out->end / 2 - 4, (size_t)out->buf[3]);
+	TEST_EQUALS('{', out->buf[4]);
+
+	/* delivered one byte at a time: nothing until a frame is whole */
+	for (size_t i = 0; i < out->end; i++) {
+		in->pos = in->end;
+		mbuf_write_u8(in, out->buf[i]);
+		in->pos = 0;
+		if (i + 1 < out->end / 2) {
+			TEST_EQUALS(EAGAIN, take(in, &msg));
+			TEST_EQUALS(0, in->pos);
+		}
+	}
+	TEST_ERR(take(in, &msg));
+	TEST_STRCMP("req-7", odict_string(msg, "request_id"));
+	p = odict_lookup(msg, "payload");
+	TEST_ASSERT(p && p->type == ODICT_OBJECT);
+	TEST_STRCMP("session_request", odict_string(p->u.odict, "type"));
+	msg = mem_deref(msg);
+	TEST_ERR(take(in, &msg));
+	TEST_STRCMP("req-8", odict_string(msg, "request_id"));
+	msg = mem_deref(msg);
+	TEST_EQUALS(EAGAIN, take(in, &msg));
+
+	/* refused, each with its reason */
+	mbuf_reset(in);
+	put_raw(in, NULL, REFL_FRAME_MAX + 1);
+	TEST_EQUALS(EMSGSIZE, refl_frame_take(in, &msg, why, sizeof(why)));
+	TEST_STRCMP("frame of 1048577 bytes, over the 1048576 allowed", why);
+	mbuf_reset(in);
+	put_raw(in, "hello", 5);
+	TEST_EQUALS(EBADMSG, take(in, &msg));
+	mbuf_reset(in);
+	put_raw(in, "{\"payload\":{\"type\":\"hello\"}}", 28);
+	TEST_EQUALS(EPROTO, refl_frame_take(in, &msg, why, sizeof(why)));
+	TEST_STRCMP("no \"request_id\" string", why);
+	mbuf_reset(in);
+	put_raw(in, "{\"request_id\":\"1\",\"payload\":{\"type\":\"reboot\"}}",
+		46);
+	TEST_EQUALS(EPROTO, refl_frame_take(in, &msg, why, sizeof(why)));
+	TEST_STRCMP("unknown payload type 'reboot'", why);
+	mbuf_reset(in);
+	put_raw(in, "{\"request_id\":\"1\",\"payload\":{\"a\":{\"b\":{\"c\":{\"d\":"
+		"{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":1}}}}}}}}}}", 84);
+	TEST_EQUALS(EBADMSG, take(in, &msg));
+
+ out:
+	mem_deref(msg);
+	mem_deref(payload);
+	mem_deref(params);
+	mem_deref(in);
+	mem_deref(out);
 	return err;
 }
