@@ -232,6 +232,8 @@ const char *gw_conf_locate(const char *cli_path, bool as_reflector);
 /** One key that differs, as a path: "log.level", "trunks[0].password",
  *  or a list whose length changed: "routes" */
 typedef void (gw_conf_diff_h)(const char *path, void *arg);
+/** Two optional strings, equal (both NULL, or the same text) */
+bool gw_str_same(const char *a, const char *b);
 /** Every key whose value differs between a and b; returns how many */
 unsigned gw_conf_diff(const struct gw_conf *a, const struct gw_conf *b,
 		      gw_conf_diff_h *h, void *arg);

@@ -23,7 +23,7 @@ struct diff {
 };
 
 
-static bool str_eq(const char *a, const char *b)
+bool gw_str_same(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
 }
@@ -69,7 +69,7 @@ static bool items_eq(const struct conf_key *k, const void *a, const void *b)
 			break;
 		}
 		default:
-			if (!str_eq(((char *const *)va)[i],
+			if (!gw_str_same(((char *const *)va)[i],
 				    ((char *const *)vb)[i]))
 				return false;
 			break;
@@ -96,7 +96,7 @@ static bool leaf_eq(const struct conf_key *k, const void *a, const void *b)
 	case CT_PCT:
 		return *AT(a, k->off, double) == *AT(b, k->off, double);
 	case CT_STR:
-		return str_eq(*AT(a, k->off, char *), *AT(b, k->off, char *));
+		return gw_str_same(*AT(a, k->off, char *), *AT(b, k->off, char *));
 	case CT_ENUM:
 		return *AT(a, k->off, int) == *AT(b, k->off, int);
 	case CT_ADDR_OR_OFF:

@@ -16,6 +16,7 @@
 #include "gateway/libre.h"
 #include "gateway/ctrl_int.h"
 #include "gateway/log.h"
+#include "gateway/paths.h"
 #include "gateway/reactor.h"
 #include "gateway/utf8.h"
 
@@ -529,37 +530,6 @@ static void ctrl_destructor(void *data)
 }
 
 
-/* mkdir -p for the socket's directory; 0750 keeps other users out */
-static int make_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	if (strlen(path) >= sizeof(dir))
-		return ENAMETOOLONG;
-
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return errno;
-		*p = '/';
-	}
-
-	if (mkdir(dir, 0750) && errno != EEXIST)
-		return errno;
-
-	return 0;
-}
-
-
 /* A socket file left by a daemon that died is replaced; a live one not. */
 static int clear_stale(const struct sockaddr_un *sun)
 {
@@ -613,7 +583,8 @@ int gw_ctrl_alloc(struct gw_ctrl **cp, struct gw_reactor *r,
 	if (err)
 		goto out;
 
-	err = make_parent_dir(path);
+	/* 0750 keeps other users out */
+	err = gw_mkdir_parents(path, 0755, 0750);
 	if (err)
 		goto out;
 

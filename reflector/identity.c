@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "gateway/libre.h"
+#include "gateway/paths.h"
 #include "reflector/identity.h"
 
 struct refl_identity {
@@ -37,32 +38,11 @@ static void identity_destructor(void *data)
 }
 
 
-/* mkdir -p for the key's directory: 0700, nobody else's business */
-static int make_dirs(const char *path)
-{
-	char dir[PATH_MAX];
-
-	if (strlen(path) >= sizeof(dir))
-		return ENAMETOOLONG;
-	strcpy(dir, path);
-
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return errno;
-		*p = '/';
-	}
-
-	return 0;
-}
-
-
 static int create_key(const char *path, uint8_t priv[REFL_KEY_LEN],
 		      char *why, size_t why_size)
 {
-	int fd, err = make_dirs(path);
+	/* 0700: nobody else's business */
+	int fd, err = gw_mkdir_parents(path, 0700, 0700);
 
 	if (err) {
 		snprintf(why, why_size, "cannot create its directory: %s",

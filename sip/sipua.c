@@ -580,12 +580,6 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 }
 
 
-static bool str_same(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-
 void sipua_stop_check(struct sipua *ua)
 {
 	gw_module_done_h *h = ua->stop_done;
@@ -652,10 +646,10 @@ static void reload_registrations(struct sipua *ua, const struct gw_conf *conf,
 			gw_reload_restart(rep, key, why);		\
 		}
 		REG_KEY("register", o->reg == t->reg);
-		REG_KEY("outbound_uri", str_same(o->outbound_uri,
+		REG_KEY("outbound_uri", gw_str_same(o->outbound_uri,
 						  t->outbound_uri));
-		REG_KEY("username", str_same(o->username, t->username));
-		REG_KEY("password", str_same(o->password, t->password));
+		REG_KEY("username", gw_str_same(o->username, t->username));
+		REG_KEY("password", gw_str_same(o->password, t->password));
 		REG_KEY("transport", o->transport == t->transport);
 #undef REG_KEY
 	}
