@@ -148,13 +148,15 @@ struct gw_conf {
 			enum gw_refl_mode mode;
 			uint16_t data_port_range_start;
 			uint16_t data_port_range_end;
+			uint64_t handshake_timeout;   /**< [ms] */
+			uint64_t idle_timeout;        /**< [ms] */
 		} network;
 		struct {
 			bool pairing_enabled;
 			char **authorized_peers;
 			size_t n_authorized_peers;
 		} access;
-		struct {
+		struct gw_refl_quotas {
 			uint32_t max_test_duration_sec;
 			uint32_t max_concurrent_tests;
 			uint32_t max_tests_per_hour_per_peer;
@@ -162,6 +164,7 @@ struct gw_conf {
 			uint32_t cooldown_sec;
 			bool allow_udp_echo;
 			bool allow_throughput;
+			uint32_t max_packet_rate;     /**< per echo session [1/s] */
 		} quotas;
 		struct {
 			char *path;

@@ -14,6 +14,7 @@
 
 #include "gateway/libre.h"
 #include "gateway/conf_int.h"
+#include "reflector/id.h"
 
 #define OFF(field) offsetof(struct gw_conf, field)
 #define KEY_END {0}
@@ -472,6 +473,10 @@ static const struct conf_key refl_network_keys[] = {
 	 OFF(reflector.network.data_port_range_start), 1, 65535},
 	{"data_port_range_end", CT_U16,
 	 OFF(reflector.network.data_port_range_end), 1, 65535},
+	{"handshake_timeout", CT_DURATION,
+	 OFF(reflector.network.handshake_timeout), 100, MS(600)},
+	{"idle_timeout", CT_DURATION, OFF(reflector.network.idle_timeout),
+	 MS(1), MS(DAY_S)},
 	KEY_END
 };
 
@@ -496,6 +501,23 @@ static const struct conf_key refl_access_keys[] = {
 	KEY_END
 };
 
+static void check_refl_access(struct conf_parser *p, void *base,
+			      yaml_node_t *map)
+{
+	struct gw_conf *conf = base;
+	uint8_t key[REFL_KEY_LEN];
+
+	for (size_t i = 0; i < conf->reflector.access.n_authorized_peers;
+	     i++) {
+		const char *id = conf->reflector.access.authorized_peers[i];
+
+		if (refl_id_parse(key, id, strlen(id)))
+			conf_error(p, map, "authorized_peers", "entry %zu, "
+				   "'%.80s', is not an Endpoint ID (PP-XXXX-"
+				   "...-X with a valid check symbol)", i, id);
+	}
+}
+
 static const struct conf_key refl_quota_keys[] = {
 	{"max_test_duration_sec", CT_UINT,
 	 OFF(reflector.quotas.max_test_duration_sec), 1, DAY_S},
@@ -509,6 +531,8 @@ static const struct conf_key refl_quota_keys[] = {
 	 DAY_S},
 	{"allow_udp_echo", CT_BOOL, OFF(reflector.quotas.allow_udp_echo)},
 	{"allow_throughput", CT_BOOL, OFF(reflector.quotas.allow_throughput)},
+	{"max_packet_rate", CT_UINT, OFF(reflector.quotas.max_packet_rate), 1,
+	 10000000},
 	KEY_END
 };
 
@@ -543,7 +567,8 @@ static const struct conf_key reflector_keys[] = {
 	{"identity", CT_MAP, 0, .sub = refl_identity_keys},
 	{"network", CT_MAP, 0, .sub = refl_network_keys,
 	 .check = check_refl_network},
-	{"access", CT_MAP, 0, .sub = refl_access_keys},
+	{"access", CT_MAP, 0, .sub = refl_access_keys,
+	 .check = check_refl_access},
 	{"quotas", CT_MAP, 0, .sub = refl_quota_keys},
 	{"iperf3", CT_MAP, 0, .sub = refl_iperf3_keys,
 	 .check = check_refl_iperf3},
@@ -685,6 +710,8 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	conf->reflector.network.mode = GW_REFL_TUNNELED;
 	conf->reflector.network.data_port_range_start = 5201;
 	conf->reflector.network.data_port_range_end = 5299;
+	conf->reflector.network.handshake_timeout = 10000;
+	conf->reflector.network.idle_timeout = 300000;
 	conf->reflector.access.pairing_enabled = false;
 	conf->reflector.quotas.max_test_duration_sec = 60;
 	conf->reflector.quotas.max_concurrent_tests = 1;
@@ -693,6 +720,7 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	conf->reflector.quotas.cooldown_sec = 5;
 	conf->reflector.quotas.allow_udp_echo = true;
 	conf->reflector.quotas.allow_throughput = true;
+	conf->reflector.quotas.max_packet_rate = 1000;
 	conf->reflector.iperf3.path = conf_strdup(conf, "iperf3");
 	conf->reflector.iperf3.default_streams = 2;
 	conf->reflector.iperf3.max_streams = 4;

@@ -18,6 +18,8 @@
 #include "gateway/ctrl.h"
 #include "gateway/daemon.h"
 #include "gateway/module.h"
+#include "reflector/appliance.h"
+#include "reflector/audit.h"
 #include "reflector/identity.h"
 #include "sip/tls.h"
 
@@ -452,9 +454,211 @@ static int refl_show_id(struct cli *cli, int argc, char **argv)
 }
 
 
+static const struct command refl_commands[];
+
+/* Parse "10m", "90s", "1h", "600" into ms; false when malformed */
+static bool parse_ttl(const char *s, uint64_t *msp)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mul = 1000;
+
+	if (end == s || *s == '-')
+		return false;
+	if (!strcmp(end, "m"))
+		mul = 60000;
+	else if (!strcmp(end, "h"))
+		mul = 3600000;
+	else if (*end && strcmp(end, "s"))
+		return false;
+	if (v > 86400ull * 1000)
+		return false;
+	*msp = v * mul;
+
+	return true;
+}
+
+
+/* The running daemon opens the window: the code printed is the one the
+ * server holds (DESIGN.md §5) */
+static int refl_pair(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"ttl", required_argument, NULL, 't'},
+		{"code", required_argument, NULL, 'k'},
+		{"json", no_argument, NULL, 'j'},
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct odict *reply = NULL;
+	const char *code = NULL;
+	uint64_t ttl = 600000, ttl_sec = 0;
+	char req[256];
+	bool json = false;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!parse_ttl(optarg, &ttl) || ttl < 1000) {
+				fprintf(stderr, "keepline reflector pair: "
+					"--ttl '%s' is not a duration of 1 s "
+					"to 24 h (90s, 10m, 1h)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'k':
+			code = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'c':
+			cli->conf_path = optarg;
+			break;
+		case 'h':
+			return sub_usage(refl_commands, "pair", 0);
+		default:
+			return sub_usage(refl_commands, "pair", EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		return sub_usage(refl_commands, "pair", EXIT_USAGE);
+	if (code && strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+			   "qrstuvwxyz0123456789-") != strlen(code)) {
+		fprintf(stderr, "keepline reflector pair: a code is 6 to 64 "
+			"letters, digits or '-'\n");
+		return EXIT_USAGE;
+	}
+
+	if (code)
+		snprintf(req, sizeof(req), "{\"cmd\":\"reflector.pair\","
+			 "\"ttl_ms\":%llu,\"code\":\"%s\"}",
+			 (unsigned long long)ttl, code);
+	else
+		snprintf(req, sizeof(req), "{\"cmd\":\"reflector.pair\","
+			 "\"ttl_ms\":%llu}", (unsigned long long)ttl);
+
+	rc = ctrl_request(cli, req, CTRL_TIMEOUT_MS, &reply, NULL);
+	if (rc)
+		return rc;
+
+	odict_get_number(reply, &ttl_sec, "ttl_sec");
+	if (json)
+		re_printf("%H\n", json_encode_odict, reply);
+	else
+		printf("%s\n", odict_string(reply, "code"));
+	fprintf(stderr, "keepline: pairing window open for %llu s (until "
+		"%s); the appliance runs `keepline appliance pair HOST:PORT "
+		"CODE`\n", (unsigned long long)ttl_sec,
+		odict_string(reply, "expires_at"));
+	mem_deref(reply);
+
+	return 0;
+}
+
+
+/* The running daemon rotates (and starts using the new key); with no
+ * daemon, the key file is replaced here and the audit log told */
+static int refl_rotate(struct cli *cli, int argc, char **argv)
+{
+	struct refl_identity *old = NULL, *id = NULL;
+	struct refl_audit *audit = NULL;
+	struct gw_conf *conf = NULL;
+	struct odict *reply = NULL, *params = NULL;
+	char why[PATH_MAX + 160];
+	const char *sock;
+	char *raw = NULL;
+	int rc, err;
+
+	rc = parse_sub_opts(cli, argc, argv, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	rc = load_conf(cli, &conf, false);
+	if (rc)
+		return rc;
+
+	sock = conf->control.socket ? conf->control.socket :
+		gw_ctrl_default_path();
+	/* is a daemon there? (asking changes nothing) */
+	err = gw_ctrl_call(sock, "{\"cmd\":\"status\"}", &raw,
+			   CTRL_TIMEOUT_MS);
+	if (!err) {
+		rc = ctrl_request(cli, "{\"cmd\":\"reflector.rotate_identity\"}",
+				  CTRL_TIMEOUT_MS, &reply, NULL);
+		if (!rc) {
+			printf("%s\n", odict_string(reply, "endpoint_id"));
+			fprintf(stderr, "keepline: the running daemon rotated "
+				"its identity (was %s)\n",
+				odict_string(reply, "previous_endpoint_id"));
+		}
+		goto out;
+	}
+	if (err != ENOENT && err != ECONNREFUSED) {
+		fprintf(stderr, "keepline: control socket %s: %s\n", sock,
+			strerror(err));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+
+	/* no daemon: the file itself */
+	err = refl_identity_load(&old, conf->reflector.identity.private_key_path,
+				 NULL, why, sizeof(why));
+	if (!err)
+		err = refl_identity_rotate(&id,
+			conf->reflector.identity.private_key_path, why,
+			sizeof(why));
+	if (err) {
+		fprintf(stderr, "keepline: reflector.identity.private_key_path "
+			"%s: %s\n", conf->reflector.identity.private_key_path,
+			why);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (!refl_audit_open(&audit, conf->reflector.logging.audit_log_path,
+			     refl_identity_id(id), why, sizeof(why)) &&
+	    !odict_alloc(&params, 2)) {
+		odict_entry_add(params, "previous_endpoint_id", ODICT_STRING,
+				refl_identity_id(old));
+		refl_audit_write(audit, "identity_rotated", REFL_AUDIT_REC(
+			.params = params, .decision = "allowed"));
+	}
+	else {
+		fprintf(stderr, "keepline: reflector.logging.audit_log_path "
+			"%s: %s\n", conf->reflector.logging.audit_log_path, why);
+		rc = EXIT_RUNTIME;
+	}
+	printf("%s\n", refl_identity_id(id));
+	fprintf(stderr, "keepline: identity rotated (was %s)\n",
+		refl_identity_id(old));
+
+ out:
+	mem_deref(raw);
+	mem_deref(params);
+	mem_deref(audit);
+	mem_deref(old);
+	mem_deref(id);
+	mem_deref(reply);
+	mem_deref(conf);
+
+	return rc;
+}
+
+
 static int refl_help(struct cli *cli, int argc, char **argv);
 
 static const struct command refl_commands[] = {
+	{"serve", "reflector serve",
+	 "Run the daemon (the reflector with it) in the foreground.",
+	 cmd_serve},
+	{"pair", "reflector pair [--ttl 10m] [--code CODE] [--json]",
+	 "Open a pairing window in the running daemon and print its code "
+	 "(single-use, until the TTL).", refl_pair},
+	{"rotate-identity", "reflector rotate-identity",
+	 "Replace the Ed25519 key: the running daemon uses the new one at "
+	 "once; without a daemon the key file is replaced.", refl_rotate},
 	{"status", "reflector status [--json]",
 	 "State of the reflector in the running daemon.", refl_status},
 	{"show-id", "reflector show-id",
@@ -509,6 +713,20 @@ static int cmd_reflector(struct cli *cli, int argc, char **argv)
 }
 
 
+static int cmd_appliance(struct cli *cli, int argc, char **argv)
+{
+	struct gw_conf *conf = NULL;
+	int rc = load_conf(cli, &conf, false);
+
+	if (rc)
+		return rc;
+	rc = refl_appliance_main(conf, argc, argv);
+	mem_deref(conf);
+
+	return rc;
+}
+
+
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
 static const struct command commands[] = {
@@ -530,6 +748,9 @@ static const struct command commands[] = {
 	{"reflector", "keepline [-c FILE] reflector SUBCOMMAND",
 	 "Reflector commands (see `keepline reflector help`).",
 	 cmd_reflector},
+	{"appliance", "keepline [-c FILE] appliance SUBCOMMAND",
+	 "The reflector's client (see `keepline appliance help`).",
+	 cmd_appliance},
 	{"help", "keepline help [SUBCOMMAND]",
 	 "Describe keepline or one of its sub-commands.", cmd_help},
 	{0},

@@ -15,18 +15,13 @@
 #include "gateway/conf.h"
 #include "gateway/module.h"
 #include "media/media.h"
+#include "reflector/reflector.h"
 #include "sip/sipua.h"
 
 
 static bool relay_enabled(const struct gw_conf *conf)
 {
 	return conf->icmp_relay.enabled;
-}
-
-
-static bool reflector_enabled(const struct gw_conf *conf)
-{
-	return conf->reflector.enabled;
 }
 
 
@@ -43,10 +38,6 @@ static const struct gw_module icmp_relay = {
 	.name = "icmp_relay", .title = "the ICMP relay",
 	.enabled = relay_enabled,
 };
-static const struct gw_module reflector = {
-	.name = "reflector", .title = "the reflector",
-	.enabled = reflector_enabled,
-};
 static const struct gw_module http = {
 	.name = "http", .title = "the HTTP metrics server",
 	.enabled = http_enabled,
@@ -60,7 +51,7 @@ const struct gw_module *const gw_modules[] = {
 	&sipua_timer_module,
 	&netwatch,
 	&icmp_relay,
-	&reflector,
+	&refl_module,
 	&http,
 	NULL
 };

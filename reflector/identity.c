@@ -105,12 +105,15 @@ static int read_key(int fd, uint8_t priv[REFL_KEY_LEN], char *why,
 }
 
 
+static int identity_make(struct refl_identity **ip,
+			 uint8_t priv[REFL_KEY_LEN], char *why,
+			 size_t why_size);
+
+
 int refl_identity_load(struct refl_identity **ip, const char *path,
 		       bool *created, char *why, size_t why_size)
 {
 	uint8_t priv[REFL_KEY_LEN];
-	struct refl_identity *id;
-	size_t len = REFL_KEY_LEN;
 	int fd, err;
 
 	if (!ip || !path || !why || !why_size)
@@ -141,15 +144,26 @@ int refl_identity_load(struct refl_identity **ip, const char *path,
 		}
 	}
 
+	return identity_make(ip, priv, why, why_size);
+}
+
+
+static int identity_make(struct refl_identity **ip,
+			 uint8_t priv[REFL_KEY_LEN], char *why,
+			 size_t why_size)
+{
+	struct refl_identity *id;
+	size_t len = REFL_KEY_LEN;
+
 	id = mem_zalloc(sizeof(*id), identity_destructor);
 	if (!id) {
-		OPENSSL_cleanse(priv, sizeof(priv));
+		OPENSSL_cleanse(priv, REFL_KEY_LEN);
 		return ENOMEM;
 	}
 
 	id->key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv,
-					       sizeof(priv));
-	OPENSSL_cleanse(priv, sizeof(priv));
+					       REFL_KEY_LEN);
+	OPENSSL_cleanse(priv, REFL_KEY_LEN);
 	if (!id->key ||
 	    EVP_PKEY_get_raw_public_key(id->key, id->pub, &len) != 1 ||
 	    len != REFL_KEY_LEN) {
@@ -162,6 +176,39 @@ int refl_identity_load(struct refl_identity **ip, const char *path,
 	*ip = id;
 
 	return 0;
+}
+
+
+int refl_identity_rotate(struct refl_identity **ip, const char *path,
+			 char *why, size_t why_size)
+{
+	char tmp[PATH_MAX];
+	uint8_t priv[REFL_KEY_LEN];
+	int err;
+
+	if (!ip || !path || !why || !why_size)
+		return EINVAL;
+	why[0] = '\0';
+
+	/* the new key is whole on disk before it replaces the old one */
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return ENAMETOOLONG;
+	unlink(tmp);
+	err = create_key(tmp, priv, why, why_size);
+	if (err)
+		return err;
+
+	if (rename(tmp, path)) {
+		err = errno;
+		snprintf(why, why_size, "cannot replace it: %s",
+			 strerror(err));
+		unlink(tmp);
+		OPENSSL_cleanse(priv, sizeof(priv));
+		return err;
+	}
+	gw_fsync_dir(path);
+
+	return identity_make(ip, priv, why, why_size);
 }
 
 

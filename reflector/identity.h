@@ -35,6 +35,16 @@ int refl_identity_load(struct refl_identity **ip, const char *path,
 		       bool *created, char *why, size_t why_size);
 
 /** "PP-...": the ID of this identity's public key */
+/**
+ * Replace the key at path with a new one: written to "<path>.new" (mode
+ * 0600 from its first byte, fsync'd), then renamed over the old key, so
+ * the file always holds one whole key.
+ *
+ * @param ip    The new identity (out)
+ */
+int refl_identity_rotate(struct refl_identity **ip, const char *path,
+			 char *why, size_t why_size);
+
 const char *refl_identity_id(const struct refl_identity *id);
 const uint8_t *refl_identity_public(const struct refl_identity *id);
 /** The key, for signing (the identity keeps it) */

@@ -1,0 +1,71 @@
+/**
+ * @file session.h  Measurement sessions: admission under quotas, the UDP
+ * echo data plane, completion
+ *
+ * Admission is one function that checks and inserts with no reactor turn
+ * in between (one thread: nothing can slip into the gap). A session runs
+ * for its granted duration plus REFL_SESSION_GRACE_S, then completes on
+ * its own; only the peer that owns it may close it earlier.
+ */
+
+#ifndef REFL_SESSION_H
+#define REFL_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gw_conf;
+struct gw_metrics;
+struct gw_reactor;
+struct odict;
+struct refl_audit;
+struct refl_sessions;
+struct sa;
+
+enum {
+	REFL_SESSION_GRACE_S = 5,
+	REFL_ECHO_MAX_DGRAM = 9216,   /**< [bytes] read; longer is cut */
+};
+
+int refl_sessions_alloc(struct refl_sessions **mp, struct gw_reactor *r,
+			const struct gw_conf *conf, struct refl_audit *audit);
+/** New requests use conf's quotas; running sessions keep their grant;
+ *  the network settings stay as at start */
+void refl_sessions_set_conf(struct refl_sessions *m,
+			    const struct gw_conf *conf);
+
+/**
+ * Decide a session_request and fill the reply payload: "session_grant"
+ * or "session_deny" (audited, fsync'd, before this returns).
+ *
+ * @param peer_id  Authenticated Endpoint ID
+ * @param peer     Its control connection's address (the data plane
+ *                 answers this IP only)
+ * @param req      The request payload
+ * @param reply    An empty odict to fill
+ */
+int refl_session_request(struct refl_sessions *m, const char *peer_id,
+			 const struct sa *peer, const struct odict *req,
+			 struct odict *reply);
+
+/**
+ * session_close from peer_id.
+ *
+ * @return 0 closed; ENOENT no such test; EPERM not this peer's
+ */
+int refl_session_close(struct refl_sessions *m, const char *peer_id,
+		       const char *test_id);
+
+/** status_snapshot for peer_id: its own tests only */
+int refl_sessions_snapshot(struct refl_sessions *m, const char *peer_id,
+			   const char *endpoint_id, struct odict *reply);
+
+/** Every session completed (audited "shutdown") */
+void refl_sessions_close_all(struct refl_sessions *m, const char *why);
+
+void refl_sessions_status(struct refl_sessions *m, struct odict *o);
+void refl_sessions_metrics(struct refl_sessions *m, struct gw_metrics *mt);
+/** policy_summary for server_hello */
+int refl_sessions_policy(struct refl_sessions *m, struct odict *o);
+
+#endif
