@@ -592,20 +592,8 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 	const char *sub;
 	int c, rc;
 
-	if (argc < 2) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	sub = argv[1];
-	if (!strcmp(sub, "help") || !strcmp(sub, "--help")) {
-		usage(stdout);
-		return 0;
-	}
-
-	/* from the sub-command on (it is getopt's argv[0]); optind 0 makes
-	 * glibc start afresh, permuting options after the arguments too */
-	--argc;
-	++argv;
+	/* options anywhere (glibc permutes; optind 0 starts it afresh);
+	 * the first word left is the sub-command */
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:i:s:t:h", lopts, NULL)) !=
 	       -1) {
@@ -622,6 +610,15 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: bad = true; break;
 		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	sub = argv[optind++];
+	if (!strcmp(sub, "help")) {
+		usage(stdout);
+		return 0;
 	}
 	if (bad || !o.timeout_ms) {
 		usage(stderr);

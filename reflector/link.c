@@ -379,7 +379,8 @@ static void handshake_done(struct refl_conn *c)
 				 GW_FS("reason", "peer not authorized")),
 		       "Connection from %s denied: %s is not authorized",
 		       c->addr, c->peer_id);
-		send_error(c, "", 403, "not authorized");
+		send_error(c, "", 403, "not authorized: pair first (no "
+			   "pairing window is open)");
 		c->closing = true;
 		return;
 	}

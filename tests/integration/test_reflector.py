@@ -1,0 +1,542 @@
+"""The reflector against real peers: openssl s_client for the TLS policy,
+the appliance client (`keepline appliance`) for pairing, quotas and UDP
+echo, raw sockets for floods and broken clients. Every decision is checked
+in the audit log as well as on the wire."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+
+from kltest import TAP, Scratch, check, wait_for
+from refltools import Peer, Reflector, app_ok, is_mode_600
+from sippkit import Sipp
+
+t = TAP()
+
+
+def s_client(r, *args, data=b"", timeout=15):
+    """openssl s_client against the reflector; stdin is data, then EOF
+    (-ign_eof: wait for the server to close)."""
+    cmd = ["openssl", "s_client", "-connect", r.addr, "-servername",
+           "reflector", "-ign_eof"] + list(args)
+    return subprocess.run(cmd, input=data, capture_output=True,
+                          timeout=timeout)
+
+
+def frame(obj):
+    b = json.dumps(obj).encode()
+    return len(b).to_bytes(4, "big") + b
+
+
+def frames_in(out):
+    """The JSON frames in s_client's output (the session data it printed)."""
+    return [json.loads(m) for m in
+            re.findall(rb'\{"request_id":.*?\}\}(?=\x00|\x01|[\x00-\xff]{4}\{|'
+                       rb'closed|$|\n|[^,}\]])', out)]
+
+
+@t.test
+def tls_policy_seen_by_openssl():
+    """TLS 1.3 only, a client certificate required, ALPN pp-link/1; the
+    server certificate's CN and SAN are its Endpoint ID."""
+    s = Scratch()
+    peer = Peer(s.path, "a")
+    with Reflector(scratch=s, access="authorized_peers: [%s]" % peer.id) \
+            as r:
+        rid = r.endpoint_id()
+        # hello, then a frame of an unknown type: the answer, then an
+        # error and the close that ends s_client
+        ok = s_client(r, "-tls1_3", "-alpn", "pp-link/1", "-cert",
+                      peer.pem_cert, "-key", peer.pem_key, "-showcerts",
+                      data=frame({"request_id": "1",
+                                  "payload": {"type": "hello",
+                                              "version": "1.0",
+                                              "features": []}}) +
+                      frame({"request_id": "2",
+                             "payload": {"type": "bye"}}))
+        out = ok.stdout.decode(errors="replace")
+        check("Protocol  : TLSv1.3" in out or "TLSv1.3" in out,
+              "TLS 1.3 negotiated", out[-3000:])
+        check("ALPN protocol: pp-link/1" in out, "ALPN", out[-3000:])
+        check('"type":"server_hello"' in out and rid in out,
+              "server_hello with the ID", out[-3000:])
+        pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END "
+                        r"CERTIFICATE-----", out, re.S).group(0)
+        x = subprocess.run(["openssl", "x509", "-noout", "-subject", "-ext",
+                            "subjectAltName"], input=pem.encode(),
+                           capture_output=True, timeout=10)
+        xo = x.stdout.decode()
+        check("subject=CN = %s" % rid in xo and "DNS:pp-id-%s" % rid in xo,
+              "CN and SAN are the ID", xo)
+        show = r.cli("reflector", "show-id")
+        check(show.stdout.strip() == rid, "show-id agrees", show.stdout)
+
+        before = r.status()["handshake_failed"]
+        v12 = s_client(r, "-tls1_2", "-cert", peer.pem_cert, "-key",
+                       peer.pem_key)
+        check(v12.returncode != 0 and b"server_hello" not in v12.stdout,
+              "TLS 1.2 refused", v12.stdout[-1500:], v12.stderr[-1500:])
+        check(re.search(rb"protocol version|unsupported protocol|"
+                        rb"wrong version", v12.stderr + v12.stdout),
+              "a protocol-version failure", v12.stderr[-1500:])
+
+        nocert = s_client(r, "-tls1_3", "-alpn", "pp-link/1",
+                          data=frame({"request_id": "1",
+                                      "payload": {"type": "hello"}}))
+        check(b"server_hello" not in nocert.stdout, "no client cert: no "
+              "hello answered", nocert.stdout[-1500:])
+        check(re.search(rb"certificate required|alert", nocert.stderr +
+                        nocert.stdout), "certificate required alert",
+              nocert.stderr[-1500:])
+
+        alpn = s_client(r, "-tls1_3", "-alpn", "h2", "-cert",
+                        peer.pem_cert, "-key", peer.pem_key,
+                        data=frame({"request_id": "1",
+                                    "payload": {"type": "hello"}}))
+        check(alpn.returncode != 0 and b"server_hello" not in alpn.stdout,
+              "wrong ALPN refused", alpn.stdout[-1500:])
+        check(re.search(rb"no application protocol", alpn.stderr +
+                        alpn.stdout), "no_application_protocol alert",
+              alpn.stderr[-1500:])
+        wait_for(lambda: r.status()["handshake_failed"] >= before + 3, 5,
+                 "three failed handshakes counted", r.status())
+        check("TLS handshake with 127.0.0.1" in r.logs(), "logged",
+              r.logs()[-2000:])
+
+
+@t.test
+def a_certificate_claiming_another_id_is_denied_and_audited():
+    """The ID comes from the key: a SAN naming an authorized peer does
+    not make a stranger that peer."""
+    s = Scratch()
+    good = Peer(s.path, "good")
+    forger = Peer(s.path, "forger", claim=good.id)
+    with Reflector(scratch=s, access="authorized_peers: [%s]" % good.id) \
+            as r:
+        out = s_client(r, "-tls1_3", "-alpn", "pp-link/1", "-cert",
+                       forger.pem_cert, "-key", forger.pem_key,
+                       data=frame({"request_id": "1",
+                                   "payload": {"type": "hello"}}))
+        check(b"server_hello" not in out.stdout and
+              b"certificate refused" in out.stdout,
+              "forger told and closed", out.stdout[-1500:])
+        denied = r.events("connection_denied")
+        check(len(denied) == 1 and denied[0]["peer_id"] == forger.id and
+              ("pp-id-" + good.id) in denied[0]["reason"] and
+              denied[0]["decision"] == "denied",
+              "audited with the key's own ID and the name it claimed",
+              denied)
+        check(not r.events("connection_accepted"), "never accepted",
+              r.audit())
+        # the real one gets in
+        h = r.app(good, "hello", r.addr)
+        app_ok(h, "the authorized peer's hello")
+        check(h.stdout.startswith("reflector %s\n" % r.endpoint_id()),
+              "hello output", h.stdout)
+
+
+@t.test
+def pairing_right_wrong_expired_reused():
+    s = Scratch()
+    a, b, c = Peer(s.path, "a"), Peer(s.path, "b"), Peer(s.path, "c")
+    with Reflector(scratch=s) as r:
+        # unknown, no window: denied at connect, audited
+        h = r.app(a, "hello", r.addr)
+        check(h.returncode == 1 and "not authorized" in h.stderr,
+              "unknown peer refused", h.returncode, h.stderr)
+        check(r.events("connection_denied")[-1]["peer_id"] == a.id,
+              "denial audited", r.audit())
+
+        # expired
+        code = r.pair("--ttl", "1s")
+        check(re.fullmatch(r"[0-9A-Z]{8}", code), "an 8-symbol code", code)
+        time.sleep(1.3)
+        p = r.app(a, "pair", r.addr, code)
+        check(p.returncode == 1 and "no pairing window is open" in p.stderr,
+              "expired: denied at connect", p.stdout, p.stderr)
+        check(len(r.events("connection_denied")) == 2, "audited", r.audit())
+
+        # an operator's code, a wrong try, the right one, then reuse
+        r.pair("--code", "lab-bench-7", "--ttl", "10m")
+        w = r.app(a, "pair", r.addr, "lab-bench-8")
+        check(w.returncode == 1 and "wrong pairing code" in w.stderr,
+              "wrong code", w.stderr)
+        ok = r.app(a, "pair", r.addr, "LAB-BENCH-7")
+        app_ok(ok, "right code (any case)")
+        check(ok.stdout == "paired with %s\n" % r.endpoint_id(),
+              "pair output", ok.stdout)
+        again = r.app(b, "pair", r.addr, "lab-bench-7")
+        check(again.returncode == 1 and "no pairing window is open" in
+              again.stderr, "a used code is refused", again.stderr)
+        # the paired peer now has the run of the place
+        app_ok(r.app(a, "hello", r.addr), "paired peer's hello")
+        paired = r.events("peer_paired")
+        check([e["decision"] for e in paired] == ["denied", "allowed"] and
+              paired[0]["reason"] == "wrong pairing code (1 of 5)",
+              "every attempt audited", paired)
+        check(paired[1]["peer_id"] == a.id, "the right peer", paired)
+        check(r.events("connection_denied")[-1]["peer_id"] == b.id,
+              "the reuse denied at connect", r.audit())
+
+        # five wrong codes close the window
+        code = r.pair("--ttl", "10m")
+        for i in range(5):
+            bad = r.app(c, "pair", r.addr, "WRONG%03d" % i)
+            check(bad.returncode == 1, "wrong %d" % i, bad.stderr)
+        late = r.app(c, "pair", r.addr, code)
+        check(late.returncode == 1 and "no pairing window" in late.stderr,
+              "window closed after five wrong codes", late.stderr)
+        check(r.events("peer_paired")[-1]["reason"] == "wrong pairing "
+              "code: the window is closed after 5", "the fifth audited",
+              r.events("peer_paired")[-1])
+        check("Pairing window closed after 5 wrong codes" in r.logs(),
+              "logged", r.logs()[-2000:])
+        check(not any(code in line for line in open(r.audit_path)),
+              "the code is never in the audit log")
+
+        pe = r.events("pairing_enabled")
+        check(len(pe) == 3 and pe[0]["params"]["ttl_sec"] == 1,
+              "each window audited", pe)
+
+        # the store: beside the key, 0600, the peer in it
+        store = os.path.join(os.path.dirname(r.key_path),
+                             "paired_peers.json")
+        check(json.load(open(store)) == {"paired_peers": [a.id]} and
+              is_mode_600(store), "paired_peers.json", open(store).read())
+
+    # pairing off (a reload turns it off): the CLI says so
+    s2 = Scratch()
+    with Reflector(scratch=s2) as r:
+        with open(r.conf) as f:
+            text = f.read()
+        with open(r.conf, "w") as f:
+            f.write(text.replace("pairing_enabled: true",
+                                 "pairing_enabled: false"))
+        rl = r.cli("reload")
+        check(rl.returncode == 0, "reload", rl.stderr)
+        off = r.cli("reflector", "pair")
+        check(off.returncode == 1 and "pairing is off" in off.stderr,
+              "pair refused when pairing is off", off.returncode, off.stderr)
+
+
+@t.test
+def quotas_each_reason_and_owner_only_close():
+    s = Scratch()
+    a, b = Peer(s.path, "a"), Peer(s.path, "b")
+    with Reflector(scratch=s,
+                   access="authorized_peers: [%s, %s]" % (a.id, b.id),
+                   quotas="max_tests_per_hour_per_peer: 3, "
+                   "max_test_duration_sec: 2") as r:
+        g = app_ok(r.app(a, "session", r.addr, "--duration", "100",
+                         "--json"), "first session")
+        grant = json.loads(g.stdout)
+        check(grant["type"] == "session_grant" and
+              grant["duration_sec"] == 2 and grant["mode"] == "tunneled" and
+              r.data[0] <= grant["port"] <= r.data[1],
+              "granted, clamped to 2 s, a data port", grant)
+
+        busy = r.app(b, "session", r.addr)
+        check(busy.returncode == 1 and "denied: busy" in busy.stderr,
+              "busy", busy.stderr)
+        # not b's to close, nor to see
+        cl = r.app(b, "close", r.addr, grant["test_id"])
+        check(cl.returncode == 1 and "error 403" in cl.stderr,
+              "b may not close a's test", cl.stderr)
+        st = json.loads(app_ok(r.app(b, "status", r.addr), "b status")
+                        .stdout)
+        check(st["active_test"] is None and st["active_tests"] == [],
+              "b sees none of a's tests", st)
+        st = json.loads(app_ok(r.app(a, "status", r.addr), "a status")
+                        .stdout)
+        check(st["active_tests"][0]["test_id"] == grant["test_id"],
+              "a sees its own", st)
+        nope = r.app(a, "close", r.addr, "no-such-test")
+        check(nope.returncode == 1 and "error 404" in nope.stderr, "404",
+              nope.stderr)
+        app_ok(r.app(a, "close", r.addr, grant["test_id"]), "a closes")
+
+        for i in range(2):
+            g = app_ok(r.app(a, "session", r.addr, "--json"),
+                       "session %d" % (i + 2))
+            app_ok(r.app(a, "close", r.addr, json.loads(g.stdout)["test_id"]),
+                   "close %d" % (i + 2))
+        lim = r.app(a, "session", r.addr)
+        check(lim.returncode == 1 and "denied: rate_limited" in lim.stderr
+              and re.search(r"retry after (\d+) s", lim.stderr) and
+              3500 <= int(re.search(r"retry after (\d+) s",
+                                    lim.stderr).group(1)) <= 3600,
+              "fourth in the hour: rate_limited, retry in about an hour",
+              lim.stderr)
+        app_ok(r.app(b, "session", r.addr), "b's quota is its own")
+
+        bad = r.app(a, "session", r.addr, "--type", "bogus")
+        check(bad.returncode == 1 and "invalid_params" in bad.stderr,
+              "unknown type", bad.stderr)
+        zero = r.app(b, "session", r.addr, "--duration", "0")
+        check(zero.returncode == 1 and "invalid_params" in zero.stderr,
+              "zero duration", zero.stderr)
+
+        # the session b holds expires at 2 s + 5 s grace, on its own
+        wait_for(lambda: len(r.events("session_completed")) == 4, 12,
+                 "b's session expires", r.audit())
+        comp = r.events("session_completed")
+        check([e["reason"] for e in comp] ==
+              ["closed", "closed", "closed", "expired"], "reasons", comp)
+        check(6.5 <= comp[-1]["duration_sec"] <= 8.5, "2 s + 5 s grace",
+              comp[-1])
+        reasons = [e["reason"].split(":")[0]
+                   for e in r.events("session_denied")]
+        check(reasons == ["busy", "rate_limited", "invalid_params",
+                          "invalid_params"], "denials audited", reasons)
+
+
+@t.test
+def cooldown_and_disallowed_type():
+    s = Scratch()
+    a = Peer(s.path, "a")
+    r = Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
+                  quotas="max_concurrent_tests: 4")
+    with open(r.conf) as f:
+        text = f.read()
+    with open(r.conf, "w") as f:
+        f.write(text.replace("cooldown_sec: 0", "cooldown_sec: 30"))
+    with r:
+        app_ok(r.app(a, "session", r.addr), "first")
+        cd = r.app(a, "session", r.addr)
+        m = re.search(r"denied: rate_limited: cooldown of 30 s between "
+                      r"tests \(retry after (\d+) s\)", cd.stderr)
+        check(cd.returncode == 1 and m and 28 <= int(m.group(1)) <= 30,
+              "cooldown", cd.stderr)
+        with open(r.conf) as f:
+            text = f.read()
+        with open(r.conf, "w") as f:
+            f.write(text.replace("cooldown_sec: 30", "cooldown_sec: 0, "
+                                 "allow_udp_echo: false"))
+        rl = r.cli("reload")
+        check(rl.returncode == 0, "reload quotas", rl.stdout, rl.stderr)
+        un = r.app(a, "session", r.addr)
+        check(un.returncode == 1 and "denied: unauthorized" in un.stderr,
+              "udp_echo disallowed", un.stderr)
+        h = json.loads(app_ok(r.app(a, "hello", r.addr, "--json"),
+                              "hello").stdout)
+        check(h["policy_summary"]["allowed_test_types"] == [],
+              "the policy says so", h)
+
+
+def echo_burst(addr, port, n, src="127.0.0.1", size=100, window=3.0):
+    """n datagrams as fast as the kernel takes them; the replies that come
+    within window seconds of the last send."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind((src, 0))
+    s.setblocking(False)
+    replies, rbytes, mismatched = 0, 0, 0
+    sent_bytes = 0
+    t0 = time.monotonic()
+    for i in range(n):
+        msg = i.to_bytes(4, "big") * (size // 4)
+        try:
+            s.sendto(msg, (addr, port))
+            sent_bytes += len(msg)
+        except BlockingIOError:
+            time.sleep(0.0005)
+        while True:
+            try:
+                d, _ = s.recvfrom(65536)
+            except BlockingIOError:
+                break
+            replies += 1
+            rbytes += len(d)
+            mismatched += len(d) != size or d[:4] * (size // 4) != d
+    elapsed = time.monotonic() - t0
+    s.setblocking(True)
+    s.settimeout(0.3)
+    deadline = time.monotonic() + window
+    while time.monotonic() < deadline:
+        try:
+            d, _ = s.recvfrom(65536)
+        except socket.timeout:
+            break
+        replies += 1
+        rbytes += len(d)
+        mismatched += len(d) != size or d[:4] * (size // 4) != d
+    s.close()
+    return replies, rbytes, sent_bytes, mismatched, elapsed
+
+
+@t.test
+def udp_echo_flood_rate_limited_spoof_ignored_port_closed():
+    """10,000 datagrams from the peer: at most max_packet_rate a second
+    answered, each the same bytes; 10,000 from another source: none; the
+    session's bytes are audited; its port is closed when it ends. A SIP
+    call with RTP is up the whole time and ends as its scenario says."""
+    s = Scratch()
+    a = Peer(s.path, "a")
+    with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
+                   quotas="max_packet_rate: 500, max_test_duration_sec: 60",
+                   extra="trunks: [{name: lab, addresses: [127.0.0.1]}]\n"
+                   "routes: [{match: echo, action: echo}]\n") as r:
+        call = Sipp("uac_echo_rtp.xml", r.sip, duration_ms=12000).start()
+        wait_for(r.calls, 5, "the SIP call is up", r.logs, call.report)
+        e = app_ok(r.app(a, "echo", r.addr, "-c", "20", "-i", "5", "-s",
+                         "64", "--keep", "--duration", "60"), "echo")
+        m = re.search(r"sent=20 received=20 loss=0.0% rtt min/avg/max = "
+                      r"([\d.]+)/([\d.]+)/([\d.]+) ms", e.stdout)
+        check(m and float(m.group(3)) < 100, "20 of 20 answered", e.stdout)
+        tid = re.search(r"test (\S+):", e.stdout).group(1)
+        port = r.status()
+        g = [x for x in r.events("session_granted") if x["test_id"] == tid]
+        check(g, "granted audited", r.audit())
+        snap = json.loads(app_ok(r.app(a, "status", r.addr), "status")
+                          .stdout)
+        port = snap["active_test"]["port"]
+
+        replies, rbytes, sbytes, bad, el = echo_burst("127.0.0.1", port,
+                                                      10000)
+        allowed = 500 * (el + 3.0) + 50 + 10
+        check(bad == 0, "every reply the bytes sent", bad)
+        check(0 < replies <= allowed and rbytes <= sbytes,
+              "rate-limited: %d replies in %.2f s (at most %d), %d bytes "
+              "back for %d sent" % (replies, el, allowed, rbytes, sbytes))
+        check(replies < 10000 * 0.8, "the flood was not all answered",
+              replies)
+
+        st0 = r.status()
+        sp, spb, _, _, _ = echo_burst("127.0.0.1", port, 10000,
+                                      src="127.0.0.2", window=1.0)
+        check(sp == 0 and spb == 0, "nothing to the spoofed source", sp)
+        st = r.status()
+        # what the kernel did not drop from its full buffer was read and
+        # dropped by us: counted, never answered, never the peer's
+        check(st["echo_dropped_foreign"] - st0["echo_dropped_foreign"] >=
+              5000 and st["echo_packets_in"] == st0["echo_packets_in"],
+              "foreign datagrams counted apart", st0, st)
+        check(r.request({"cmd": "status"})["ok"], "daemon answering")
+
+        app_ok(r.app(a, "close", r.addr, tid), "close")
+        comp = r.events("session_completed")[-1]
+        check(comp["test_id"] == tid and comp["reason"] == "closed" and
+              comp["bytes_transferred"] >= 20 * 64 * 2 + sbytes * 0.5,
+              "bytes audited", comp, sbytes)
+
+        # the port is closed: a port-unreachable, seen as ECONNREFUSED
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.connect(("127.0.0.1", port))
+        u.settimeout(1.0)
+        u.send(b"x" * 16)
+        try:
+            u.recv(100)
+            closed = False
+        except ConnectionRefusedError:
+            closed = True
+        except socket.timeout:
+            closed = False
+        u.close()
+        check(closed, "the data port is closed after the session")
+        check("Session %s completed (closed)" % tid in r.logs(), "logged")
+        check(len(r.calls()) == 1, "the call is still up", r.calls())
+        rc = call.wait(30)
+        check(rc == 0, "the call ran its course: sipp exit %d" % rc,
+              call.report())
+
+
+@t.test
+def restart_keeps_identity_peers_and_audit():
+    s = Scratch()
+    a = Peer(s.path, "a")
+    r = Reflector(scratch=s)
+    with r:
+        rid = r.endpoint_id()
+        app_ok(r.app(a, "pair", r.addr, r.pair()), "pair")
+        n = len(r.audit())
+    check(is_mode_600(r.key_path) and is_mode_600(r.audit_path),
+          "key and audit log are 0600")
+    r2 = Reflector(scratch=s, port=r.port, data=r.data)
+    with r2:
+        check(r2.endpoint_id() == rid, "same ID after a restart")
+        h = app_ok(r2.app(a, "hello", r2.addr), "still paired")
+        check(rid in h.stdout, "hello", h.stdout)
+        aud = r2.audit()
+        check(len(aud) >= n + 1 and aud[n]["event_type"] ==
+              "connection_accepted" and aud[n]["peer_id"] == a.id,
+              "the audit log goes on", aud[n - 1:])
+        check(all(x["endpoint_id"] == rid for x in aud), "our ID in all")
+
+
+@t.test
+def rotate_identity_in_the_running_daemon():
+    s = Scratch()
+    a = Peer(s.path, "a")
+    with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id) as r:
+        old = r.endpoint_id()
+        rot = r.cli("reflector", "rotate-identity")
+        check(rot.returncode == 0, "rotate", rot.stdout, rot.stderr)
+        new = rot.stdout.strip()
+        check(new != old and re.fullmatch(r"PP(-[0-9A-Z]{4}){13}-[0-9A-Z]",
+                                          new), "a new ID", new)
+        check("the running daemon rotated its identity (was %s)" % old
+              in rot.stderr, "says the daemon did it", rot.stderr)
+        r.wait_log("Identity rotated: now %s (was %s)" % (new, old))
+        check(r.endpoint_id() == new, "status shows the new ID")
+        h = app_ok(r.app(a, "hello", r.addr), "hello after rotation")
+        check(h.stdout.startswith("reflector %s\n" % new),
+              "the link presents the new key", h.stdout)
+        ev = r.events("identity_rotated")
+        check(len(ev) == 1 and ev[0]["endpoint_id"] == new and
+              ev[0]["params"]["previous_endpoint_id"] == old, "audited", ev)
+        check(r.cli("reflector", "show-id").stdout.strip() == new,
+              "the key file holds the new key")
+        check(is_mode_600(r.key_path) and os.path.getsize(r.key_path) == 32,
+              "0600, 32 bytes")
+
+
+@t.test
+def broken_and_slow_clients_leave_it_answering():
+    """50 connections at once that never finish a handshake (silent,
+    garbage, TLS 1.2) while a real appliance works; the silent ones are
+    closed at the handshake deadline; a frame over 1 MiB gets error 413
+    and the link is closed."""
+    s = Scratch()
+    a = Peer(s.path, "a")
+    with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
+                   network="handshake_timeout: 1s") as r:
+        socks = []
+        for i in range(50):
+            c = socket.create_connection(("127.0.0.1", r.port), timeout=2)
+            if i % 3 == 1:
+                c.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            elif i % 3 == 2:
+                c.sendall(b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00")
+            socks.append(c)
+        t0 = time.monotonic()
+        h = app_ok(r.app(a, "hello", r.addr), "hello among 50 broken")
+        check(time.monotonic() - t0 < 3, "promptly")
+        wait_for(lambda: r.status()["links"] == 0, 5,
+                 "all 50 closed", r.status())
+        st = r.status()
+        check(st["handshake_timeouts"] >= 16 and
+              st["handshake_timeouts"] + st["handshake_failed"] >= 50,
+              "timeouts and failures counted", st)
+        for c in socks:
+            c.close()
+
+        big = (2 << 20).to_bytes(4, "big") + b"{" * 100
+        out = s_client(r, "-tls1_3", "-alpn", "pp-link/1", "-cert",
+                       a.pem_cert, "-key", a.pem_key, data=big)
+        check(b'"code":413' in out.stdout and b"over the 1048576 allowed"
+              in out.stdout, "413 for a 2 MiB frame", out.stdout[-1500:])
+        bad = s_client(r, "-tls1_3", "-alpn", "pp-link/1", "-cert",
+                       a.pem_cert, "-key", a.pem_key,
+                       data=frame({"request_id": "x",
+                                   "payload": {"type": "no_such"}}))
+        check(b'"code":400' in bad.stdout and b"unknown payload type"
+              in bad.stdout, "400 for an unknown type", bad.stdout[-1500:])
+        check(r.status()["frames_refused"] == 2, "counted", r.status())
+        check(r.request({"cmd": "status"})["ok"], "daemon answering")
+
+
+t.run()
