@@ -64,6 +64,8 @@ static const struct {
 	TEST(test_refl_identity),
 	TEST(test_refl_cert),
 	TEST(test_refl_frame),
+	TEST(test_refl_access),
+	TEST(test_refl_audit),
 	TEST(test_icmp_echo_replies),
 	TEST(test_ctrl_peercred),
 	TEST(test_media_sdp_answer),
