@@ -11,6 +11,8 @@
  * each with its own SSRC, RATE shared among them. Each payload carries its send time (CLOCK_MONOTONIC),
  * so the receiver measures one-way latency through the path under test.
  * Prints one line of JSON: sent, received, latency p50/p90/p99/max [us].
+ * RECV_PORT equal to SRC_PORT receives on the sending socket: what an
+ * echo server (bench/reflector) sends back to the source.
  *
  * A bench tool, not part of the gateway: one process, no threads.
  */
@@ -137,7 +139,9 @@ int main(int argc, char **argv)
 	}
 
 	sfd = udp_bind((uint16_t)atoi(argv[1]));
-	rfd = udp_bind((uint16_t)atoi(argv[3]));
+	/* RECV_PORT = SRC_PORT: one socket, for an echo server's replies */
+	rfd = atoi(argv[3]) == atoi(argv[1]) ? sfd :
+		udp_bind((uint16_t)atoi(argv[3]));
 
 	cap = (size_t)(rate * seconds) + BATCH;
 	lat = malloc(cap * sizeof(*lat));

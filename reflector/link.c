@@ -344,11 +344,28 @@ static void on_frame(struct refl_conn *c, const struct odict *msg)
 static void handshake_done(struct refl_conn *c)
 {
 	struct refl *rf = c->rf;
+	const unsigned char *proto = NULL;
+	unsigned plen = 0;
 	char why[160];
 	X509 *x;
 	int err;
 
 	c->state = CONN_OPEN;
+
+	/* a client offering no ALPN at all never reaches the select
+	 * callback: it is refused here, as one offering the wrong one */
+	SSL_get0_alpn_selected(c->ssl, &proto, &plen);
+	if (!plen) {
+		++rf->st.handshake_failed;
+		gw_log(GW_LOG_INFO, "reflector", "handshake_failed",
+		       GW_FIELDS(GW_FS("peer", c->addr),
+				 GW_FS("reason", "no ALPN offered")),
+		       "TLS handshake with %s failed: %s", c->addr,
+		       "no ALPN offered");
+		send_error(c, "", 400, "no ALPN offered: this is pp-link/1");
+		c->closing = true;
+		return;
+	}
 	x = SSL_get0_peer_certificate(c->ssl);
 	err = x ? refl_cert_peer_id(x, c->peer_id, why, sizeof(why)) :
 		(snprintf(why, sizeof(why), "no client certificate"), EACCES);

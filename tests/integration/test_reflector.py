@@ -102,8 +102,15 @@ def tls_policy_seen_by_openssl():
         check(re.search(rb"no application protocol", alpn.stderr +
                         alpn.stdout), "no_application_protocol alert",
               alpn.stderr[-1500:])
-        wait_for(lambda: r.status()["handshake_failed"] >= before + 3, 5,
-                 "three failed handshakes counted", r.status())
+        none = s_client(r, "-tls1_3", "-cert", peer.pem_cert, "-key",
+                        peer.pem_key, data=frame({"request_id": "1",
+                                                  "payload": {"type":
+                                                              "hello"}}))
+        check(b"server_hello" not in none.stdout and
+              b"no ALPN offered" in none.stdout, "no ALPN: refused",
+              none.stdout[-1500:])
+        wait_for(lambda: r.status()["handshake_failed"] >= before + 4, 5,
+                 "four failed handshakes counted", r.status())
         check("TLS handshake with 127.0.0.1" in r.logs(), "logged",
               r.logs()[-2000:])
 
