@@ -505,16 +505,27 @@ static void check_refl_access(struct conf_parser *p, void *base,
 			      yaml_node_t *map)
 {
 	struct gw_conf *conf = base;
+	yaml_node_t *seq = conf_map_get(p, map, "authorized_peers");
 	uint8_t key[REFL_KEY_LEN];
 
 	for (size_t i = 0; i < conf->reflector.access.n_authorized_peers;
 	     i++) {
 		const char *id = conf->reflector.access.authorized_peers[i];
+		yaml_node_t *item = NULL;
+		char k[48];
 
-		if (refl_id_parse(key, id, strlen(id)))
-			conf_error(p, map, "authorized_peers", "entry %zu, "
-				   "'%.80s', is not an Endpoint ID (PP-XXXX-"
-				   "...-X with a valid check symbol)", i, id);
+		if (!refl_id_parse(key, id, strlen(id)))
+			continue;
+		/* at the entry itself */
+		if (seq && seq->type == YAML_SEQUENCE_NODE &&
+		    (size_t)(seq->data.sequence.items.top -
+			     seq->data.sequence.items.start) > i)
+			item = yaml_document_get_node(p->doc,
+				seq->data.sequence.items.start[i]);
+		snprintf(k, sizeof(k), "authorized_peers[%zu]", i);
+		conf_error(p, item ? item : map, k, "'%.80s' is not an "
+			   "Endpoint ID (PP-XXXX-...-X with a valid check "
+			   "symbol)", id);
 	}
 }
 

@@ -401,13 +401,37 @@ static int refl_status(struct cli *cli, int argc, char **argv)
 		odict_get_boolean(refl->u.odict, &running, "running");
 	}
 
-	if (json)
+	if (json) {
 		re_printf("%H\n", json_encode_odict,
 			  refl ? refl->u.odict : reply);
-	else
+	}
+	else {
 		printf("reflector: %s, %s\n",
 		       enabled ? "enabled" : "disabled",
 		       running ? "running" : "not running");
+		if (running) {
+			const struct odict *o = refl->u.odict;
+			uint64_t v[6] = {0};
+
+			odict_get_number(o, &v[0], "links");
+			odict_get_number(o, &v[1], "peers");
+			odict_get_number(o, &v[2], "paired");
+			odict_get_number(o, &v[3], "sessions");
+			odict_get_number(o, &v[4], "handshake_failed");
+			odict_get_number(o, &v[5], "denied");
+			printf("  endpoint_id %s\n  listen      %s\n"
+			       "  links %llu, peers %llu (%llu paired), "
+			       "sessions %llu, failed handshakes %llu, "
+			       "denied %llu\n", odict_string(o, "endpoint_id"),
+			       odict_string(o, "listen"),
+			       (unsigned long long)v[0],
+			       (unsigned long long)v[1],
+			       (unsigned long long)v[2],
+			       (unsigned long long)v[3],
+			       (unsigned long long)v[4],
+			       (unsigned long long)v[5]);
+		}
+	}
 
 	mem_deref(reply);
 
@@ -560,6 +584,41 @@ static int refl_pair(struct cli *cli, int argc, char **argv)
 }
 
 
+/* The running daemon forgets a paired peer, closes its links and ends
+ * its sessions */
+static int refl_unpair(struct cli *cli, int argc, char **argv)
+{
+	struct odict *reply = NULL;
+	uint64_t links = 0, sessions = 0;
+	char req[256];
+	int rc;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help")))
+		return sub_usage(refl_commands, "unpair", 0);
+	if (argc != 2 || strlen(argv[1]) > 100 ||
+	    strspn(argv[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
+		   "yz0123456789-") != strlen(argv[1]))
+		return sub_usage(refl_commands, "unpair", EXIT_USAGE);
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"reflector.unpair\","
+		 "\"peer_id\":\"%s\"}", argv[1]);
+	rc = ctrl_request(cli, req, CTRL_TIMEOUT_MS, &reply, NULL);
+	if (rc)
+		return rc;
+	odict_get_number(reply, &links, "links_closed");
+	odict_get_number(reply, &sessions, "sessions_ended");
+	printf("removed %s (%llu links closed, %llu sessions ended)\n",
+	       odict_string(reply, "peer_id"), (unsigned long long)links,
+	       (unsigned long long)sessions);
+	if (odict_string(reply, "warning"))
+		fprintf(stderr, "keepline: %s\n", odict_string(reply, "warning"));
+	mem_deref(reply);
+
+	return 0;
+}
+
+
 /* The running daemon rotates (and starts using the new key); with no
  * daemon, the key file is replaced here and the audit log told */
 static int refl_rotate(struct cli *cli, int argc, char **argv)
@@ -656,6 +715,9 @@ static const struct command refl_commands[] = {
 	{"pair", "reflector pair [--ttl 10m] [--code CODE] [--json]",
 	 "Open a pairing window in the running daemon and print its code "
 	 "(single-use, until the TTL).", refl_pair},
+	{"unpair", "reflector unpair PEER_ID",
+	 "Forget a paired peer in the running daemon: its links are closed "
+	 "and its sessions ended.", refl_unpair},
 	{"rotate-identity", "reflector rotate-identity",
 	 "Replace the Ed25519 key: the running daemon uses the new one at "
 	 "once; without a daemon the key file is replaced.", refl_rotate},

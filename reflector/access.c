@@ -372,3 +372,21 @@ unsigned refl_access_wrong(const struct refl_access *a)
 {
 	return a ? a->win.wrong : 0;
 }
+
+
+int refl_access_unpair(struct refl_access *a, const char *id, char *out)
+{
+	struct peer *p;
+
+	if (!a || !id || !out || canon(out, id))
+		return EINVAL;
+	p = find(a, out);
+	if (!p)
+		return ENOENT;
+	if (!p->paired)
+		return EPERM;
+	list_unlink(&p->le);
+	mem_deref(p);
+
+	return save_store(a);
+}

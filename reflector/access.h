@@ -60,6 +60,15 @@ bool refl_access_window(const struct refl_access *a, uint64_t now_ms,
 enum refl_pair_result refl_access_pair(struct refl_access *a,
 				       const char *id, const char *code,
 				       uint64_t now_ms);
+/**
+ * Remove a paired peer (and rewrite the store).
+ *
+ * @param id  Any spelling of its ID
+ * @return 0; EINVAL not an ID; EPERM configured, not paired; ENOENT not
+ *         known; or the store's write error (the peer is removed anyway)
+ */
+int refl_access_unpair(struct refl_access *a, const char *id, char *out);
+
 /** Wrong attempts in the open window */
 unsigned refl_access_wrong(const struct refl_access *a);
 

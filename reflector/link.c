@@ -707,3 +707,22 @@ size_t refl_link_count(const struct refl *rf)
 {
 	return list_count(&rf->conns);
 }
+
+
+unsigned refl_link_drop_peer(struct refl *rf, const char *peer_id)
+{
+	struct le *le = rf->conns.head;
+	unsigned n = 0;
+
+	while (le) {
+		struct refl_conn *c = le->data;
+
+		le = le->next;
+		if (c->state == CONN_OPEN && !strcmp(c->peer_id, peer_id)) {
+			conn_close(c);
+			++n;
+		}
+	}
+
+	return n;
+}

@@ -17,6 +17,7 @@
 #include "gateway/module.h"
 #include "gateway/reactor.h"
 #include "reflector/access.h"
+#include "reflector/id.h"
 #include "reflector/audit.h"
 #include "reflector/identity.h"
 #include "reflector/reflector.h"
@@ -175,6 +176,62 @@ static int rotate_cmd(struct odict *reply, const struct odict *req,
 }
 
 
+/* {"cmd":"reflector.unpair","peer_id":"PP-..."} */
+static int unpair_cmd(struct odict *reply, const struct odict *req,
+		      void *arg)
+{
+	struct refl *rf = arg;
+	const char *want = odict_string(req, "peer_id");
+	char id[REFL_ID_LEN + 1];
+	unsigned links, sessions;
+	int err;
+
+	if (!want)
+		return ctrl_fail(reply, EINVAL, "peer_id missing");
+	err = refl_access_unpair(rf->access, want, id);
+	switch (err) {
+	case 0:
+		break;
+	case EINVAL:
+		return ctrl_fail(reply, err, "not an Endpoint ID");
+	case ENOENT:
+		return ctrl_fail(reply, err, "no such paired peer");
+	case EPERM:
+		return ctrl_fail(reply, err, "that peer is in reflector.access."
+				 "authorized_peers: remove it there (and "
+				 "reload or restart)");
+	default:
+		gw_log(GW_LOG_ERROR, "reflector", "peers_write_failed",
+		       GW_FIELDS(GW_FERR(err)),
+		       "Cannot rewrite the paired peers file");
+		break;
+	}
+
+	/* gone from now on: its links and sessions too */
+	links = refl_link_drop_peer(rf, id);
+	sessions = refl_sessions_close_peer(rf->sessions, id, "peer_removed");
+	refl_audit_write(rf->audit, "peer_removed", REFL_AUDIT_REC(
+		.peer_id = id, .decision = "allowed",
+		.reason = "keepline reflector unpair"));
+	gw_log(GW_LOG_INFO, "reflector", "peer_removed",
+	       GW_FIELDS(GW_FS("peer_id", id), GW_FU("links", links),
+			 GW_FU("sessions", sessions)),
+	       "Peer %s removed (%u links closed, %u sessions ended)", id,
+	       links, sessions);
+
+	odict_entry_add(reply, "peer_id", ODICT_STRING, id);
+	odict_entry_add(reply, "links_closed", ODICT_INT, (int64_t)links);
+	odict_entry_add(reply, "sessions_ended", ODICT_INT,
+			(int64_t)sessions);
+	if (err)
+		odict_entry_add(reply, "warning", ODICT_STRING, "removed now, "
+				"but the paired peers file could not be "
+				"rewritten: it comes back after a restart");
+
+	return 0;
+}
+
+
 static int refl_alloc(void **statep, const struct gw_conf *conf,
 		      struct gw_daemon *d)
 {
@@ -256,6 +313,13 @@ static int refl_alloc(void **statep, const struct gw_conf *conf,
 	if (!err)
 		err = gw_ctrl_set_privileged(ctrl,
 					     "reflector.rotate_identity");
+	if (!err)
+		err = gw_ctrl_register(ctrl, "reflector.unpair",
+				       "remove a paired peer: "
+				       "{\"peer_id\":\"PP-...\"}",
+				       unpair_cmd, rf);
+	if (!err)
+		err = gw_ctrl_set_privileged(ctrl, "reflector.unpair");
 
  out:
 	if (err)

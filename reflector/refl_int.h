@@ -56,5 +56,7 @@ struct refl {
 int  refl_link_listen(struct refl *rf, char *why, size_t why_size);
 void refl_link_close_all(struct refl *rf);
 size_t refl_link_count(const struct refl *rf);
+/** Close every link of peer_id; how many */
+unsigned refl_link_drop_peer(struct refl *rf, const char *peer_id);
 
 #endif

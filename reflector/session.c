@@ -729,6 +729,26 @@ int refl_sessions_snapshot(struct refl_sessions *m, const char *peer_id,
 }
 
 
+unsigned refl_sessions_close_peer(struct refl_sessions *m,
+				  const char *peer_id, const char *why)
+{
+	struct le *le = m ? m->sessions.head : NULL;
+	unsigned n = 0;
+
+	while (le) {
+		struct refl_session *s = le->data;
+
+		le = le->next;
+		if (!strcmp(s->peer_id, peer_id)) {
+			complete(s, why);
+			++n;
+		}
+	}
+
+	return n;
+}
+
+
 void refl_sessions_close_all(struct refl_sessions *m, const char *why)
 {
 	while (m && m->sessions.head)

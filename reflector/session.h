@@ -60,6 +60,10 @@ int refl_session_close(struct refl_sessions *m, const char *peer_id,
 int refl_sessions_snapshot(struct refl_sessions *m, const char *peer_id,
 			   const char *endpoint_id, struct odict *reply);
 
+/** Every session of peer_id completed with reason why; how many */
+unsigned refl_sessions_close_peer(struct refl_sessions *m,
+				  const char *peer_id, const char *why);
+
 /** Every session completed (audited "shutdown") */
 void refl_sessions_close_all(struct refl_sessions *m, const char *why);
 

@@ -82,6 +82,25 @@ def keys_for_modules_not_in_this_build_are_refused():
 
 
 @t.test
+def an_authorized_peer_must_be_an_endpoint_id():
+    s = Scratch()
+    path = s.file("peers.yaml", "reflector:\n  access:\n    authorized_peers:"
+                  " [PP-AAAA, pp-txd9-g0c2-p45b-fnab-zv9w-js07-787e-2wqk-vak2"
+                  "-69df-08d6-hxr7-a4d0-r, PP-TXD9-G0C2-P45B-FNAB-ZV9W-JS07-"
+                  "787E-2WQK-VAK2-69DF-08D6-HXR7-A4D0-S]\n")
+    r = run(["-c", path, "check-config"])
+    want = ["%s:3:%d: reflector.access.authorized_peers[%d]: '%s' is not an "
+            "Endpoint ID (PP-XXXX-...-X with a valid check symbol)" %
+            (path, col, i, v) for col, i, v in
+            ((24, 0, "PP-AAAA"), (104, 2, "PP-TXD9-G0C2-P45B-FNAB-ZV9W-JS07-"
+                                          "787E-2WQK-VAK2-69DF-08D6-HXR7-A4D0-"
+                                          "S"))]
+    check(r.returncode == 2 and r.stderr.splitlines() == want,
+          "the short one and the wrong check symbol refused, the lower-case "
+          "one accepted", r.returncode, r.stderr)
+
+
+@t.test
 def a_ca_file_for_tls_peers_is_refused():
     s = Scratch()
     certs = os.path.join(s.path, "tls")

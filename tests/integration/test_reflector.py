@@ -215,6 +215,27 @@ def pairing_right_wrong_expired_reused():
         check(json.load(open(store)) == {"paired_peers": [a.id]} and
               is_mode_600(store), "paired_peers.json", open(store).read())
 
+        # unpair: gone at once, its open session ended, audited
+        g = json.loads(app_ok(r.app(a, "session", r.addr, "--json"),
+                              "a session before unpair").stdout)
+        un = r.cli("reflector", "unpair", a.id.lower())
+        check(un.returncode == 0 and un.stdout == "removed %s (0 links "
+              "closed, 1 sessions ended)\n" % a.id, "unpair", un.stdout,
+              un.stderr)
+        check(r.events("session_completed")[-1]["test_id"] == g["test_id"]
+              and r.events("session_completed")[-1]["reason"] ==
+              "peer_removed", "its session ended", r.audit()[-3:])
+        rm = r.events("peer_removed")
+        check(len(rm) == 1 and rm[0]["peer_id"] == a.id, "audited", rm)
+        check(json.load(open(store)) == {"paired_peers": []},
+              "the store forgets it", open(store).read())
+        h = r.app(a, "hello", r.addr)
+        check(h.returncode == 1 and "not authorized" in h.stderr,
+              "an unpaired peer is refused", h.stderr)
+        again = r.cli("reflector", "unpair", a.id)
+        check(again.returncode == 1 and "no such paired peer" in
+              again.stderr, "unpair twice", again.stderr)
+
     # pairing off (a reload turns it off): the CLI says so
     s2 = Scratch()
     with Reflector(scratch=s2) as r:
@@ -449,6 +470,35 @@ def udp_echo_flood_rate_limited_spoof_ignored_port_closed():
         rc = call.wait(30)
         check(rc == 0, "the call ran its course: sipp exit %d" % rc,
               call.report())
+
+
+def udp_binds(port):
+    out = subprocess.run(["ss", "-Hlun", "sport", "= :%d" % port],
+                         capture_output=True, text=True, timeout=10).stdout
+    return [line.split()[3] for line in out.splitlines()]
+
+
+@t.test
+def data_ports_follow_the_network_mode():
+    """tunneled: the data port on the control address only;
+    direct_ephemeral: on every address. The grant says which."""
+    for mode, want in (("tunneled", "127.0.0.1:%d"), ("direct_ephemeral",
+                                                      "0.0.0.0:%d")):
+        s = Scratch()
+        a = Peer(s.path, "a")
+        with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
+                       network="mode: %s" % mode) as r:
+            g = json.loads(app_ok(r.app(a, "session", r.addr, "--json"),
+                                  mode).stdout)
+            check(g["mode"] == mode, "grant mode", g)
+            check(udp_binds(g["port"]) == [want % g["port"]],
+                  "%s binds %s" % (mode, want % g["port"]),
+                  udp_binds(g["port"]))
+            st = r.cli("reflector", "status")
+            check(st.returncode == 0 and st.stdout.startswith(
+                "reflector: enabled, running\n  endpoint_id %s\n  listen"
+                "      %s\n  links 0, peers 1 (0 paired), sessions 1," %
+                (r.endpoint_id(), r.addr)), "reflector status", st.stdout)
 
 
 @t.test

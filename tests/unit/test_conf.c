@@ -278,7 +278,8 @@ int test_conf_full_file(void)
 		"  enabled: true\n"
 		"  network: {mode: direct_ephemeral, listen_address:"
 		" \"[::]:4433\"}\n"
-		"  access: {authorized_peers: [PP-AAAA]}\n"
+		"  access: {authorized_peers: [pp-txd9-g0c2-p45b-fnab-zv9w-js07-"
+		"787e-2wqk-vak2-69df-08d6-hxr7-a4d0-r]}\n"
 		"  quotas: {max_bytes_per_day_per_peer: 1GiB}\n"
 		"control: {socket: /tmp/k.sock, http: 127.0.0.1:9090}\n";
 	struct gw_conf *conf = NULL;
