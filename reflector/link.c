@@ -584,6 +584,10 @@ static void conn_io(struct refl_conn *c)
 	}
 	if (blocked)
 		interest |= GW_FD_WRITE;
+	/* closing: only the last bytes out, nothing more read (a readable
+	 * socket nobody reads would wake the loop again and again) */
+	if (c->closing)
+		interest = GW_FD_WRITE;
 	gw_watch_set(c->w, interest);
 }
 
@@ -632,6 +636,22 @@ static void conn_new(struct refl *rf, int fd, const struct sa *peer)
 }
 
 
+/* Connections from peer's IP still in their handshake */
+static unsigned handshaking(const struct refl *rf, const struct sa *peer)
+{
+	unsigned n = 0;
+
+	for (struct le *le = rf->conns.head; le; le = le->next) {
+		const struct refl_conn *c = le->data;
+
+		n += c->state == CONN_HANDSHAKE &&
+			sa_cmp(&c->peer, peer, SA_ADDR);
+	}
+
+	return n;
+}
+
+
 static void listen_ready(int lfd, int events, void *arg)
 {
 	struct refl *rf = arg;
@@ -655,7 +675,8 @@ static void listen_ready(int lfd, int events, void *arg)
 			return;
 		}
 		++rf->st.accepted;
-		if (list_count(&rf->conns) >= REFL_MAX_CONNS) {
+		if (list_count(&rf->conns) >= REFL_MAX_CONNS ||
+		    handshaking(rf, &peer) >= REFL_MAX_HANDSHAKING_PER_IP) {
 			++rf->st.refused_full;
 			close(fd);
 			continue;

@@ -23,6 +23,9 @@ struct refl_tls;
 
 enum {
 	REFL_MAX_CONNS = 512,         /**< control connections at once */
+	/** Unfinished handshakes from one IP: a silent crowd from one host
+	 *  cannot fill the table for network.handshake_timeout */
+	REFL_MAX_HANDSHAKING_PER_IP = 64,
 };
 
 struct refl {
@@ -41,7 +44,8 @@ struct refl {
 	char listen[64];
 	struct {
 		uint64_t accepted;       /**< TCP connections taken */
-		uint64_t refused_full;   /**< over REFL_MAX_CONNS */
+		uint64_t refused_full;   /**< over REFL_MAX_CONNS or the
+					      per-IP handshake cap */
 		uint64_t handshakes;     /**< completed, key proved */
 		uint64_t handshake_failed;
 		uint64_t handshake_timeouts;

@@ -47,6 +47,8 @@ struct peer_hist {
 	uint64_t *starts;             /**< monotonic [ms], oldest first */
 	size_t n, cap;
 	uint64_t last_start;
+	uint64_t day;                 /**< UTC day of the counts below */
+	uint64_t tests_today, bytes_today;
 };
 
 struct refl_session {
@@ -182,6 +184,19 @@ static void hist_prune(struct peer_hist *h, uint64_t now)
 }
 
 
+/* The UTC day's counters, started afresh at midnight */
+static void hist_today(struct peer_hist *h)
+{
+	uint64_t day = refl_wall_ms() / (86400ull * 1000);
+
+	if (h->day != day) {
+		h->day = day;
+		h->tests_today = 0;
+		h->bytes_today = 0;
+	}
+}
+
+
 static int hist_add(struct peer_hist *h, uint64_t now)
 {
 	if (h->n == h->cap) {
@@ -198,6 +213,8 @@ static int hist_add(struct peer_hist *h, uint64_t now)
 	}
 	h->starts[h->n++] = now;
 	h->last_start = now;
+	hist_today(h);
+	++h->tests_today;
 
 	return 0;
 }
@@ -209,11 +226,20 @@ static size_t active_count(const struct refl_sessions *m)
 }
 
 
+static struct peer_hist *hist_get(struct refl_sessions *m, const char *id);
+
+
 static void complete(struct refl_session *s, const char *why)
 {
 	struct refl_sessions *m = s->m;
 	double dur = (double)(gw_now_ms() - s->start_ms) / 1000.0;
 	uint64_t bytes = s->bytes_in + s->bytes_out;
+	struct peer_hist *h = hist_get(m, s->peer_id);
+
+	if (h) {
+		hist_today(h);
+		h->bytes_today += bytes;
+	}
 
 	refl_audit_write(m->audit, "session_completed", REFL_AUDIT_REC(
 		.peer_id = s->peer_id, .test_type = s->type,
@@ -493,8 +519,10 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 			    0, "unknown test_type '%.40s'", type);
 	}
 
-	if (!params || !odict_get_number(params, &dur, "duration_sec") ||
-	    dur < 1)
+	pe = params ? odict_lookup(params, "duration_sec") : NULL;
+	if (pe && pe->type == ODICT_INT && pe->u.integer > 0)
+		dur = (uint64_t)pe->u.integer;
+	if (!dur)
 		return deny(m, reply, peer_id, type, params, "invalid_params",
 			    0, "params.duration_sec must be a whole number "
 			    "of seconds, at least 1");
@@ -716,8 +744,24 @@ int refl_sessions_snapshot(struct refl_sessions *m, const char *peer_id,
 	else
 		err |= odict_entry_add(reply, "active_test", ODICT_NULL);
 	err |= odict_entry_add(reply, "active_tests", ODICT_ARRAY, arr);
-	err |= odict_entry_add(reply, "tests_today", ODICT_INT,
-			       (int64_t)m->st.granted);
+	{
+		struct peer_hist *h = hist_get(m, peer_id);
+		uint64_t running = 0;
+
+		for (struct le *le = m->sessions.head; le; le = le->next) {
+			const struct refl_session *s = le->data;
+
+			if (!strcmp(s->peer_id, peer_id))
+				running += s->bytes_in + s->bytes_out;
+		}
+		if (h)
+			hist_today(h);
+		err |= odict_entry_add(reply, "tests_today", ODICT_INT,
+				       (int64_t)(h ? h->tests_today : 0));
+		err |= odict_entry_add(reply, "bytes_today", ODICT_INT,
+				       (int64_t)((h ? h->bytes_today : 0) +
+						 running));
+	}
 	if (err)
 		err = ENOMEM;
 

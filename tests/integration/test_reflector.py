@@ -316,6 +316,10 @@ def quotas_each_reason_and_owner_only_close():
               ["closed", "closed", "closed", "expired"], "reasons", comp)
         check(6.5 <= comp[-1]["duration_sec"] <= 8.5, "2 s + 5 s grace",
               comp[-1])
+        sa_ = json.loads(app_ok(r.app(a, "status", r.addr), "a").stdout)
+        sb = json.loads(app_ok(r.app(b, "status", r.addr), "b").stdout)
+        check(sa_["tests_today"] == 3 and sb["tests_today"] == 1,
+              "each peer's own tests today", sa_, sb)
         reasons = [e["reason"].split(":")[0]
                    for e in r.events("session_denied")]
         check(reasons == ["busy", "rate_limited", "invalid_params",
@@ -592,7 +596,19 @@ def broken_and_slow_clients_leave_it_answering():
                                    "payload": {"type": "no_such"}}))
         check(b'"code":400' in bad.stdout and b"unknown payload type"
               in bad.stdout, "400 for an unknown type", bad.stdout[-1500:])
-        check(r.status()["frames_refused"] == 2, "counted", r.status())
+        neg = s_client(r, "-tls1_3", "-alpn", "pp-link/1", "-cert",
+                       a.pem_cert, "-key", a.pem_key,
+                       data=frame({"request_id": "n", "payload": {
+                           "type": "session_request", "test_type": "udp_echo",
+                           "params": {"duration_sec": -3}}}) +
+                       frame({"request_id": "f", "payload": {
+                           "type": "session_request", "test_type": "udp_echo",
+                           "params": {"duration_sec": 1.5}}}) +
+                       frame({"request_id": "z", "payload": {"type": "z"}}))
+        check(neg.stdout.count(b'"reason":"invalid_params"') == 2,
+              "a negative and a fractional duration: invalid_params",
+              neg.stdout[-1500:])
+        check(r.status()["frames_refused"] == 3, "counted", r.status())
         check(r.request({"cmd": "status"})["ok"], "daemon answering")
 
 
