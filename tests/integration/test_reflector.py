@@ -358,6 +358,21 @@ def cooldown_and_disallowed_type():
         check(h["policy_summary"]["allowed_test_types"] == [],
               "the policy says so", h)
 
+        # a cooldown ends: wait it out and the next test is allowed
+        with open(r.conf) as f:
+            text = f.read()
+        with open(r.conf, "w") as f:
+            f.write(text.replace("cooldown_sec: 0, allow_udp_echo: false",
+                                 "cooldown_sec: 2"))
+        check(r.cli("reload").returncode == 0, "reload cooldown 2 s")
+        time.sleep(2.1)
+        app_ok(r.app(a, "session", r.addr), "after the cooldown")
+        cd = r.app(a, "session", r.addr)
+        check(cd.returncode == 1 and "cooldown of 2 s" in cd.stderr,
+              "within it", cd.stderr)
+        time.sleep(2.1)
+        app_ok(r.app(a, "session", r.addr), "after it again")
+
 
 def echo_burst(addr, port, n, src="127.0.0.1", size=100, window=3.0):
     """n datagrams as fast as the kernel takes them; the replies that come
@@ -526,6 +541,20 @@ def restart_keeps_identity_peers_and_audit():
               "connection_accepted" and aud[n]["peer_id"] == a.id,
               "the audit log goes on", aud[n - 1:])
         check(all(x["endpoint_id"] == rid for x in aud), "our ID in all")
+        ts = [x["timestamp"] for x in aud]
+        check(all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
+                               x) for x in ts) and ts == sorted(ts),
+              "RFC 3339 UTC timestamps, in order", ts)
+        # a connect, a test and its close, in that order
+        app_ok(r2.app(a, "echo", r2.addr, "-c", "3", "-i", "10"), "echo")
+        tail = [x["event_type"] for x in r2.audit()[-3:]]
+        check(tail == ["connection_accepted", "session_granted",
+                       "session_completed"], "events in order", tail)
+        last = r2.audit()[-1]
+        check(last["peer_id"] == a.id and last["test_id"] and
+              last["test_type"] == "udp_echo" and
+              last["bytes_transferred"] == 3 * 64 * 2,
+              "ids and bytes present", last)
 
 
 @t.test
@@ -553,6 +582,42 @@ def rotate_identity_in_the_running_daemon():
               "the key file holds the new key")
         check(is_mode_600(r.key_path) and os.path.getsize(r.key_path) == 32,
               "0600, 32 bytes")
+        import base64
+        raw = open(r.key_path, "rb").read()
+        for form in (raw.hex(), raw.hex().upper(),
+                     base64.b64encode(raw).decode()):
+            check(form not in r.logs() and form not in
+                  open(r.audit_path).read(), "no key material logged")
+
+
+@t.test
+def defaults_when_the_sections_are_missing():
+    """reflector: enabled with only where to keep its files and listen:
+    the reference's quotas, pp-link/1, tunneled."""
+    s = Scratch()
+    a = Peer(s.path, "a")
+    port = __import__("refltools").free_tcp_port()
+    from kltest import Daemon
+    d = Daemon(scratch=s, extra_yaml="""\
+reflector:
+  enabled: true
+  identity: {private_key_path: %s/id.ed25519}
+  network: {listen_address: "127.0.0.1:%d"}
+  access: {authorized_peers: [%s]}
+  logging: {audit_log_path: %s/audit.jsonl}
+""" % (s.path, port, a.id, s.path))
+    with d:
+        h = d.cli("appliance", "--identity", a.raw, "hello",
+                  "127.0.0.1:%d" % port, "--json")
+        check(h.returncode == 0, "hello", h.stderr)
+        pol = json.loads(h.stdout)["policy_summary"]
+        check(pol == {"max_test_duration_sec": 60, "max_concurrent_tests": 1,
+                      "max_tests_per_hour": 10,
+                      "allowed_test_types": ["udp_echo"]},
+              "the reference's quotas", pol)
+        st = d.request({"cmd": "status"})["subsystems"]["reflector"]
+        check(st["listen"] == "127.0.0.1:%d" % port and st["peers"] == 1,
+              "status", st)
 
 
 @t.test
@@ -560,11 +625,15 @@ def broken_and_slow_clients_leave_it_answering():
     """50 connections at once that never finish a handshake (silent,
     garbage, TLS 1.2) while a real appliance works; the silent ones are
     closed at the handshake deadline; a frame over 1 MiB gets error 413
-    and the link is closed."""
+    and the link is closed. A SIP call is up throughout."""
     s = Scratch()
     a = Peer(s.path, "a")
     with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
-                   network="handshake_timeout: 1s") as r:
+                   network="handshake_timeout: 1s",
+                   extra="trunks: [{name: lab, addresses: [127.0.0.1]}]\n"
+                   "routes: [{match: echo, action: echo}]\n") as r:
+        call = Sipp("uac_echo_rtp.xml", r.sip, duration_ms=8000).start()
+        wait_for(r.calls, 5, "the SIP call is up", r.logs, call.report)
         socks = []
         for i in range(50):
             c = socket.create_connection(("127.0.0.1", r.port), timeout=2)
@@ -610,6 +679,10 @@ def broken_and_slow_clients_leave_it_answering():
               neg.stdout[-1500:])
         check(r.status()["frames_refused"] == 3, "counted", r.status())
         check(r.request({"cmd": "status"})["ok"], "daemon answering")
+        check(len(r.calls()) == 1, "the call is still up", r.calls())
+        rc = call.wait(30)
+        check(rc == 0, "the call ran its course: sipp exit %d" % rc,
+              call.report())
 
 
 t.run()
