@@ -130,7 +130,7 @@ static int dial(const struct gw_conf *conf, const struct opts *o,
 static int call(struct refl_client *c, struct odict *payload,
 		struct odict **replyp)
 {
-	char why[512];
+	char why[512] = "out of memory";
 	int err = refl_client_call(c, payload, replyp, why, sizeof(why));
 	const char *type;
 
@@ -173,6 +173,22 @@ static void print_json(const struct odict *o)
 }
 
 
+/* One request on a new link: the payload is consumed; the link and the
+ * reply are the caller's to free (NULL on failure) */
+static int dial_call(const struct gw_conf *conf, const struct opts *o,
+		     const char *addr, struct odict *payload,
+		     struct refl_client **cp, struct odict **replyp)
+{
+	int rc = dial(conf, o, addr, cp);
+
+	if (!rc)
+		rc = call(*cp, payload, replyp);
+	mem_deref(payload);
+
+	return rc;
+}
+
+
 static int do_pair(const struct gw_conf *conf, const struct opts *o,
 		   char **args, int n)
 {
@@ -183,12 +199,9 @@ static int do_pair(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 2)
 		return EX_USAGE;
-	rc = dial(conf, o, args[0], &c);
-	if (rc)
-		return rc;
 	p = payload_new("pair_request");
 	odict_entry_add(p, "token", ODICT_STRING, args[1]);
-	rc = call(c, p, &r);
+	rc = dial_call(conf, o, args[0], p, &c, &r);
 	if (!rc) {
 		odict_get_boolean(r, &ok, "success");
 		if (o->json)
@@ -201,7 +214,6 @@ static int do_pair(const struct gw_conf *conf, const struct opts *o,
 				odict_string(r, "message") : "?");
 		rc = ok ? 0 : EX_FAIL;
 	}
-	mem_deref(p);
 	mem_deref(r);
 	mem_deref(c);
 
@@ -218,9 +230,6 @@ static int do_hello(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 1)
 		return EX_USAGE;
-	rc = dial(conf, o, args[0], &c);
-	if (rc)
-		return rc;
 	p = payload_new("hello");
 	odict_entry_add(p, "version", ODICT_STRING, "1.0");
 	if (!odict_alloc(&feat, 4)) {
@@ -228,7 +237,7 @@ static int do_hello(const struct gw_conf *conf, const struct opts *o,
 		odict_entry_add(p, "features", ODICT_ARRAY, feat);
 		mem_deref(feat);
 	}
-	rc = call(c, p, &r);
+	rc = dial_call(conf, o, args[0], p, &c, &r);
 	if (!rc && o->json) {
 		print_json(r);
 	}
@@ -243,7 +252,6 @@ static int do_hello(const struct gw_conf *conf, const struct opts *o,
 			re_printf("policy %H\n", json_encode_odict,
 				  pol->u.odict);
 	}
-	mem_deref(p);
 	mem_deref(r);
 	mem_deref(c);
 
@@ -359,19 +367,14 @@ static int do_status(const struct gw_conf *conf, const struct opts *o,
 		     char **args, int n)
 {
 	struct refl_client *c = NULL;
-	struct odict *p, *r = NULL;
+	struct odict *r = NULL;
 	int rc;
 
 	if (n != 1)
 		return EX_USAGE;
-	rc = dial(conf, o, args[0], &c);
-	if (rc)
-		return rc;
-	p = payload_new("get_status");
-	rc = call(c, p, &r);
+	rc = dial_call(conf, o, args[0], payload_new("get_status"), &c, &r);
 	if (!rc)
 		print_json(r);
-	mem_deref(p);
 	mem_deref(r);
 	mem_deref(c);
 
