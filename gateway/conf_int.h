@@ -95,6 +95,8 @@ struct conf_key {
 };
 
 extern const struct conf_key gw_conf_root_keys[];
+/** The reflector section (conf_schema_refl.c) */
+extern const struct conf_key gw_conf_reflector_keys[];
 extern conf_check_h *const gw_conf_root_check;
 void gw_conf_set_defaults(struct gw_conf *conf);
 /** What only the file-less built-in configuration has: a loopback trunk

@@ -1,5 +1,5 @@
 /**
- * @file session.c  Sessions, quotas and UDP echo (session.h)
+ * @file session.c  Sessions and quotas (session.h)
  *
  * Admission order, each a reason of its own: the test type (unknown or
  * not in this build: invalid_params; disallowed: unauthorized), the
@@ -8,10 +8,7 @@
  * retry_after_sec), a free data port (resource_exhausted). A grant is
  * inserted in the same call that checked it.
  *
- * The echo plane answers datagrams from the granted peer's IP (any
- * port) with the same bytes, at most max_packet_rate a second (a token
- * bucket holding a tenth of a second's worth, at least 10), and counts
- * what it received, sent, and dropped.
+ * The data plane is echo.c.
  */
 
 #include <errno.h>
@@ -33,60 +30,9 @@
 #include "reflector/audit.h"
 #include "reflector/id.h"
 #include "reflector/session.h"
+#include "reflector/session_int.h"
 
-enum {
-	HOUR_MS = 3600 * 1000,
-	ECHO_BATCH = 32,
-	ECHO_BATCHES = 8,             /**< per wake-up, then back to the loop */
-	UUID_STR = 37,
-};
-
-struct peer_hist {
-	struct le le;
-	char id[REFL_ID_LEN + 1];
-	uint64_t *starts;             /**< monotonic [ms], oldest first */
-	size_t n, cap;
-	uint64_t last_start;
-	uint64_t day;                 /**< UTC day of the counts below */
-	uint64_t tests_today, bytes_today;
-};
-
-struct refl_session {
-	struct le le;
-	struct refl_sessions *m;
-	char test_id[UUID_STR];
-	char token[UUID_STR];
-	char peer_id[REFL_ID_LEN + 1];
-	const char *type;
-	struct sa peer;               /**< IP only, port 0 */
-	uint16_t port;
-	int fd;
-	struct gw_watch *w;
-	struct gw_timer *t;
-	uint64_t start_ms;            /**< monotonic */
-	uint64_t wall_start_ms;
-	uint64_t duration_s;
-	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;
-	uint64_t dropped_rate, dropped_foreign;
-	double tokens, burst, rate;
-	uint64_t refill_us;
-};
-
-struct refl_sessions {
-	struct gw_reactor *r;
-	const struct gw_conf *conf;   /**< as at start: network */
-	struct gw_refl_quotas q;      /**< latest: quotas */
-	struct refl_audit *audit;
-	struct list sessions;
-	struct list hist;
-	uint16_t next_port;
-	uint64_t created_ms;
-	struct {
-		uint64_t granted, denied, completed;
-		uint64_t echo_in, echo_out, dropped_rate, dropped_foreign;
-	} st;
-};
-
+enum { HOUR_MS = 3600 * 1000 };
 
 static void session_destructor(void *data)
 {
@@ -269,154 +215,6 @@ static void session_expired(void *arg)
 }
 
 
-static void refill(struct refl_session *s, uint64_t now_us)
-{
-	double add = (double)(now_us - s->refill_us) * s->rate / 1e6;
-
-	s->refill_us = now_us;
-	s->tokens = s->tokens + add > s->burst ? s->burst : s->tokens + add;
-}
-
-
-static bool from_peer(const struct refl_session *s,
-		      const struct sockaddr_storage *ss)
-{
-	struct sa from;
-
-	if (sa_set_sa(&from, (const struct sockaddr *)ss))
-		return false;
-
-	/* a v4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d */
-	if (sa_af(&from) == AF_INET6 && sa_af(&s->peer) == AF_INET &&
-	    IN6_IS_ADDR_V4MAPPED(&from.u.in6.sin6_addr)) {
-		uint32_t v4;
-
-		memcpy(&v4, &from.u.in6.sin6_addr.s6_addr[12], 4);
-		sa_set_in(&from, ntohl(v4), 0);
-	}
-
-	return sa_cmp(&from, &s->peer, SA_ADDR);
-}
-
-
-static void echo_recv(int fd, int events, void *arg)
-{
-	static uint8_t bufs[ECHO_BATCH][REFL_ECHO_MAX_DGRAM];
-	struct sockaddr_storage from[ECHO_BATCH];
-	struct mmsghdr in[ECHO_BATCH], out[ECHO_BATCH];
-	struct iovec iov[ECHO_BATCH], oiov[ECHO_BATCH];
-	struct refl_session *s = arg;
-	struct refl_sessions *m = s->m;
-	(void)events;
-
-	for (int b = 0; b < ECHO_BATCHES; b++) {
-		int n, k = 0;
-
-		memset(in, 0, sizeof(in));
-		for (int i = 0; i < ECHO_BATCH; i++) {
-			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = sizeof(bufs[i]);
-			in[i].msg_hdr.msg_iov = &iov[i];
-			in[i].msg_hdr.msg_iovlen = 1;
-			in[i].msg_hdr.msg_name = &from[i];
-			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		}
-		n = recvmmsg(fd, in, ECHO_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-
-		refill(s, gw_now_us());
-		memset(out, 0, sizeof(out));
-		for (int i = 0; i < n; i++) {
-			size_t len = in[i].msg_len;
-
-			if (!from_peer(s, &from[i])) {
-				++s->dropped_foreign;
-				++m->st.dropped_foreign;
-				continue;
-			}
-			++s->pkts_in;
-			++m->st.echo_in;
-			s->bytes_in += len;
-			if (s->tokens < 1.0) {
-				++s->dropped_rate;
-				++m->st.dropped_rate;
-				continue;
-			}
-			s->tokens -= 1.0;
-
-			/* the bytes that came, no more */
-			oiov[k].iov_base = bufs[i];
-			oiov[k].iov_len = len;
-			out[k].msg_hdr.msg_iov = &oiov[k];
-			out[k].msg_hdr.msg_iovlen = 1;
-			out[k].msg_hdr.msg_name = &from[i];
-			out[k].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
-			++k;
-		}
-
-		for (int sent = 0; sent < k;) {
-			int r = sendmmsg(fd, out + sent, (unsigned)(k - sent),
-					 MSG_DONTWAIT);
-
-			if (r <= 0)
-				break;  /* a full socket buffer drops, as UDP */
-			for (int i = sent; i < sent + r; i++) {
-				s->bytes_out += out[i].msg_hdr.msg_iov->iov_len;
-				++s->pkts_out;
-				++m->st.echo_out;
-			}
-			sent += r;
-		}
-
-		if (n < ECHO_BATCH)
-			break;
-	}
-}
-
-
-/* A UDP socket on a free port of the data range */
-static int bind_port(struct refl_sessions *m, int *fdp, uint16_t *portp)
-{
-	const struct gw_conf *c = m->conf;
-	uint16_t first = c->reflector.network.data_port_range_start;
-	uint16_t last = c->reflector.network.data_port_range_end;
-	unsigned span = (unsigned)(last - first) + 1;
-	struct sa addr = c->reflector.network.listen_address;
-	int af = sa_af(&addr);
-
-	if (c->reflector.network.mode == GW_REFL_DIRECT_EPHEMERAL)
-		sa_init(&addr, af);   /* every address */
-
-	if (m->next_port < first || m->next_port > last)
-		m->next_port = first;
-
-	for (unsigned i = 0; i < span; i++) {
-		uint16_t port = (uint16_t)(first +
-			(m->next_port - first + i) % span);
-		int fd, off = 0;
-
-		fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return errno;
-		if (af == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
-				   sizeof(off));
-		sa_set_port(&addr, port);
-		if (!bind(fd, &addr.u.sa, addr.len)) {
-			*fdp = fd;
-			*portp = port;
-			m->next_port = (uint16_t)(first + (port - first + 1) %
-						  span);
-			return 0;
-		}
-		close(fd);
-	}
-
-	return EADDRINUSE;
-}
-
-
 static void uuid_str(char *out)
 {
 	uuid_t u;
@@ -474,95 +272,115 @@ static uint64_t ceil_s(uint64_t ms)
 }
 
 
-int refl_session_request(struct refl_sessions *m, const char *peer_id,
-			 const struct sa *peer, const struct odict *req,
-			 struct odict *reply)
+/* What is asked: the type and duration, clamped; NULL type and a deny
+ * in reply when the request itself is refused */
+static int read_request(struct refl_sessions *m, const char *peer_id,
+			const struct odict *req, const char **typep,
+			const struct odict **paramsp, uint64_t *durp,
+			struct odict *reply)
 {
-	const struct gw_conf *c;
-	const struct odict_entry *pe;
+	const char *type = odict_string(req, "test_type");
+	const struct odict_entry *pe = odict_lookup(req, "params");
 	const struct odict *params = NULL;
-	const char *type;
-	struct refl_session *s;
-	struct peer_hist *h;
-	char expires[40];
-	uint64_t dur = 0, now = gw_now_ms();
-	int err, fd = -1;
-	uint16_t port = 0;
 
-	if (!m || !peer_id || !peer || !req || !reply)
-		return EINVAL;
-	c = m->conf;
-
-	type = odict_string(req, "test_type");
-	pe = odict_lookup(req, "params");
 	if (pe && pe->type == ODICT_OBJECT)
 		params = pe->u.odict;
+	*paramsp = params;
+	*typep = NULL;
 
 	if (!type)
 		return deny(m, reply, peer_id, NULL, params, "invalid_params",
 			    0, "no test_type string");
-	if (!strcmp(type, "udp_echo")) {
-		type = "udp_echo";
-		if (!m->q.allow_udp_echo)
-			return deny(m, reply, peer_id, type, params,
-				    "unauthorized", 0, "udp_echo is not "
-				    "allowed here (reflector.quotas."
-				    "allow_udp_echo)");
-	}
-	else if (!strcmp(type, "throughput")) {
+	if (!strcmp(type, "throughput"))
 		return deny(m, reply, peer_id, "throughput", params,
 			    "invalid_params", 0, "throughput is not in this "
 			    "build yet");
-	}
-	else {
+	if (strcmp(type, "udp_echo"))
 		return deny(m, reply, peer_id, NULL, params, "invalid_params",
 			    0, "unknown test_type '%.40s'", type);
-	}
+	if (!m->q.allow_udp_echo)
+		return deny(m, reply, peer_id, "udp_echo", params,
+			    "unauthorized", 0, "udp_echo is not allowed here "
+			    "(reflector.quotas.allow_udp_echo)");
 
 	pe = params ? odict_lookup(params, "duration_sec") : NULL;
-	if (pe && pe->type == ODICT_INT && pe->u.integer > 0)
-		dur = (uint64_t)pe->u.integer;
-	if (!dur)
-		return deny(m, reply, peer_id, type, params, "invalid_params",
-			    0, "params.duration_sec must be a whole number "
-			    "of seconds, at least 1");
-	if (dur > m->q.max_test_duration_sec)
-		dur = m->q.max_test_duration_sec;
+	if (!pe || pe->type != ODICT_INT || pe->u.integer < 1)
+		return deny(m, reply, peer_id, "udp_echo", params,
+			    "invalid_params", 0, "params.duration_sec must be "
+			    "a whole number of seconds, at least 1");
 
-	if (active_count(m) >= m->q.max_concurrent_tests)
-		return deny(m, reply, peer_id, type, params, "busy", 0,
-			    "%zu of %u concurrent tests running",
-			    active_count(m),
-			    m->q.max_concurrent_tests);
+	*durp = (uint64_t)pe->u.integer > m->q.max_test_duration_sec ?
+		m->q.max_test_duration_sec : (uint64_t)pe->u.integer;
+	*typep = "udp_echo";
 
-	h = hist_get(m, peer_id);
-	if (!h)
-		return ENOMEM;
+	return 0;
+}
+
+
+/* The quotas, in order; a deny in reply (and false) when one says no */
+static bool admit(struct refl_sessions *m, const char *peer_id,
+		  struct peer_hist *h, const char *type,
+		  const struct odict *params, uint64_t now,
+		  struct odict *reply, int *errp)
+{
+	uint64_t cool = m->q.cooldown_sec * 1000ull;
+
+	if (active_count(m) >= m->q.max_concurrent_tests) {
+		*errp = deny(m, reply, peer_id, type, params, "busy", 0,
+			     "%zu of %u concurrent tests running",
+			     active_count(m), m->q.max_concurrent_tests);
+		return false;
+	}
 	hist_prune(h, now);
-	if (h->last_start && m->q.cooldown_sec &&
-	    now < h->last_start + m->q.cooldown_sec * 1000ull)
-		return deny(m, reply, peer_id, type, params, "rate_limited",
-			    ceil_s(h->last_start +
-				   m->q.cooldown_sec * 1000ull -
-				   now),
-			    "cooldown of %u s between tests",
-			    m->q.cooldown_sec);
-	if (h->n >= m->q.max_tests_per_hour_per_peer)
-		return deny(m, reply, peer_id, type, params, "rate_limited",
-			    ceil_s(h->starts[0] + HOUR_MS - now),
-			    "%zu tests in the last hour, %u allowed", h->n,
-			    m->q.max_tests_per_hour_per_peer);
+	if (h->last_start && cool && now < h->last_start + cool) {
+		*errp = deny(m, reply, peer_id, type, params, "rate_limited",
+			     ceil_s(h->last_start + cool - now),
+			     "cooldown of %u s between tests",
+			     m->q.cooldown_sec);
+		return false;
+	}
+	if (h->n >= m->q.max_tests_per_hour_per_peer) {
+		*errp = deny(m, reply, peer_id, type, params, "rate_limited",
+			     ceil_s(h->starts[0] + HOUR_MS - now),
+			     "%zu tests in the last hour, %u allowed", h->n,
+			     m->q.max_tests_per_hour_per_peer);
+		return false;
+	}
 
-	err = bind_port(m, &fd, &port);
-	if (err)
-		return deny(m, reply, peer_id, type, params,
-			    "resource_exhausted", 1, "no free data port in "
-			    "%u-%u: %s",
-			    c->reflector.network.data_port_range_start,
-			    c->reflector.network.data_port_range_end,
-			    strerror(err));
+	return true;
+}
 
-	s = mem_zalloc(sizeof(*s), session_destructor);
+
+static int grant_reply(const struct refl_session *s, struct odict *reply)
+{
+	char expires[40];
+	int err;
+
+	refl_rfc3339(expires, sizeof(expires), s->wall_start_ms +
+		     (s->duration_s + REFL_SESSION_GRACE_S) * 1000);
+	err = odict_entry_add(reply, "type", ODICT_STRING, "session_grant");
+	err |= odict_entry_add(reply, "test_id", ODICT_STRING, s->test_id);
+	err |= odict_entry_add(reply, "mode", ODICT_STRING,
+			       s->m->conf->reflector.network.mode ==
+			       GW_REFL_DIRECT_EPHEMERAL ?
+			       "direct_ephemeral" : "tunneled");
+	err |= odict_entry_add(reply, "port", ODICT_INT, (int64_t)s->port);
+	err |= odict_entry_add(reply, "token", ODICT_STRING, s->token);
+	err |= odict_entry_add(reply, "expires_at", ODICT_STRING, expires);
+	err |= odict_entry_add(reply, "duration_sec", ODICT_INT,
+			       (int64_t)s->duration_s);
+
+	return err ? ENOMEM : 0;
+}
+
+
+static int session_new(struct refl_session **sp, struct refl_sessions *m,
+		       const char *peer_id, const struct sa *peer,
+		       const char *type, uint64_t dur, int fd, uint16_t port)
+{
+	struct refl_session *s = mem_zalloc(sizeof(*s), session_destructor);
+	int err;
+
 	if (!s) {
 		close(fd);
 		return ENOMEM;
@@ -576,20 +394,63 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 	str_ncpy(s->peer_id, peer_id, sizeof(s->peer_id));
 	uuid_str(s->test_id);
 	uuid_str(s->token);
-	s->start_ms = now;
+	s->start_ms = gw_now_ms();
 	s->wall_start_ms = refl_wall_ms();
 	s->duration_s = dur;
-	s->rate = m->q.max_packet_rate;
-	s->burst = s->rate / 10 < 10 ? 10 : s->rate / 10;
-	s->tokens = s->burst;
-	s->refill_us = gw_now_us();
 
-	err = gw_watch_alloc(&s->w, m->r, fd, GW_FD_READ, echo_recv, s);
+	err = refl_echo_start(s);
 	if (!err)
 		err = gw_timer_alloc(&s->t, m->r);
 	if (!err)
 		err = gw_timer_start(s->t, (dur + REFL_SESSION_GRACE_S) * 1000,
 				     session_expired, s);
+	if (err) {
+		mem_deref(s);
+		return err;
+	}
+	*sp = s;
+
+	return 0;
+}
+
+
+int refl_session_request(struct refl_sessions *m, const char *peer_id,
+			 const struct sa *peer, const struct odict *req,
+			 struct odict *reply)
+{
+	const struct gw_conf *c;
+	const struct odict *params = NULL;
+	const char *type = NULL;
+	struct refl_session *s = NULL;
+	struct peer_hist *h;
+	uint64_t dur = 0, now = gw_now_ms();
+	int err = 0, fd = -1;
+	uint16_t port = 0;
+
+	if (!m || !peer_id || !peer || !req || !reply)
+		return EINVAL;
+	c = m->conf;
+
+	err = read_request(m, peer_id, req, &type, &params, &dur, reply);
+	if (err || !type)
+		return err;
+	h = hist_get(m, peer_id);
+	if (!h)
+		return ENOMEM;
+	if (!admit(m, peer_id, h, type, params, now, reply, &err))
+		return err;
+
+	err = refl_echo_bind(m, &fd, &port);
+	if (err)
+		return deny(m, reply, peer_id, type, params,
+			    "resource_exhausted", 1, "no free data port in "
+			    "%u-%u: %s",
+			    c->reflector.network.data_port_range_start,
+			    c->reflector.network.data_port_range_end,
+			    strerror(err));
+
+	/* checked and inserted in this one call: nothing runs in between */
+	err = session_new(&s, m, peer_id, peer, type, dur, fd, port);
 	if (!err)
 		err = hist_add(h, now);
 	if (err) {
@@ -597,9 +458,6 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 		return err;
 	}
 	list_append(&m->sessions, &s->le, s);
-
-	refl_rfc3339(expires, sizeof(expires), s->wall_start_ms +
-		     (dur + REFL_SESSION_GRACE_S) * 1000);
 
 	/* on the record before the peer hears of it */
 	err = refl_audit_write(m->audit, "session_granted", REFL_AUDIT_REC(
@@ -619,19 +477,7 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 	       "Session %s granted to %s: %s on port %u for %llu s",
 	       s->test_id, peer_id, type, port, (unsigned long long)dur);
 
-	err = odict_entry_add(reply, "type", ODICT_STRING, "session_grant");
-	err |= odict_entry_add(reply, "test_id", ODICT_STRING, s->test_id);
-	err |= odict_entry_add(reply, "mode", ODICT_STRING,
-			       c->reflector.network.mode ==
-			       GW_REFL_DIRECT_EPHEMERAL ?
-			       "direct_ephemeral" : "tunneled");
-	err |= odict_entry_add(reply, "port", ODICT_INT, (int64_t)port);
-	err |= odict_entry_add(reply, "token", ODICT_STRING, s->token);
-	err |= odict_entry_add(reply, "expires_at", ODICT_STRING, expires);
-	err |= odict_entry_add(reply, "duration_sec", ODICT_INT,
-			       (int64_t)dur);
-
-	return err ? ENOMEM : 0;
+	return grant_reply(s, reply);
 }
 
 

@@ -1,0 +1,78 @@
+/**
+ * @file session_int.h  Inside the session manager: what session.c (the
+ * control side) and echo.c (the data plane) share
+ */
+
+#ifndef REFL_SESSION_INT_H
+#define REFL_SESSION_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gateway/libre.h"
+#include "gateway/conf.h"
+#include "reflector/id.h"
+
+struct gw_reactor;
+struct gw_timer;
+struct gw_watch;
+struct refl_audit;
+
+enum { UUID_STR = 37 };
+
+struct peer_hist {
+	struct le le;
+	char id[REFL_ID_LEN + 1];
+	uint64_t *starts;             /**< monotonic [ms], oldest first */
+	size_t n, cap;
+	uint64_t last_start;
+	uint64_t day;                 /**< UTC day of the counts below */
+	uint64_t tests_today, bytes_today;
+};
+
+struct refl_session {
+	struct le le;
+	struct refl_sessions *m;
+	char test_id[UUID_STR];
+	char token[UUID_STR];
+	char peer_id[REFL_ID_LEN + 1];
+	const char *type;
+	struct sa peer;               /**< IP only, port 0 */
+	uint16_t port;
+	int fd;
+	struct gw_watch *w;
+	struct gw_timer *t;
+	uint64_t start_ms;            /**< monotonic */
+	uint64_t wall_start_ms;
+	uint64_t duration_s;
+	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;
+	uint64_t dropped_rate, dropped_foreign;
+	double tokens, burst, rate;
+	uint64_t refill_us;
+};
+
+struct refl_sessions {
+	struct gw_reactor *r;
+	const struct gw_conf *conf;   /**< as at start: network */
+	struct gw_refl_quotas q;      /**< latest: quotas */
+	struct refl_audit *audit;
+	struct list sessions;
+	struct list hist;
+	uint16_t next_port;
+	uint64_t created_ms;
+	struct {
+		uint64_t granted, denied, completed;
+		uint64_t echo_in, echo_out, dropped_rate, dropped_foreign;
+	} st;
+};
+
+
+/* echo.c */
+
+/** A UDP socket on a free port of the data range, bound as network.mode
+ *  says; 0, or EADDRINUSE when every port is taken */
+int  refl_echo_bind(struct refl_sessions *m, int *fdp, uint16_t *portp);
+/** Answer s's datagrams from now on */
+int  refl_echo_start(struct refl_session *s);
+
+#endif
