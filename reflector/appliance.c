@@ -481,7 +481,9 @@ static int do_echo(const struct gw_conf *conf, const struct opts *o,
 		goto out;
 	}
 
-	memset(pkt, 0, sizeof(pkt));
+	/* a non-zero filler: zeros at 14..43 would make it a STAMP test
+	 * packet, answered as STAMP instead of echoed */
+	memset(pkt, 0xa5, sizeof(pkt));
 	next = now_ns();
 	for (unsigned i = 0; i < o->count; i++) {
 		uint32_t magic = ECHO_MAGIC, seq = i;

@@ -4,7 +4,11 @@
  * A session's socket answers datagrams from the granted peer's IP (any
  * port) with the same bytes, at most max_packet_rate a second (a token
  * bucket holding a tenth of a second's worth, at least 10), and counts
- * what it received, sent, and dropped. Datagrams are taken and sent 32
+ * what it received, sent, and dropped. A STAMP session-sender packet
+ * (stamp.h) gets the session-reflector's answer instead of its own bytes:
+ * T2 the kernel's receive time (SO_TIMESTAMPNS), T3 read just before the
+ * batch is sent, the sender's TTL (IP_RECVTTL / IPV6_RECVHOPLIMIT).
+ * Datagrams are taken and sent 32
  * at a time (recvmmsg/sendmmsg), at most 8 batches a wake-up, then the
  * reactor has its turn.
  */
@@ -13,6 +17,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/libre.h"
@@ -20,10 +25,14 @@
 #include "gateway/reactor.h"
 #include "reflector/session.h"
 #include "reflector/session_int.h"
+#include "reflector/stamp.h"
 
 enum {
 	ECHO_BATCH = 32,
 	ECHO_BATCHES = 8,             /**< per wake-up, then back to the loop */
+	/** a receive time and a TTL (or hop limit) per datagram */
+	CTL_SPACE = CMSG_SPACE(sizeof(struct timespec)) +
+		2 * CMSG_SPACE(sizeof(int)),
 };
 
 
@@ -57,18 +66,76 @@ static bool from_peer(const struct refl_session *s,
 }
 
 
+/* The kernel's receive time and the TTL / hop limit of a datagram */
+static void rx_meta(struct msghdr *mh, struct timespec *t2, uint8_t *ttl)
+{
+	bool have_t2 = false;
+
+	*ttl = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
+	     c = CMSG_NXTHDR(mh, c)) {
+		int v;
+
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*t2))) {
+			memcpy(t2, CMSG_DATA(c), sizeof(*t2));
+			have_t2 = true;
+		}
+		else if (((c->cmsg_level == IPPROTO_IP &&
+			   c->cmsg_type == IP_TTL) ||
+			  (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_HOPLIMIT)) &&
+			 c->cmsg_len >= CMSG_LEN(sizeof(v))) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*ttl = v > 0 && v < 256 ? (uint8_t)v : 0;
+		}
+	}
+	if (!have_t2)
+		clock_gettime(CLOCK_REALTIME, t2);
+}
+
+
+/* 0 or -1: the datagram from[i] is not answered */
+static int take(struct refl_session *s, const struct sockaddr_storage *from,
+		size_t len)
+{
+	struct refl_sessions *m = s->m;
+
+	if (!from_peer(s, from)) {
+		++s->dropped_foreign;
+		++m->st.dropped_foreign;
+		return -1;
+	}
+	++s->pkts_in;
+	++m->st.echo_in;
+	s->bytes_in += len;
+	if (s->tokens < 1.0) {
+		++s->dropped_rate;
+		++m->st.dropped_rate;
+		return -1;
+	}
+	s->tokens -= 1.0;
+
+	return 0;
+}
+
+
 static void echo_recv(int fd, int events, void *arg)
 {
 	static uint8_t bufs[ECHO_BATCH][REFL_ECHO_MAX_DGRAM];
+	static uint8_t ctl[ECHO_BATCH][CTL_SPACE];
 	struct sockaddr_storage from[ECHO_BATCH];
 	struct mmsghdr in[ECHO_BATCH], out[ECHO_BATCH];
 	struct iovec iov[ECHO_BATCH], oiov[ECHO_BATCH];
+	uint8_t *stamped[ECHO_BATCH];
 	struct refl_session *s = arg;
 	struct refl_sessions *m = s->m;
 	(void)events;
 
 	for (int b = 0; b < ECHO_BATCHES; b++) {
-		int n, k = 0;
+		int n, k = 0, nst = 0;
+		uint16_t ee = 0;
 
 		memset(in, 0, sizeof(in));
 		for (int i = 0; i < ECHO_BATCH; i++) {
@@ -78,6 +145,8 @@ static void echo_recv(int fd, int events, void *arg)
 			in[i].msg_hdr.msg_iovlen = 1;
 			in[i].msg_hdr.msg_name = &from[i];
 			in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			in[i].msg_hdr.msg_control = ctl[i];
+			in[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
 		}
 		n = recvmmsg(fd, in, ECHO_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
@@ -88,20 +157,19 @@ static void echo_recv(int fd, int events, void *arg)
 		for (int i = 0; i < n; i++) {
 			size_t len = in[i].msg_len;
 
-			if (!from_peer(s, &from[i])) {
-				++s->dropped_foreign;
-				++m->st.dropped_foreign;
+			if (take(s, &from[i], len))
 				continue;
+
+			if (refl_stamp_is_test(bufs[i], len)) {
+				struct timespec t2;
+				uint8_t ttl;
+
+				if (!nst)
+					ee = refl_stamp_error_estimate();
+				rx_meta(&in[i].msg_hdr, &t2, &ttl);
+				refl_stamp_reflect(bufs[i], len, &t2, ttl, ee);
+				stamped[nst++] = bufs[i];
 			}
-			++s->pkts_in;
-			++m->st.echo_in;
-			s->bytes_in += len;
-			if (s->tokens < 1.0) {
-				++s->dropped_rate;
-				++m->st.dropped_rate;
-				continue;
-			}
-			s->tokens -= 1.0;
 
 			/* the bytes that came, no more */
 			oiov[k].iov_base = bufs[i];
@@ -111,6 +179,17 @@ static void echo_recv(int fd, int events, void *arg)
 			out[k].msg_hdr.msg_name = &from[i];
 			out[k].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
 			++k;
+		}
+
+		/* T3 as late as the batch allows: just before it goes */
+		if (nst) {
+			struct timespec t3;
+
+			clock_gettime(CLOCK_REALTIME, &t3);
+			for (int i = 0; i < nst; i++)
+				refl_stamp_t3(stamped[i], &t3);
+			s->stamp_pkts += (uint64_t)nst;
+			m->st.stamp += (uint64_t)nst;
 		}
 
 		for (int sent = 0; sent < k;) {
@@ -151,14 +230,20 @@ int refl_echo_bind(struct refl_sessions *m, int *fdp, uint16_t *portp)
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port = (uint16_t)(first +
 			(m->next_port - first + i) % span);
-		int fd, off = 0;
+		int fd, off = 0, on = 1;
 
 		fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return errno;
-		if (af == AF_INET6)
+		if (af == AF_INET6) {
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
 				   sizeof(off));
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
+				   sizeof(on));
+		}
+		/* for STAMP: T2 from the kernel, the sender's TTL */
+		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
 		sa_set_port(&addr, port);
 		if (!bind(fd, &addr.u.sa, addr.len)) {
 			*fdp = fd;

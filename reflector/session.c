@@ -201,6 +201,7 @@ static void complete(struct refl_session *s, const char *why)
 			 GW_FU("packets_out", s->pkts_out),
 			 GW_FU("dropped_rate", s->dropped_rate),
 			 GW_FU("dropped_foreign", s->dropped_foreign),
+			 GW_FU("stamp", s->stamp_pkts),
 			 GW_FD("duration_sec", dur)),
 	       "Session %s completed (%s): %llu bytes", s->test_id, why,
 	       (unsigned long long)bytes);
@@ -539,6 +540,8 @@ static int test_info(const struct refl_session *s, struct odict **op)
 			       (int64_t)s->bytes_out);
 	err |= odict_entry_add(o, "dropped_rate", ODICT_INT,
 			       (int64_t)s->dropped_rate);
+	err |= odict_entry_add(o, "stamp_packets", ODICT_INT,
+			       (int64_t)s->stamp_pkts);
 	if (err) {
 		mem_deref(o);
 		return ENOMEM;
@@ -664,6 +667,7 @@ void refl_sessions_status(struct refl_sessions *m, struct odict *o)
 			(int64_t)m->st.dropped_rate);
 	odict_entry_add(o, "echo_dropped_foreign", ODICT_INT,
 			(int64_t)m->st.dropped_foreign);
+	odict_entry_add(o, "stamp_packets", ODICT_INT, (int64_t)m->st.stamp);
 }
 
 

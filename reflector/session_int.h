@@ -47,6 +47,7 @@ struct refl_session {
 	uint64_t duration_s;
 	uint64_t bytes_in, bytes_out, pkts_in, pkts_out;
 	uint64_t dropped_rate, dropped_foreign;
+	uint64_t stamp_pkts;          /**< answered as STAMP */
 	double tokens, burst, rate;
 	uint64_t refill_us;
 };
@@ -63,6 +64,7 @@ struct refl_sessions {
 	struct {
 		uint64_t granted, denied, completed;
 		uint64_t echo_in, echo_out, dropped_rate, dropped_foreign;
+		uint64_t stamp;
 	} st;
 };
 

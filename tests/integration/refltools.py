@@ -107,14 +107,16 @@ class Reflector(Daemon):
     scratch directory; quotas and access as the test asks."""
 
     def __init__(self, quotas="", access="", network="", scratch=None,
-                 port=None, data=None, extra=""):
+                 port=None, data=None, extra="", host="127.0.0.1"):
         scratch = scratch or Scratch()
         self.port = port or free_tcp_port()
         self.data = data or free_udp_range()
         self.key_path = os.path.join(scratch.path, "state",
                                      "identity.ed25519")
         self.audit_path = os.path.join(scratch.path, "state", "audit.jsonl")
-        self.addr = "127.0.0.1:%d" % self.port
+        self.host = host
+        self.addr = ("[%s]:%d" if ":" in host else "%s:%d") % (host,
+                                                               self.port)
         self.sip = "127.0.0.1:%d" % free_udp_port()
         super().__init__(scratch=scratch, extra_yaml="""\
 sip: {listen: ["udp:%s"]}
@@ -123,14 +125,15 @@ reflector:
   enabled: true
   identity: {private_key_path: %s}
   network:
-    listen_address: 127.0.0.1:%d
+    listen_address: "%s"
     data_port_range_start: %d
     data_port_range_end: %d
     %s
   access: {pairing_enabled: true, %s}
   quotas: {cooldown_sec: 0, %s}
   logging: {audit_log_path: %s}
-%s""" % (self.sip, self.data[0] + 100, self.data[0] + 199, self.key_path, self.port,
+%s""" % (self.sip, self.data[0] + 100, self.data[0] + 199, self.key_path,
+         self.addr,
          self.data[0], self.data[1], network, access, quotas,
          self.audit_path, extra))
 

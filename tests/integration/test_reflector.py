@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -489,6 +490,132 @@ def udp_echo_flood_rate_limited_spoof_ignored_port_closed():
         rc = call.wait(30)
         check(rc == 0, "the call ran its course: sipp exit %d" % rc,
               call.report())
+
+
+NTP_OFFSET = 2208988800
+
+
+def ntp_now():
+    """(seconds, fraction) now, NTP 64-bit: written here, from RFC 5905,
+    not from Keepline's code"""
+    t = time.time()
+    sec = int(t)
+    return sec + NTP_OFFSET, int((t - sec) * (1 << 32)), t
+
+
+def ntp_float(b):
+    sec, frac = struct.unpack("!II", b)
+    return sec - NTP_OFFSET + frac / float(1 << 32)
+
+
+def stamp_exchange(host, port, seq, pad=b"", src=None, timeout=1.0):
+    """One RFC 8762 session-sender test packet (unauthenticated): seq,
+    T1, error estimate (S set, 1 ms), 30 octets MBZ, then pad. Returns
+    (reply bytes, T1, T4) or (None, T1, None)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    if src:
+        u.bind((src, 0))
+    u.settimeout(timeout)
+    sec, frac, t1 = ntp_now()
+    pkt = struct.pack("!IIIH", seq, sec, frac, 0x8000 | 22 << 8 | 66) + \
+        b"\0" * 30 + pad
+    u.sendto(pkt, (host, port))
+    try:
+        reply, _ = u.recvfrom(65536)
+        t4 = time.time()
+    except socket.timeout:
+        reply, t4 = None, None
+    u.close()
+    return reply, t1, t4, pkt
+
+
+def clock_synchronized():
+    """adjtimex(2) read here with ctypes: not TIME_ERROR, no STA_UNSYNC"""
+    import ctypes
+
+    class Timex(ctypes.Structure):
+        _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long),
+                    ("freq", ctypes.c_long), ("maxerror", ctypes.c_long),
+                    ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+                    ("rest", ctypes.c_char * 256)]
+    tx = Timex()
+    state = ctypes.CDLL(None, use_errno=True).adjtimex(ctypes.byref(tx))
+    return state != 5 and not tx.status & 0x40
+
+
+def check_stamp_reply(reply, pkt, t1, t4, seq, ttl):
+    check(reply is not None and len(reply) == len(pkt),
+          "a reply as long as the request", reply, len(pkt))
+    rseq, = struct.unpack("!I", reply[0:4])
+    t3 = ntp_float(reply[4:12])
+    ee, = struct.unpack("!H", reply[12:14])
+    t2 = ntp_float(reply[16:24])
+    sseq, = struct.unpack("!I", reply[24:28])
+    check(rseq == seq and sseq == seq, "sequence numbers (stateless)",
+          rseq, sseq)
+    check(reply[28:36] == pkt[4:12] and reply[36:38] == pkt[12:14],
+          "the sender's timestamp and error estimate copied", reply.hex())
+    check(reply[40] == ttl, "the sender's TTL", reply[40])
+    check(reply[14:16] == b"\0\0" and reply[38:40] == b"\0\0" and
+          reply[41:44] == b"\0\0\0", "MBZ", reply.hex())
+    check(reply[44:] == pkt[44:], "padding reflected")
+    check(ee & 0xff != 0, "a non-zero error estimate multiplier", ee)
+    # one clock on one host: T1 <= T2 <= T3 <= T4 (NTP fractions are
+    # truncated: a microsecond of slack)
+    eps = 1e-6
+    check(t1 - eps <= t2 <= t3 + eps and t3 <= t4 + eps,
+          "T1 %.6f <= T2 %.6f <= T3 %.6f <= T4 %.6f" % (t1, t2, t3, t4))
+    return t2, t3, ee
+
+
+@t.test
+def stamp_from_an_independent_sender_ipv4_and_ipv6():
+    """RFC 8762 packets built in this test: answered as STAMP with the
+    kernel's T2 and a T3 after it, within the sender's T1..T4; any other
+    datagram on the port is echoed as it came; a spoofed source gets
+    nothing."""
+    for host in ("127.0.0.1", "::1"):
+        s = Scratch()
+        a = Peer(s.path, "a")
+        with Reflector(scratch=s, host=host,
+                       access="authorized_peers: [%s]" % a.id,
+                       quotas="max_packet_rate: 100000") as r:
+            g = json.loads(app_ok(r.app(a, "session", r.addr, "--duration",
+                                        "30", "--json"), host).stdout)
+            port = g["port"]
+            res = []
+            for seq, pad in ((7, b""), (8, b"\xab" * 20),
+                             (0xfffffffe, bytes(range(100)))):
+                reply, t1, t4, pkt = stamp_exchange(host, port, seq, pad)
+                res.append(check_stamp_reply(reply, pkt, t1, t4, seq, 64))
+            # the residence time is small (loopback, one process)
+            check(all(t3 - t2 < 0.05 for t2, t3, _ in res), "T3 - T2",
+                  res)
+            # the error estimate's S bit says what the kernel says
+            check(all(bool(ee & 0x8000) == clock_synchronized()
+                      for _, _, ee in res), "S bit", res,
+                  clock_synchronized())
+            # not STAMP: a non-zero MBZ area is plain echo
+            u = socket.socket(socket.AF_INET6 if ":" in host else
+                              socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(1)
+            plain = b"\x01" * 64
+            u.sendto(plain, (host, port))
+            back, _ = u.recvfrom(1000)
+            u.close()
+            check(back == plain, "plain echo unchanged", back)
+            if host == "127.0.0.1":
+                lost = 0
+                for i in range(200):
+                    reply, _, _, _ = stamp_exchange(host, port, i,
+                                                    src="127.0.0.2",
+                                                    timeout=0.005)
+                    lost += reply is None
+                check(lost == 200, "nothing to a spoofed source", lost)
+            st = r.status()
+            check(st["stamp_packets"] == 3, "STAMP counted", st)
+            app_ok(r.app(a, "close", r.addr, g["test_id"]), "close")
 
 
 def udp_binds(port):

@@ -66,6 +66,7 @@ static const struct {
 	TEST(test_refl_frame),
 	TEST(test_refl_access),
 	TEST(test_refl_audit),
+	TEST(test_refl_stamp),
 	TEST(test_icmp_echo_replies),
 	TEST(test_ctrl_peercred),
 	TEST(test_media_sdp_answer),

@@ -89,6 +89,7 @@ int test_refl_cert(void);
 int test_refl_frame(void);
 int test_refl_access(void);
 int test_refl_audit(void);
+int test_refl_stamp(void);
 int test_icmp_echo_replies(void);
 int test_ctrl_peercred(void);
 int test_media_sdp_answer(void);
