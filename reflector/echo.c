@@ -110,6 +110,7 @@ static int take(struct refl_session *s, const struct sockaddr_storage *from,
 	++s->pkts_in;
 	++m->st.echo_in;
 	s->bytes_in += len;
+	s->h->bytes_today += len;
 	if (s->tokens < 1.0) {
 		++s->dropped_rate;
 		++m->st.dropped_rate;
@@ -153,6 +154,7 @@ static void echo_recv(int fd, int events, void *arg)
 			break;
 
 		refill(s, gw_now_us());
+		refl_hist_today(s->h);
 		memset(out, 0, sizeof(out));
 		for (int i = 0; i < n; i++) {
 			size_t len = in[i].msg_len;
@@ -200,10 +202,19 @@ static void echo_recv(int fd, int events, void *arg)
 				break;  /* a full socket buffer drops, as UDP */
 			for (int i = sent; i < sent + r; i++) {
 				s->bytes_out += out[i].msg_hdr.msg_iov->iov_len;
+				s->h->bytes_today +=
+					out[i].msg_hdr.msg_iov->iov_len;
 				++s->pkts_out;
 				++m->st.echo_out;
 			}
 			sent += r;
+		}
+
+		/* the peer's bytes today, both directions: past its quota
+		 * the session ends (and says so in the audit log) */
+		if (s->h->bytes_today >= m->q.max_bytes_per_day_per_peer) {
+			refl_session_end(s, "quota_exceeded");
+			return;
 		}
 
 		if (n < ECHO_BATCH)

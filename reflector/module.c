@@ -31,16 +31,17 @@ enum {
 };
 
 
-int refl_peers_path(char *buf, size_t size, const char *key_path)
+int refl_peers_path(char *buf, size_t size, const char *key_path,
+		    const char *name)
 {
 	const char *slash = strrchr(key_path, '/');
 	int n;
 
 	if (slash)
-		n = snprintf(buf, size, "%.*s/paired_peers.json",
-			     (int)(slash - key_path), key_path);
+		n = snprintf(buf, size, "%.*s/%s", (int)(slash - key_path),
+			     key_path, name);
 	else
-		n = snprintf(buf, size, "paired_peers.json");
+		n = snprintf(buf, size, "%s", name);
 
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
 }
@@ -237,7 +238,7 @@ static int refl_alloc(void **statep, const struct gw_conf *conf,
 {
 	const char *key = conf->reflector.identity.private_key_path;
 	const char *audit = conf->reflector.logging.audit_log_path;
-	char why[PATH_MAX + 200], store[PATH_MAX];
+	char why[PATH_MAX + 200], store[PATH_MAX], quota[PATH_MAX];
 	struct gw_ctrl *ctrl = gw_daemon_ctrl(d);
 	struct refl *rf;
 	bool created;
@@ -274,7 +275,9 @@ static int refl_alloc(void **statep, const struct gw_conf *conf,
 		goto out;
 	}
 
-	err = refl_peers_path(store, sizeof(store), key);
+	err = refl_peers_path(store, sizeof(store), key, "paired_peers.json");
+	if (!err)
+		err = refl_peers_path(quota, sizeof(quota), key, "quota.json");
 	if (!err)
 		err = refl_access_alloc(&rf->access,
 					conf->reflector.access.authorized_peers,
@@ -291,7 +294,7 @@ static int refl_alloc(void **statep, const struct gw_conf *conf,
 			     conf->reflector.network.alpn, why, sizeof(why));
 	if (!err)
 		err = refl_sessions_alloc(&rf->sessions, rf->r, conf,
-					  rf->audit);
+					  rf->audit, quota);
 	if (!err)
 		err = refl_link_listen(rf, why, sizeof(why));
 	if (err) {

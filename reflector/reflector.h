@@ -15,7 +15,8 @@
 
 extern const struct gw_module refl_module;
 
-/** Where the paired peers are kept: beside the identity key */
-int refl_peers_path(char *buf, size_t size, const char *key_path);
+/** A file kept beside the identity key (paired_peers.json, quota.json) */
+int refl_peers_path(char *buf, size_t size, const char *key_path,
+		    const char *name);
 
 #endif

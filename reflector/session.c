@@ -62,15 +62,17 @@ static void mgr_destructor(void *data)
 	list_flush(&m->sessions);
 	list_flush(&m->hist);
 	mem_deref((void *)m->conf);
+	mem_deref(m->quota_path);
 }
 
 
 int refl_sessions_alloc(struct refl_sessions **mp, struct gw_reactor *r,
-			const struct gw_conf *conf, struct refl_audit *audit)
+			const struct gw_conf *conf, struct refl_audit *audit,
+			const char *quota_path)
 {
 	struct refl_sessions *m;
 
-	if (!mp || !r || !conf || !audit)
+	if (!mp || !r || !conf || !audit || !quota_path)
 		return EINVAL;
 
 	m = mem_zalloc(sizeof(*m), mgr_destructor);
@@ -82,6 +84,11 @@ int refl_sessions_alloc(struct refl_sessions **mp, struct gw_reactor *r,
 	m->audit = audit;
 	m->next_port = conf->reflector.network.data_port_range_start;
 	m->created_ms = gw_now_ms();
+	if (str_dup(&m->quota_path, quota_path)) {
+		mem_deref(m);
+		return ENOMEM;
+	}
+	refl_quota_load(m);
 	*mp = m;
 
 	return 0;
@@ -96,7 +103,7 @@ void refl_sessions_set_conf(struct refl_sessions *m,
 }
 
 
-static struct peer_hist *hist_get(struct refl_sessions *m, const char *id)
+struct peer_hist *refl_hist_get(struct refl_sessions *m, const char *id)
 {
 	struct peer_hist *h;
 
@@ -130,10 +137,16 @@ static void hist_prune(struct peer_hist *h, uint64_t now)
 }
 
 
-/* The UTC day's counters, started afresh at midnight */
-static void hist_today(struct peer_hist *h)
+uint64_t refl_today(void)
 {
-	uint64_t day = refl_wall_ms() / (86400ull * 1000);
+	return refl_wall_ms() / REFL_DAY_MS;
+}
+
+
+/* The UTC day's counters, started afresh at midnight */
+void refl_hist_today(struct peer_hist *h)
+{
+	uint64_t day = refl_today();
 
 	if (h->day != day) {
 		h->day = day;
@@ -159,7 +172,7 @@ static int hist_add(struct peer_hist *h, uint64_t now)
 	}
 	h->starts[h->n++] = now;
 	h->last_start = now;
-	hist_today(h);
+	refl_hist_today(h);
 	++h->tests_today;
 
 	return 0;
@@ -172,20 +185,11 @@ static size_t active_count(const struct refl_sessions *m)
 }
 
 
-static struct peer_hist *hist_get(struct refl_sessions *m, const char *id);
-
-
 static void complete(struct refl_session *s, const char *why)
 {
 	struct refl_sessions *m = s->m;
 	double dur = (double)(gw_now_ms() - s->start_ms) / 1000.0;
 	uint64_t bytes = s->bytes_in + s->bytes_out;
-	struct peer_hist *h = hist_get(m, s->peer_id);
-
-	if (h) {
-		hist_today(h);
-		h->bytes_today += bytes;
-	}
 
 	refl_audit_write(m->audit, "session_completed", REFL_AUDIT_REC(
 		.peer_id = s->peer_id, .test_type = s->type,
@@ -207,6 +211,13 @@ static void complete(struct refl_session *s, const char *why)
 	       (unsigned long long)bytes);
 	++m->st.completed;
 	mem_deref(s);
+	refl_quota_save(m);
+}
+
+
+void refl_session_end(struct refl_session *s, const char *why)
+{
+	complete(s, why);
 }
 
 
@@ -347,6 +358,15 @@ static bool admit(struct refl_sessions *m, const char *peer_id,
 			     m->q.max_tests_per_hour_per_peer);
 		return false;
 	}
+	refl_hist_today(h);
+	if (h->bytes_today >= m->q.max_bytes_per_day_per_peer) {
+		uint64_t wall = refl_wall_ms();
+
+		*errp = deny(m, reply, peer_id, type, params, "quota_exceeded",
+			     ceil_s((wall / REFL_DAY_MS + 1) * REFL_DAY_MS - wall),
+			     "daily byte quota exceeded");
+		return false;
+	}
 
 	return true;
 }
@@ -435,7 +455,7 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 	err = read_request(m, peer_id, req, &type, &params, &dur, reply);
 	if (err || !type)
 		return err;
-	h = hist_get(m, peer_id);
+	h = refl_hist_get(m, peer_id);
 	if (!h)
 		return ENOMEM;
 	if (!admit(m, peer_id, h, type, params, now, reply, &err))
@@ -452,8 +472,10 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 
 	/* checked and inserted in this one call: nothing runs in between */
 	err = session_new(&s, m, peer_id, peer, type, dur, fd, port);
-	if (!err)
+	if (!err) {
+		s->h = h;
 		err = hist_add(h, now);
+	}
 	if (err) {
 		mem_deref(s);
 		return err;
@@ -594,22 +616,14 @@ int refl_sessions_snapshot(struct refl_sessions *m, const char *peer_id,
 		err |= odict_entry_add(reply, "active_test", ODICT_NULL);
 	err |= odict_entry_add(reply, "active_tests", ODICT_ARRAY, arr);
 	{
-		struct peer_hist *h = hist_get(m, peer_id);
-		uint64_t running = 0;
+		struct peer_hist *h = refl_hist_get(m, peer_id);
 
-		for (struct le *le = m->sessions.head; le; le = le->next) {
-			const struct refl_session *s = le->data;
-
-			if (!strcmp(s->peer_id, peer_id))
-				running += s->bytes_in + s->bytes_out;
-		}
 		if (h)
-			hist_today(h);
+			refl_hist_today(h);
 		err |= odict_entry_add(reply, "tests_today", ODICT_INT,
 				       (int64_t)(h ? h->tests_today : 0));
 		err |= odict_entry_add(reply, "bytes_today", ODICT_INT,
-				       (int64_t)((h ? h->bytes_today : 0) +
-						 running));
+				       (int64_t)(h ? h->bytes_today : 0));
 	}
 	if (err)
 		err = ENOMEM;

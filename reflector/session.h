@@ -27,8 +27,13 @@ enum {
 	REFL_ECHO_MAX_DGRAM = 9216,   /**< [bytes] read; longer is cut */
 };
 
+/**
+ * @param quota_path  Where the day's bytes per peer are kept (read now,
+ *                    rewritten as sessions end)
+ */
 int refl_sessions_alloc(struct refl_sessions **mp, struct gw_reactor *r,
-			const struct gw_conf *conf, struct refl_audit *audit);
+			const struct gw_conf *conf, struct refl_audit *audit,
+			const char *quota_path);
 /** New requests use conf's quotas; running sessions keep their grant;
  *  the network settings stay as at start */
 void refl_sessions_set_conf(struct refl_sessions *m,

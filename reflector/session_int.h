@@ -33,6 +33,7 @@ struct peer_hist {
 struct refl_session {
 	struct le le;
 	struct refl_sessions *m;
+	struct peer_hist *h;          /**< its peer's (the manager's) */
 	char test_id[UUID_STR];
 	char token[UUID_STR];
 	char peer_id[REFL_ID_LEN + 1];
@@ -57,6 +58,7 @@ struct refl_sessions {
 	const struct gw_conf *conf;   /**< as at start: network */
 	struct gw_refl_quotas q;      /**< latest: quotas */
 	struct refl_audit *audit;
+	char *quota_path;             /**< the day's bytes, kept */
 	struct list sessions;
 	struct list hist;
 	uint16_t next_port;
@@ -67,6 +69,25 @@ struct refl_sessions {
 		uint64_t stamp;
 	} st;
 };
+
+
+#define REFL_DAY_MS (86400ull * 1000)
+
+/* session.c */
+
+/** The UTC day number now */
+uint64_t refl_today(void);
+/** peer id's history (made when new), or NULL */
+struct peer_hist *refl_hist_get(struct refl_sessions *m, const char *id);
+/** Start h's counts afresh when the UTC day has changed */
+void refl_hist_today(struct peer_hist *h);
+/** End s: audited session_completed with reason why, freed */
+void refl_session_end(struct refl_session *s, const char *why);
+
+
+/* quota.c */
+void refl_quota_load(struct refl_sessions *m);
+void refl_quota_save(struct refl_sessions *m);
 
 
 /* echo.c */

@@ -618,6 +618,57 @@ def stamp_from_an_independent_sender_ipv4_and_ipv6():
             app_ok(r.app(a, "close", r.addr, g["test_id"]), "close")
 
 
+@t.test
+def daily_byte_quota_across_sessions_and_a_restart():
+    """Echo bytes in and out count against max_bytes_per_day_per_peer:
+    a session that crosses it ends (audited); the next request is
+    denied quota_exceeded until midnight UTC, after a restart too."""
+    s = Scratch()
+    a, b = Peer(s.path, "a"), Peer(s.path, "b")
+    q = "max_bytes_per_day_per_peer: 20000, max_concurrent_tests: 2"
+    acc = "authorized_peers: [%s, %s]" % (a.id, b.id)
+    r = Reflector(scratch=s, access=acc, quotas=q)
+    with r:
+        e1 = app_ok(r.app(a, "echo", r.addr, "-c", "100", "-i", "2", "-s",
+                          "64"), "first session")
+        check("sent=100 received=100" in e1.stdout, "all answered",
+              e1.stdout)
+        st = json.loads(app_ok(r.app(a, "status", r.addr), "a").stdout)
+        check(st["bytes_today"] == 100 * 64 * 2, "12,800 bytes today",
+              st)
+        e2 = r.app(a, "echo", r.addr, "-c", "100", "-i", "2", "-s", "64",
+                   "-t", "500")
+        m = re.search(r"received=(\d+)", e2.stdout)
+        check(m and 50 <= int(m.group(1)) < 100, "answers stop at the "
+              "quota", e2.stdout, e2.stderr)
+        comp = r.events("session_completed")[-1]
+        check(comp["reason"] == "quota_exceeded" and
+              comp["bytes_transferred"] >= 20000 - 12800,
+              "the crossing audited", comp)
+        d = r.app(a, "session", r.addr)
+        wall = time.time()
+        left = 86400 - int(wall) % 86400
+        m = re.search(r"denied: quota_exceeded: daily byte quota exceeded "
+                      r"\(retry after (\d+) s\)", d.stderr)
+        check(d.returncode == 1 and m and
+              abs(int(m.group(1)) - left) <= 2, "quota_exceeded until "
+              "midnight", d.stderr, left)
+        app_ok(r.app(b, "session", r.addr), "b has its own quota")
+    qf = os.path.join(os.path.dirname(r.key_path), "quota.json")
+    kept = json.load(open(qf))
+    check(kept["day"] == int(time.time()) // 86400 and
+          kept["bytes"][a.id] >= 20000 and is_mode_600(qf),
+          "quota.json", kept)
+    r2 = Reflector(scratch=s, access=acc, quotas=q, port=r.port,
+                   data=r.data)
+    with r2:
+        d = r2.app(a, "session", r2.addr)
+        check(d.returncode == 1 and "quota_exceeded" in d.stderr,
+              "still over after a restart", d.stderr)
+        st = json.loads(app_ok(r2.app(a, "status", r2.addr), "a").stdout)
+        check(st["bytes_today"] == kept["bytes"][a.id], "bytes kept", st)
+
+
 def udp_binds(port):
     out = subprocess.run(["ss", "-Hlun", "sport", "= :%d" % port],
                          capture_output=True, text=True, timeout=10).stdout
