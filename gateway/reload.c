@@ -183,6 +183,8 @@ static int reload(struct gw_daemon *d, struct gw_reload *rep)
 	mem_deref(d->current);
 	d->current = mem_ref(conf);
 	++d->reloads;
+	/* path was the old configuration's, which may be gone now */
+	path = conf->path;
 
 	gw_log(GW_LOG_INFO, "gateway", "reload",
 	       GW_FIELDS(GW_FS("config", path),
