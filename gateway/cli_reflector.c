@@ -18,6 +18,45 @@
 #include "reflector/audit.h"
 #include "reflector/identity.h"
 
+/* Each running session (engine, PID), each peer's bytes today */
+static void print_list(const struct odict *o)
+{
+	const struct odict_entry *run = odict_lookup(o, "active");
+	const struct odict_entry *peers = odict_lookup(o, "peers_today");
+
+	for (struct le *le = run && run->type == ODICT_ARRAY ?
+		     run->u.odict->lst.head : NULL; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+		uint64_t port = 0, pid = 0, rem = 0;
+
+		if (e->type != ODICT_OBJECT)
+			continue;
+		odict_get_number(e->u.odict, &port, "port");
+		odict_get_number(e->u.odict, &rem, "remaining_sec");
+		printf("  session %s %s port %llu", odict_string(e->u.odict,
+		       "test_id"), odict_string(e->u.odict, "engine"),
+		       (unsigned long long)port);
+		if (odict_get_number(e->u.odict, &pid, "pid"))
+			printf(" pid %llu", (unsigned long long)pid);
+		printf(" %llu s left, peer %s\n", (unsigned long long)rem,
+		       odict_string(e->u.odict, "peer_id"));
+	}
+	for (struct le *le = peers && peers->type == ODICT_ARRAY ?
+		     peers->u.odict->lst.head : NULL; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+		uint64_t bytes = 0, tests = 0;
+
+		if (e->type != ODICT_OBJECT)
+			continue;
+		odict_get_number(e->u.odict, &bytes, "bytes_today");
+		odict_get_number(e->u.odict, &tests, "tests_today");
+		printf("  peer %s today: %llu bytes, %llu tests\n",
+		       odict_string(e->u.odict, "peer_id"),
+		       (unsigned long long)bytes, (unsigned long long)tests);
+	}
+}
+
+
 static int refl_status(struct cli *cli, int argc, char **argv)
 {
 	const struct odict_entry *subs, *refl;
@@ -71,6 +110,7 @@ static int refl_status(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)v[3],
 			       (unsigned long long)v[4],
 			       (unsigned long long)v[5]);
+			print_list(o);
 		}
 	}
 

@@ -12,11 +12,15 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +29,8 @@
 #include "reflector/appliance.h"
 #include "reflector/client.h"
 #include "reflector/identity.h"
+
+extern char **environ;
 
 enum {
 	EX_FAIL = 1, EX_USAGE = 2,
@@ -42,6 +48,8 @@ struct opts {
 	unsigned timeout_ms;          /**< -t */
 	unsigned duration;            /**< --duration */
 	bool keep;                    /**< echo: leave the session open */
+	unsigned streams;             /**< throughput: --streams, 0 default */
+	bool reverse, udp;            /**< throughput: --reverse, --udp */
 };
 
 
@@ -57,6 +65,8 @@ static void usage(FILE *f)
 "  echo IP:PORT [-c N] [-i MS] [-s BYTES] [-t MS] [--duration S]\n"
 "                                 a UDP echo session: N timestamped\n"
 "                                 datagrams, RTT min/avg/max and loss\n"
+"  throughput IP:PORT [--duration S] [--streams N] [--reverse] [--udp]\n"
+"                                 an iperf3 test against the reflector's\n"
 "  close IP:PORT TEST_ID          end one of this appliance's sessions\n"
 "  status IP:PORT                 this appliance's sessions there\n\n"
 "--json prints the reflector's reply as it came. Exit status: 0 done,\n"
@@ -271,6 +281,15 @@ static int request_session(struct refl_client *c, const struct opts *o,
 	if (!odict_alloc(&params, 4)) {
 		odict_entry_add(params, "duration_sec", ODICT_INT,
 				(int64_t)o->duration);
+		if (!strcmp(o->type, "throughput")) {
+			if (o->streams)
+				odict_entry_add(params, "streams", ODICT_INT,
+						(int64_t)o->streams);
+			odict_entry_add(params, "reverse", ODICT_BOOL,
+					o->reverse);
+			odict_entry_add(params, "protocol", ODICT_STRING,
+					o->udp ? "udp" : "tcp");
+		}
 		odict_entry_add(p, "params", ODICT_OBJECT, params);
 		mem_deref(params);
 	}
@@ -537,6 +556,174 @@ static int do_echo(const struct gw_conf *conf, const struct opts *o,
 }
 
 
+/* Run argv, its stdout into *outp (up to 4 MiB); the exit status */
+static int run_child(char *const argv[], char **outp, size_t *lenp)
+{
+	posix_spawn_file_actions_t fa;
+	size_t cap = 1 << 16, len = 0;
+	char *out = malloc(cap);
+	int pipefd[2], status = -1;
+	pid_t pid;
+
+	if (!out || pipe2(pipefd, O_CLOEXEC)) {
+		free(out);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(out);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap && cap < (4u << 20)) {
+			char *more = realloc(out, cap * 2);
+
+			if (!more)
+				break;
+			out = more;
+			cap *= 2;
+		}
+		n = read(pipefd[0], out + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(pipefd[0]);
+	out[len] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*outp = out;
+	*lenp = len;
+
+	return status;
+}
+
+
+static void sum_of(const struct odict *end, const char *key, uint64_t *bytes,
+		   double *bps)
+{
+	const struct odict_entry *e = odict_lookup(end, key);
+	const struct odict_entry *b;
+
+	if (!e || e->type != ODICT_OBJECT)
+		return;
+	odict_get_number(e->u.odict, bytes, "bytes");
+	b = odict_lookup(e->u.odict, "bits_per_second");
+	if (b && b->type == ODICT_DOUBLE)
+		*bps = b->u.dbl;
+	else if (b && b->type == ODICT_INT)
+		*bps = (double)b->u.integer;
+}
+
+
+static int do_throughput(const struct gw_conf *conf, const struct opts *o,
+			 char **args, int n)
+{
+	struct opts tp = *o;
+	struct refl_client *c = NULL;
+	struct odict *g = NULL, *res = NULL;
+	const struct odict_entry *end;
+	char host[64], port[8], dur[16], streams[8];
+	char *argv[16], *out = NULL;
+	uint64_t gport = 0, gstreams = 1, sent = 0, rcvd = 0;
+	double sbps = 0, rbps = 0;
+	size_t len = 0;
+	int rc, status, k = 0;
+
+	if (n != 1)
+		return EX_USAGE;
+	tp.type = "throughput";
+	rc = dial(conf, &tp, args[0], &c);
+	if (!rc)
+		rc = request_session(c, &tp, &g);
+	if (rc)
+		goto out;
+
+	odict_get_number(g, &gport, "port");
+	odict_get_number(g, &gstreams, "streams");
+	re_snprintf(host, sizeof(host), "%j", refl_client_addr(c));
+	snprintf(port, sizeof(port), "%llu", (unsigned long long)gport);
+	snprintf(streams, sizeof(streams), "%llu",
+		 (unsigned long long)gstreams);
+	{
+		uint64_t d = o->duration;
+
+		odict_get_number(g, &d, "duration_sec");
+		snprintf(dur, sizeof(dur), "%llu", (unsigned long long)d);
+	}
+	argv[k++] = conf->reflector.iperf3.path;
+	argv[k++] = "-c";
+	argv[k++] = host;
+	argv[k++] = "-p";
+	argv[k++] = port;
+	argv[k++] = "-t";
+	argv[k++] = dur;
+	argv[k++] = "-P";
+	argv[k++] = streams;
+	argv[k++] = "-J";
+	if (o->reverse)
+		argv[k++] = "-R";
+	if (o->udp)
+		argv[k++] = "-u";
+	argv[k] = NULL;
+
+	status = run_child(argv, &out, &len);
+	if (status < 0 || json_decode_odict(&res, 32, out, len, 16)) {
+		fprintf(stderr, "keepline appliance: iperf3 (%s) did not run "
+			"or wrote no JSON\n", conf->reflector.iperf3.path);
+		rc = EX_FAIL;
+		goto out;
+	}
+	if (odict_string(res, "error")) {
+		fprintf(stderr, "keepline appliance: iperf3: %s\n",
+			odict_string(res, "error"));
+		rc = EX_FAIL;
+		goto out;
+	}
+	end = odict_lookup(res, "end");
+	if (end && end->type == ODICT_OBJECT) {
+		sum_of(end->u.odict, "sum_sent", &sent, &sbps);
+		sum_of(end->u.odict, "sum_received", &rcvd, &rbps);
+		if (!sent)
+			sum_of(end->u.odict, "sum", &sent, &sbps);
+	}
+	if (o->json)
+		printf("{\"test_id\":\"%s\",\"port\":%s,\"streams\":%s,"
+		       "\"reverse\":%s,\"bytes_sent\":%llu,"
+		       "\"bytes_received\":%llu,\"sent_bps\":%.0f,"
+		       "\"received_bps\":%.0f}\n", odict_string(g, "test_id"),
+		       port, streams, o->reverse ? "true" : "false",
+		       (unsigned long long)sent, (unsigned long long)rcvd,
+		       sbps, rbps);
+	else
+		printf("throughput %s port %s test %s: %s streams%s, sent %llu "
+		       "bytes (%.1f Mbit/s), received %llu bytes (%.1f "
+		       "Mbit/s)\n", args[0], port, odict_string(g, "test_id"),
+		       streams, o->reverse ? ", reverse" : "",
+		       (unsigned long long)sent, sbps / 1e6,
+		       (unsigned long long)rcvd, rbps / 1e6);
+	rc = WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : EX_FAIL;
+
+ out:
+	free(out);
+	mem_deref(res);
+	mem_deref(g);
+	mem_deref(c);
+
+	return rc;
+}
+
+
 static int do_show_id(const struct gw_conf *conf, const struct opts *o,
 		      char **args, int n)
 {
@@ -578,6 +765,7 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 		{"show-id", do_show_id}, {"pair", do_pair},
 		{"hello", do_hello}, {"session", do_session},
 		{"echo", do_echo}, {"close", do_close},
+		{"throughput", do_throughput},
 		{"status", do_status},
 	};
 	static const struct option lopts[] = {
@@ -586,6 +774,9 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 		{"duration", required_argument, NULL, 'D'},
 		{"json", no_argument, NULL, 'j'},
 		{"keep", no_argument, NULL, 'k'},
+		{"streams", required_argument, NULL, 'P'},
+		{"reverse", no_argument, NULL, 'R'},
+		{"udp", no_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -596,6 +787,10 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 	bool bad = false;
 	const char *sub;
 	int c, rc;
+
+	/* a reflector that closes the link first (a refusal) must not kill
+	 * us with SIGPIPE when OpenSSL writes close_notify */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* options anywhere (glibc permutes; optind 0 starts it afresh);
 	 * the first word left is the sub-command */
@@ -608,6 +803,9 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 		case 'D': o.duration = num(optarg, &bad); break;
 		case 'j': o.json = true; break;
 		case 'k': o.keep = true; break;
+		case 'P': o.streams = num(optarg, &bad); break;
+		case 'R': o.reverse = true; break;
+		case 'U': o.udp = true; break;
 		case 'c': o.count = num(optarg, &bad); break;
 		case 'i': o.interval_ms = num(optarg, &bad); break;
 		case 's': o.size = num(optarg, &bad); break;

@@ -46,9 +46,17 @@ enum {
 
 enum conn_state { CONN_HANDSHAKE, CONN_OPEN };
 
+/* A reply the session manager sends later (a throughput grant) */
+struct pending {
+	struct le le;                 /**< in its connection's list */
+	struct refl_conn *c;          /**< NULL once the link is gone */
+	char rid[128];
+};
+
 struct refl_conn {
 	struct le le;
 	struct refl *rf;
+	struct list pending;
 	struct refl_tls *tls;         /**< the context it was accepted with */
 	int fd;
 	SSL *ssl;
@@ -64,12 +72,20 @@ struct refl_conn {
 };
 
 static void conn_io(struct refl_conn *c);
+static void conn_kick(struct refl_conn *c);
 
 
 static void conn_destructor(void *data)
 {
 	struct refl_conn *c = data;
 
+	/* replies still to come find no link */
+	while (c->pending.head) {
+		struct pending *p = c->pending.head->data;
+
+		p->c = NULL;
+		list_unlink(&p->le);
+	}
 	list_unlink(&c->le);
 	mem_deref(c->w);
 	mem_deref(c->t);
@@ -163,6 +179,8 @@ static int on_hello(struct refl_conn *c, const struct odict *p,
 	if (err)
 		goto out;
 	err = odict_entry_add(feat, "0", ODICT_STRING, "udp_echo");
+	err |= odict_entry_add(feat, "1", ODICT_STRING, "stamp");
+	err |= odict_entry_add(feat, "2", ODICT_STRING, "throughput");
 	err |= refl_sessions_policy(c->rf->sessions, pol);
 	err |= odict_entry_add(reply, "type", ODICT_STRING, "server_hello");
 	err |= odict_entry_add(reply, "version", ODICT_STRING, "1.0");
@@ -289,6 +307,47 @@ static int on_close(struct refl_conn *c, const struct odict *p,
 }
 
 
+static void pending_destructor(void *data)
+{
+	struct pending *p = data;
+
+	list_unlink(&p->le);
+}
+
+
+static void pending_reply(struct odict *reply, void *arg)
+{
+	struct pending *p = arg;
+	struct refl_conn *c = p->c;
+
+	if (!c)
+		return;
+	if (send_payload(c, p->rid, reply))
+		c->closing = true;
+	conn_kick(c);   /* out now, or when the socket can take it */
+}
+
+
+static int on_session(struct refl_conn *c, const char *rid,
+		      const struct odict *p, struct odict *reply,
+		      bool *pendingp)
+{
+	struct pending *pd = mem_zalloc(sizeof(*pd), pending_destructor);
+	int err;
+
+	if (!pd)
+		return ENOMEM;
+	pd->c = c;
+	str_ncpy(pd->rid, rid ? rid : "", sizeof(pd->rid));
+	list_append(&c->pending, &pd->le, pd);
+	err = refl_session_request(c->rf->sessions, c->peer_id, &c->peer, p,
+				   reply, pending_reply, pd, pendingp);
+	mem_deref(pd);   /* the manager holds it while a reply is due */
+
+	return err;
+}
+
+
 static void on_frame(struct refl_conn *c, const struct odict *msg)
 {
 	const char *rid = odict_string(msg, "request_id");
@@ -296,6 +355,7 @@ static void on_frame(struct refl_conn *c, const struct odict *msg)
 	const char *type = odict_string(p, "type");
 	const char *emsg = NULL;
 	struct odict *reply = NULL;
+	bool pending = false;
 	int err, code = 500;
 
 	++c->rf->st.frames_in;
@@ -316,8 +376,7 @@ static void on_frame(struct refl_conn *c, const struct odict *msg)
 	else if (!strcmp(type, "pair_request"))
 		err = on_pair(c, p, reply);
 	else if (!strcmp(type, "session_request"))
-		err = refl_session_request(c->rf->sessions, c->peer_id,
-					   &c->peer, p, reply);
+		err = on_session(c, rid, p, reply, &pending);
 	else if (!strcmp(type, "session_close"))
 		err = on_close(c, p, reply, &code, &emsg);
 	else if (!strcmp(type, "get_status"))
@@ -333,7 +392,7 @@ static void on_frame(struct refl_conn *c, const struct odict *msg)
  out:
 	if (err)
 		send_error(c, rid, code, emsg ? emsg : strerror(err));
-	else if (send_payload(c, rid, reply))
+	else if (!pending && send_payload(c, rid, reply))
 		c->closing = true;
 	mem_deref(reply);
 }
@@ -541,6 +600,22 @@ static void take_frames(struct refl_conn *c)
 		mem_deref(msg);
 	}
 	compact(c->in);
+}
+
+
+/* Send what is queued; the interest follows (nothing is read here) */
+static void conn_kick(struct refl_conn *c)
+{
+	bool blocked = false;
+
+	if (c->state != CONN_OPEN)
+		return;
+	if (flush_out(c, &blocked) || (c->closing && !blocked)) {
+		conn_close(c);
+		return;
+	}
+	gw_watch_set(c->w, c->closing ? GW_FD_WRITE :
+		     GW_FD_READ | (blocked ? GW_FD_WRITE : 0));
 }
 
 

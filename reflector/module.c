@@ -397,6 +397,7 @@ static void refl_status(void *state, struct odict *o)
 	odict_entry_add(o, "audit_records", ODICT_INT,
 			(int64_t)refl_audit_count(rf->audit));
 	refl_sessions_status(rf->sessions, o);
+	refl_sessions_list(rf->sessions, o);
 }
 
 

@@ -43,6 +43,11 @@ static void session_destructor(void *data)
 	mem_deref(s->t);
 	if (s->fd >= 0)
 		close(s->fd);
+	/* a running iperf3 gets SIGTERM, then SIGKILL, and is reaped */
+	mem_deref(s->proc);
+	mem_deref(s->wait);
+	mem_deref(s->params);
+	mem_deref(s->later_arg);   /* a peer never told: its link is gone */
 }
 
 
@@ -284,46 +289,70 @@ static uint64_t ceil_s(uint64_t ms)
 }
 
 
-/* What is asked: the type and duration, clamped; NULL type and a deny
- * in reply when the request itself is refused */
+/* What is asked: the type, duration and throughput options, clamped;
+ * NULL type and a deny in reply when the request itself is refused */
 static int read_request(struct refl_sessions *m, const char *peer_id,
-			const struct odict *req, const char **typep,
-			const struct odict **paramsp, uint64_t *durp,
-			struct odict *reply)
+			const struct odict *req, struct refl_session *want,
+			const struct odict **paramsp, struct odict *reply)
 {
 	const char *type = odict_string(req, "test_type");
 	const struct odict_entry *pe = odict_lookup(req, "params");
 	const struct odict *params = NULL;
+	const char *proto;
 
 	if (pe && pe->type == ODICT_OBJECT)
 		params = pe->u.odict;
 	*paramsp = params;
-	*typep = NULL;
+	want->type = NULL;
 
 	if (!type)
 		return deny(m, reply, peer_id, NULL, params, "invalid_params",
 			    0, "no test_type string");
-	if (!strcmp(type, "throughput"))
-		return deny(m, reply, peer_id, "throughput", params,
-			    "invalid_params", 0, "throughput is not in this "
-			    "build yet");
-	if (strcmp(type, "udp_echo"))
+	if (!strcmp(type, "udp_echo"))
+		want->type = "udp_echo";
+	else if (!strcmp(type, "throughput"))
+		want->type = "throughput";
+	else
 		return deny(m, reply, peer_id, NULL, params, "invalid_params",
 			    0, "unknown test_type '%.40s'", type);
-	if (!m->q.allow_udp_echo)
-		return deny(m, reply, peer_id, "udp_echo", params,
-			    "unauthorized", 0, "udp_echo is not allowed here "
-			    "(reflector.quotas.allow_udp_echo)");
+	type = want->type;
+	want->type = NULL;
+	if (!strcmp(type, "udp_echo") ? !m->q.allow_udp_echo :
+	    !m->q.allow_throughput)
+		return deny(m, reply, peer_id, type, params, "unauthorized", 0,
+			    "%s is not allowed here (reflector.quotas.allow_%s)",
+			    type, type);
 
 	pe = params ? odict_lookup(params, "duration_sec") : NULL;
 	if (!pe || pe->type != ODICT_INT || pe->u.integer < 1)
-		return deny(m, reply, peer_id, "udp_echo", params,
-			    "invalid_params", 0, "params.duration_sec must be "
-			    "a whole number of seconds, at least 1");
+		return deny(m, reply, peer_id, type, params, "invalid_params",
+			    0, "params.duration_sec must be a whole number of "
+			    "seconds, at least 1");
+	want->duration_s = (uint64_t)pe->u.integer >
+		m->q.max_test_duration_sec ? m->q.max_test_duration_sec :
+		(uint64_t)pe->u.integer;
 
-	*durp = (uint64_t)pe->u.integer > m->q.max_test_duration_sec ?
-		m->q.max_test_duration_sec : (uint64_t)pe->u.integer;
-	*typep = "udp_echo";
+	/* throughput: streams clamped, reverse, tcp or udp */
+	want->streams = m->conf->reflector.iperf3.default_streams;
+	pe = params ? odict_lookup(params, "streams") : NULL;
+	if (pe && pe->type != ODICT_NULL) {
+		if (pe->type != ODICT_INT || pe->u.integer < 1)
+			return deny(m, reply, peer_id, type, params,
+				    "invalid_params", 0, "params.streams must "
+				    "be a whole number, at least 1");
+		want->streams = (unsigned)(pe->u.integer > 128 ? 128 :
+					   pe->u.integer);
+	}
+	if (want->streams > m->conf->reflector.iperf3.max_streams)
+		want->streams = m->conf->reflector.iperf3.max_streams;
+	if (params)
+		odict_get_boolean(params, &want->reverse, "reverse");
+	proto = params ? odict_string(params, "protocol") : NULL;
+	if (proto && strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		return deny(m, reply, peer_id, type, params, "invalid_params",
+			    0, "params.protocol is tcp or udp");
+	want->udp = proto && !strcmp(proto, "udp");
+	want->type = type;
 
 	return 0;
 }
@@ -419,7 +448,7 @@ static int session_new(struct refl_session **sp, struct refl_sessions *m,
 	s->wall_start_ms = refl_wall_ms();
 	s->duration_s = dur;
 
-	err = refl_echo_start(s);
+	err = fd >= 0 ? refl_echo_start(s) : 0;
 	if (!err)
 		err = gw_timer_alloc(&s->t, m->r);
 	if (!err)
@@ -435,45 +464,95 @@ static int session_new(struct refl_session **sp, struct refl_sessions *m,
 }
 
 
+int refl_session_granted(struct refl_session *s, struct odict *reply)
+{
+	struct refl_sessions *m = s->m;
+	int err;
+
+	/* on the record before the peer hears of it */
+	err = refl_audit_write(m->audit, "session_granted", REFL_AUDIT_REC(
+		.peer_id = s->peer_id, .test_type = s->type,
+		.test_id = s->test_id, .params = s->params,
+		.decision = "allowed"));
+	if (err)
+		return refl_session_refused(s, reply, "resource_exhausted", 1,
+					    "the audit log cannot be written");
+	++m->st.granted;
+	gw_log(GW_LOG_INFO, "reflector", "session_granted",
+	       GW_FIELDS(GW_FS("test_id", s->test_id),
+			 GW_FS("peer_id", s->peer_id), GW_FS("type", s->type),
+			 GW_FU("port", s->port),
+			 GW_FU("duration_sec", s->duration_s)),
+	       "Session %s granted to %s: %s on port %u for %llu s",
+	       s->test_id, s->peer_id, s->type, s->port,
+	       (unsigned long long)s->duration_s);
+
+	return grant_reply(s, reply);
+}
+
+
+int refl_session_refused(struct refl_session *s, struct odict *reply,
+			 const char *reason, uint64_t retry_after,
+			 const char *msg)
+{
+	int err = deny(s->m, reply, s->peer_id, s->type, s->params, reason,
+		       retry_after, "%s", msg);
+
+	if (s->later)
+		refl_tp_reply(s, reply);
+	mem_deref(s);
+
+	return err;
+}
+
+
 int refl_session_request(struct refl_sessions *m, const char *peer_id,
 			 const struct sa *peer, const struct odict *req,
-			 struct odict *reply)
+			 struct odict *reply, refl_reply_h *later, void *arg,
+			 bool *pendingp)
 {
 	const struct gw_conf *c;
 	const struct odict *params = NULL;
-	const char *type = NULL;
-	struct refl_session *s = NULL;
+	struct refl_session want = {0}, *s = NULL;
 	struct peer_hist *h;
-	uint64_t dur = 0, now = gw_now_ms();
+	uint64_t now = gw_now_ms();
 	int err = 0, fd = -1;
 	uint16_t port = 0;
 
-	if (!m || !peer_id || !peer || !req || !reply)
+	if (!m || !peer_id || !peer || !req || !reply || !pendingp)
 		return EINVAL;
 	c = m->conf;
+	*pendingp = false;
 
-	err = read_request(m, peer_id, req, &type, &params, &dur, reply);
-	if (err || !type)
+	err = read_request(m, peer_id, req, &want, &params, reply);
+	if (err || !want.type)
 		return err;
 	h = refl_hist_get(m, peer_id);
 	if (!h)
 		return ENOMEM;
-	if (!admit(m, peer_id, h, type, params, now, reply, &err))
+	if (!admit(m, peer_id, h, want.type, params, now, reply, &err))
 		return err;
 
-	err = refl_echo_bind(m, &fd, &port);
-	if (err)
-		return deny(m, reply, peer_id, type, params,
-			    "resource_exhausted", 1, "no free data port in "
-			    "%u-%u: %s",
-			    c->reflector.network.data_port_range_start,
-			    c->reflector.network.data_port_range_end,
-			    strerror(err));
+	if (!strcmp(want.type, "udp_echo")) {
+		err = refl_echo_bind(m, &fd, &port);
+		if (err)
+			return deny(m, reply, peer_id, want.type, params,
+				    "resource_exhausted", 1, "no free data "
+				    "port in %u-%u: %s",
+				    c->reflector.network.data_port_range_start,
+				    c->reflector.network.data_port_range_end,
+				    strerror(err));
+	}
 
 	/* checked and inserted in this one call: nothing runs in between */
-	err = session_new(&s, m, peer_id, peer, type, dur, fd, port);
+	err = session_new(&s, m, peer_id, peer, want.type, want.duration_s,
+			  fd, port);
 	if (!err) {
 		s->h = h;
+		s->streams = want.streams;
+		s->reverse = want.reverse;
+		s->udp = want.udp;
+		s->params = mem_ref((void *)params);
 		err = hist_add(h, now);
 	}
 	if (err) {
@@ -482,25 +561,24 @@ int refl_session_request(struct refl_sessions *m, const char *peer_id,
 	}
 	list_append(&m->sessions, &s->le, s);
 
-	/* on the record before the peer hears of it */
-	err = refl_audit_write(m->audit, "session_granted", REFL_AUDIT_REC(
-		.peer_id = peer_id, .test_type = type, .test_id = s->test_id,
-		.params = params, .decision = "allowed"));
-	if (err) {
-		mem_deref(s);
-		return deny(m, reply, peer_id, type, params,
-			    "resource_exhausted", 1, "the audit log cannot "
-			    "be written");
-	}
-	++m->st.granted;
-	gw_log(GW_LOG_INFO, "reflector", "session_granted",
-	       GW_FIELDS(GW_FS("test_id", s->test_id),
-			 GW_FS("peer_id", peer_id), GW_FS("type", type),
-			 GW_FU("port", port), GW_FU("duration_sec", dur)),
-	       "Session %s granted to %s: %s on port %u for %llu s",
-	       s->test_id, peer_id, type, port, (unsigned long long)dur);
+	if (fd >= 0)
+		return refl_session_granted(s, reply);
 
-	return grant_reply(s, reply);
+	/* throughput: granted once iperf3 listens */
+	s->later = later;
+	s->later_arg = mem_ref(arg);
+	err = refl_tp_start(s);
+	if (err) {
+		s->later = NULL;
+		s->later_arg = mem_deref(s->later_arg);
+		return refl_session_refused(s, reply, "resource_exhausted", 1,
+					    err == EADDRINUSE ?
+					    "no free data port" :
+					    "iperf3 cannot be run");
+	}
+	*pendingp = true;
+
+	return 0;
 }
 
 
@@ -719,6 +797,8 @@ int refl_sessions_policy(struct refl_sessions *m, struct odict *o)
 		return err;
 	if (m->q.allow_udp_echo)
 		err = odict_entry_add(types, "0", ODICT_STRING, "udp_echo");
+	if (m->q.allow_throughput)
+		err |= odict_entry_add(types, "1", ODICT_STRING, "throughput");
 
 	err |= odict_entry_add(o, "max_test_duration_sec", ODICT_INT,
 			       (int64_t)m->q.max_test_duration_sec);
@@ -730,4 +810,63 @@ int refl_sessions_policy(struct refl_sessions *m, struct odict *o)
 	mem_deref(types);
 
 	return err ? ENOMEM : 0;
+}
+
+
+void refl_sessions_list(struct refl_sessions *m, struct odict *o)
+{
+	struct odict *run = NULL, *peers = NULL;
+	unsigned i = 0;
+	uint64_t now = gw_now_ms();
+
+	if (odict_alloc(&run, 8) || odict_alloc(&peers, 8))
+		goto out;
+	for (struct le *le = m->sessions.head; le; le = le->next) {
+		const struct refl_session *s = le->data;
+		uint64_t end = s->start_ms + s->duration_s * 1000;
+		struct odict *e;
+		char k[16];
+
+		if (odict_alloc(&e, 8))
+			break;
+		odict_entry_add(e, "test_id", ODICT_STRING, s->test_id);
+		odict_entry_add(e, "peer_id", ODICT_STRING, s->peer_id);
+		odict_entry_add(e, "engine", ODICT_STRING,
+				s->proc ? "iperf3" : s->type);
+		odict_entry_add(e, "port", ODICT_INT, (int64_t)s->port);
+		if (s->proc)
+			odict_entry_add(e, "pid", ODICT_INT,
+					(int64_t)gw_proc_pid(s->proc));
+		odict_entry_add(e, "remaining_sec", ODICT_INT,
+				(int64_t)(end > now ? ceil_s(end - now) : 0));
+		snprintf(k, sizeof(k), "%u", i++);
+		odict_entry_add(run, k, ODICT_OBJECT, e);
+		mem_deref(e);
+	}
+	i = 0;
+	for (struct le *le = m->hist.head; le; le = le->next) {
+		struct peer_hist *h = le->data;
+		struct odict *e;
+		char k[16];
+
+		refl_hist_today(h);
+		if (!h->bytes_today && !h->tests_today)
+			continue;
+		if (odict_alloc(&e, 4))
+			break;
+		odict_entry_add(e, "peer_id", ODICT_STRING, h->id);
+		odict_entry_add(e, "bytes_today", ODICT_INT,
+				(int64_t)h->bytes_today);
+		odict_entry_add(e, "tests_today", ODICT_INT,
+				(int64_t)h->tests_today);
+		snprintf(k, sizeof(k), "%u", i++);
+		odict_entry_add(peers, k, ODICT_OBJECT, e);
+		mem_deref(e);
+	}
+	odict_entry_add(o, "active", ODICT_ARRAY, run);
+	odict_entry_add(o, "peers_today", ODICT_ARRAY, peers);
+
+ out:
+	mem_deref(run);
+	mem_deref(peers);
 }

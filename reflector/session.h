@@ -39,19 +39,27 @@ int refl_sessions_alloc(struct refl_sessions **mp, struct gw_reactor *r,
 void refl_sessions_set_conf(struct refl_sessions *m,
 			    const struct gw_conf *conf);
 
+/** A reply decided later (a throughput grant waits for iperf3 to
+ *  listen); arg is a mem object the session holds a reference to */
+typedef void (refl_reply_h)(struct odict *reply, void *arg);
+
 /**
  * Decide a session_request and fill the reply payload: "session_grant"
- * or "session_deny" (audited, fsync'd, before this returns).
+ * or "session_deny" (audited, fsync'd, before the peer is told).
  *
  * @param peer_id  Authenticated Endpoint ID
  * @param peer     Its control connection's address (the data plane
  *                 answers this IP only)
  * @param req      The request payload
- * @param reply    An empty odict to fill
+ * @param reply    An empty odict to fill now, unless *pendingp
+ * @param later    Called once with the reply when *pendingp is set
+ * @param arg      later's argument (a mem object: a reference is held)
+ * @param pendingp Set when the reply comes through later
  */
 int refl_session_request(struct refl_sessions *m, const char *peer_id,
 			 const struct sa *peer, const struct odict *req,
-			 struct odict *reply);
+			 struct odict *reply, refl_reply_h *later, void *arg,
+			 bool *pendingp);
 
 /**
  * session_close from peer_id.
@@ -73,6 +81,9 @@ unsigned refl_sessions_close_peer(struct refl_sessions *m,
 void refl_sessions_close_all(struct refl_sessions *m, const char *why);
 
 void refl_sessions_status(struct refl_sessions *m, struct odict *o);
+/** keepline reflector status: each running session (engine, PID) and
+ *  each peer's bytes today */
+void refl_sessions_list(struct refl_sessions *m, struct odict *o);
 void refl_sessions_metrics(struct refl_sessions *m, struct gw_metrics *mt);
 /** policy_summary for server_hello */
 int refl_sessions_policy(struct refl_sessions *m, struct odict *o);

@@ -13,9 +13,11 @@
 #include "gateway/conf.h"
 #include "reflector/id.h"
 
+struct gw_proc;
 struct gw_reactor;
 struct gw_timer;
 struct gw_watch;
+struct odict;
 struct refl_audit;
 
 enum { UUID_STR = 37 };
@@ -51,6 +53,18 @@ struct refl_session {
 	uint64_t stamp_pkts;          /**< answered as STAMP */
 	double tokens, burst, rate;
 	uint64_t refill_us;
+
+	/* throughput (throughput.c) */
+	struct gw_proc *proc;         /**< iperf3 -s -1 */
+	struct gw_timer *wait;        /**< until it listens */
+	uint64_t wait_until;
+	unsigned tries;
+	unsigned streams;
+	bool reverse, udp;
+	bool granted;                 /**< the peer was told */
+	struct odict *params;         /**< as asked, for the audit */
+	refl_reply_h *later;
+	void *later_arg;              /**< a reference */
 };
 
 struct refl_sessions {
@@ -89,6 +103,28 @@ void refl_session_end(struct refl_session *s, const char *why);
 void refl_quota_load(struct refl_sessions *m);
 void refl_quota_save(struct refl_sessions *m);
 
+
+/* session.c, for throughput.c */
+
+/** The grant: audited, counted, logged, and the reply filled */
+int  refl_session_granted(struct refl_session *s, struct odict *reply);
+/** A deny for s, audited and sent through s->later; s then goes (never
+ *  granted: no session_completed) */
+int  refl_session_refused(struct refl_session *s, struct odict *reply,
+			  const char *reason, uint64_t retry_after,
+			  const char *msg);
+
+/* throughput.c */
+
+/**
+ * Start iperf3 for s (type throughput, in the manager's list, not yet
+ * granted): a free port, `iperf3 -s -1 -J`, and the grant once it
+ * listens, through s->later. The bytes iperf3 reports count against the
+ * peer's quota when it exits; the session ends then.
+ */
+int  refl_tp_start(struct refl_session *s);
+/** Send s's pending reply through s->later (once) */
+void refl_tp_reply(struct refl_session *s, struct odict *reply);
 
 /* echo.c */
 

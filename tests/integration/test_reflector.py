@@ -356,7 +356,8 @@ def cooldown_and_disallowed_type():
               "udp_echo disallowed", un.stderr)
         h = json.loads(app_ok(r.app(a, "hello", r.addr, "--json"),
                               "hello").stdout)
-        check(h["policy_summary"]["allowed_test_types"] == [],
+        check(h["policy_summary"]["allowed_test_types"] == ["throughput"]
+              and h["features"] == ["udp_echo", "stamp", "throughput"],
               "the policy says so", h)
 
         # a cooldown ends: wait it out and the next test is allowed
@@ -365,7 +366,9 @@ def cooldown_and_disallowed_type():
         with open(r.conf, "w") as f:
             f.write(text.replace("cooldown_sec: 0, allow_udp_echo: false",
                                  "cooldown_sec: 2"))
-        check(r.cli("reload").returncode == 0, "reload cooldown 2 s")
+        rl = r.cli("reload")
+        check(rl.returncode == 0, "reload cooldown 2 s", rl.stdout,
+              rl.stderr, r.logs()[-6000:])
         time.sleep(2.1)
         app_ok(r.app(a, "session", r.addr), "after the cooldown")
         cd = r.app(a, "session", r.addr)
@@ -386,7 +389,8 @@ def echo_burst(addr, port, n, src="127.0.0.1", size=100, window=3.0):
     sent_bytes = 0
     t0 = time.monotonic()
     for i in range(n):
-        msg = i.to_bytes(4, "big") * (size // 4)
+        # never zeros at octets 14..43: that would be a STAMP packet
+        msg = (i | 0x80000000).to_bytes(4, "big") * (size // 4)
         try:
             s.sendto(msg, (addr, port))
             sent_bytes += len(msg)
@@ -606,13 +610,27 @@ def stamp_from_an_independent_sender_ipv4_and_ipv6():
             u.close()
             check(back == plain, "plain echo unchanged", back)
             if host == "127.0.0.1":
-                lost = 0
-                for i in range(200):
-                    reply, _, _, _ = stamp_exchange(host, port, i,
-                                                    src="127.0.0.2",
-                                                    timeout=0.005)
-                    lost += reply is None
-                check(lost == 200, "nothing to a spoofed source", lost)
+                # 10,000 test packets from a spoofed source: nothing back
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                u.bind(("127.0.0.2", 0))
+                u.setblocking(False)
+                for i in range(10000):
+                    sec, frac, _ = ntp_now()
+                    try:
+                        u.sendto(struct.pack("!IIIH", i, sec, frac, 0) +
+                                 b"\0" * 30, (host, port))
+                    except BlockingIOError:
+                        time.sleep(0.001)
+                time.sleep(1.0)
+                got = 0
+                while True:
+                    try:
+                        u.recv(100)
+                        got += 1
+                    except BlockingIOError:
+                        break
+                u.close()
+                check(got == 0, "nothing to a spoofed source", got)
             st = r.status()
             check(st["stamp_packets"] == 3, "STAMP counted", st)
             app_ok(r.app(a, "close", r.addr, g["test_id"]), "close")
@@ -667,6 +685,117 @@ def daily_byte_quota_across_sessions_and_a_restart():
               "still over after a restart", d.stderr)
         st = json.loads(app_ok(r2.app(a, "status", r2.addr), "a").stdout)
         check(st["bytes_today"] == kept["bytes"][a.id], "bytes kept", st)
+
+
+def iperf3_children(pid):
+    """The iperf3 processes whose parent is pid, and any zombie child"""
+    kids, zombies = [], []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[1]) != pid:
+            continue
+        if fields[0] == "Z":
+            zombies.append(int(d))
+        elif name == "iperf3":
+            kids.append(int(d))
+    return kids, zombies
+
+
+@t.test
+def throughput_with_the_real_iperf3_client():
+    """A throughput grant runs `iperf3 -s -1` on a data port; the real
+    iperf3 client (through `keepline appliance throughput`) measures;
+    the bytes are counted and audited, the child is gone after its one
+    test, and there is never a zombie."""
+    s = Scratch()
+    a = Peer(s.path, "a")
+    with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
+                   quotas="max_concurrent_tests: 2, "
+                   "max_bytes_per_day_per_peer: 1e13") as r:
+        tp = r.app(a, "throughput", r.addr, "--duration", "1", "--streams",
+                   "9", "--json", timeout=40)
+        check(tp.returncode == 0, "throughput", tp.stdout, tp.stderr,
+              r.logs()[-2000:])
+        res = json.loads(tp.stdout)
+        check(res["streams"] == 4 and res["bytes_received"] > 1000000 and
+              res["received_bps"] > 1e6, "4 streams (max_streams), "
+              "megabytes across", res)
+        wait_for(lambda: r.events("session_completed"), 10,
+                 "the session ends when iperf3 has", r.audit())
+        comp = r.events("session_completed")[-1]
+        check(comp["test_id"] == res["test_id"] and
+              comp["reason"] == "completed" and
+              comp["test_type"] == "throughput" and
+              comp["bytes_transferred"] >= res["bytes_received"] * 0.9,
+              "bytes counted", comp, res)
+        g = r.events("session_granted")[-1]
+        check(g["test_type"] == "throughput", "granted audited", g)
+        st = json.loads(app_ok(r.app(a, "status", r.addr), "a").stdout)
+        check(st["bytes_today"] == comp["bytes_transferred"],
+              "into the quota", st, comp)
+        kids, zombies = iperf3_children(r.proc.pid)
+        check(not kids and not zombies, "no iperf3 left, no zombie",
+              kids, zombies)
+
+        # reverse: the reflector sends
+        rv = r.app(a, "throughput", r.addr, "--duration", "1", "--reverse",
+                   "--json", timeout=40)
+        check(rv.returncode == 0 and json.loads(rv.stdout)["reverse"],
+              "reverse", rv.stdout, rv.stderr)
+
+        # a client that connects and says nothing: iperf3 waits, and is
+        # killed at the session's deadline (1 s + 5 s grace), reaped
+        g = json.loads(app_ok(r.app(a, "session", r.addr, "--type",
+                                    "throughput", "--duration", "1",
+                                    "--json"), "grant").stdout)
+        kids, _ = iperf3_children(r.proc.pid)
+        check(len(kids) == 1, "one iperf3 waiting", kids)
+        st = r.cli("reflector", "status")
+        check("  session %s iperf3 port %d pid %d " % (g["test_id"],
+                                                     g["port"], kids[0])
+              in st.stdout and "  peer %s today: " % a.id in st.stdout,
+              "reflector status lists it with its PID", st.stdout)
+        silent = socket.create_connection(("127.0.0.1", g["port"]), 2)
+        t0 = time.monotonic()
+        wait_for(lambda: len(r.events("session_completed")) == 3, 12,
+                 "the hung test ends", r.audit())
+        took = time.monotonic() - t0
+        silent.close()
+        comp = r.events("session_completed")[-1]
+        check(comp["test_id"] == g["test_id"] and comp["reason"] ==
+              "expired" and 4.5 <= took <= 9, "killed at the deadline "
+              "(%.1f s)" % took, comp)
+        wait_for(lambda: iperf3_children(r.proc.pid) == ([], []), 5,
+                 "reaped, no zombie", iperf3_children(r.proc.pid))
+
+        # someone else runs the test on the granted port: discarded
+        g = json.loads(app_ok(r.app(a, "session", r.addr, "--type",
+                                    "throughput", "--duration", "1",
+                                    "--json"), "grant").stdout)
+        other = subprocess.run(["iperf3", "-c", "127.0.0.1", "-B",
+                                "127.0.0.2", "-p", str(g["port"]), "-t",
+                                "1", "-J"], capture_output=True, timeout=30)
+        check(other.returncode == 0, "the stranger's iperf3 ran",
+              other.stderr)
+        wait_for(lambda: len(r.events("session_completed")) >= 5, 10,
+                 "its end audited", r.audit())
+        ends = [e for e in r.events("session_completed")
+                if e["test_id"] == g["test_id"]]
+        check(len(ends) == 2 and ends[0]["decision"] == "denied" and
+              "result discarded" in ends[0]["reason"] and
+              ends[1]["bytes_transferred"] == 0, "discarded, audited",
+              ends)
+        check("was run by 127.0.0.2, not the granted peer" in r.logs(),
+              "logged")
+        check(iperf3_children(r.proc.pid) == ([], []), "reaped")
 
 
 def udp_binds(port):
@@ -791,7 +920,7 @@ reflector:
         pol = json.loads(h.stdout)["policy_summary"]
         check(pol == {"max_test_duration_sec": 60, "max_concurrent_tests": 1,
                       "max_tests_per_hour": 10,
-                      "allowed_test_types": ["udp_echo"]},
+                      "allowed_test_types": ["udp_echo", "throughput"]},
               "the reference's quotas", pol)
         st = d.request({"cmd": "status"})["subsystems"]["reflector"]
         check(st["listen"] == "127.0.0.1:%d" % port and st["peers"] == 1,
