@@ -137,6 +137,20 @@ reflector:
          self.data[0], self.data[1], network, access, quotas,
          self.audit_path, extra))
 
+    def __exit__(self, exc_type, exc, tb):
+        """Every test ends with no zombie of the daemon's, and no iperf3
+        of its left once it has stopped"""
+        kids = []
+        if self.proc and self.proc.poll() is None:
+            kids, zombies = iperf3_children(self.proc.pid)
+            if zombies and exc_type is None:
+                super().__exit__(exc_type, exc, tb)
+                raise AssertionError("zombie children %s" % zombies)
+        super().__exit__(exc_type, exc, tb)
+        left = [k for k in kids if os.path.exists("/proc/%d" % k)]
+        if left and exc_type is None:
+            raise AssertionError("iperf3 %s outlived the daemon" % left)
+
     def audit(self):
         try:
             with open(self.audit_path) as f:
@@ -165,6 +179,28 @@ reflector:
         ident = peer.raw if isinstance(peer, Peer) else peer
         return self.cli("appliance", "--identity", ident, *args,
                         timeout=timeout)
+
+
+def iperf3_children(pid):
+    """The iperf3 processes whose parent is pid, and any zombie child"""
+    kids, zombies = [], []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[1]) != pid:
+            continue
+        if fields[0] == "Z":
+            zombies.append(int(d))
+        elif name == "iperf3":
+            kids.append(int(d))
+    return kids, zombies
 
 
 def app_ok(r, what):

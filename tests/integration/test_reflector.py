@@ -13,7 +13,7 @@ import threading
 import time
 
 from kltest import TAP, Scratch, check, wait_for
-from refltools import Peer, Reflector, app_ok, is_mode_600
+from refltools import Peer, Reflector, app_ok, iperf3_children, is_mode_600
 from sippkit import Sipp
 
 t = TAP()
@@ -685,28 +685,6 @@ def daily_byte_quota_across_sessions_and_a_restart():
               "still over after a restart", d.stderr)
         st = json.loads(app_ok(r2.app(a, "status", r2.addr), "a").stdout)
         check(st["bytes_today"] == kept["bytes"][a.id], "bytes kept", st)
-
-
-def iperf3_children(pid):
-    """The iperf3 processes whose parent is pid, and any zombie child"""
-    kids, zombies = [], []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        name = st[st.index("(") + 1:st.rindex(")")]
-        fields = st[st.rindex(")") + 2:].split()
-        if int(fields[1]) != pid:
-            continue
-        if fields[0] == "Z":
-            zombies.append(int(d))
-        elif name == "iperf3":
-            kids.append(int(d))
-    return kids, zombies
 
 
 @t.test
