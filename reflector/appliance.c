@@ -49,6 +49,7 @@ struct opts {
 	unsigned duration;            /**< --duration */
 	bool keep;                    /**< echo: leave the session open */
 	unsigned streams;             /**< throughput: --streams, 0 default */
+	const char *bitrate;          /**< throughput: --bitrate (iperf3 -b) */
 	bool reverse, udp;            /**< throughput: --reverse, --udp */
 };
 
@@ -66,7 +67,7 @@ static void usage(FILE *f)
 "                                 a UDP echo session: N timestamped\n"
 "                                 datagrams, RTT min/avg/max and loss\n"
 "  throughput IP:PORT [--duration S] [--streams N] [--reverse] [--udp]\n"
-"                                 an iperf3 test against the reflector's\n"
+"             [--bitrate 100M]    an iperf3 test against the reflector's\n"
 "  close IP:PORT TEST_ID          end one of this appliance's sessions\n"
 "  status IP:PORT                 this appliance's sessions there\n\n"
 "--json prints the reflector's reply as it came. Exit status: 0 done,\n"
@@ -634,7 +635,7 @@ static int do_throughput(const struct gw_conf *conf, const struct opts *o,
 	struct odict *g = NULL, *res = NULL;
 	const struct odict_entry *end;
 	char host[64], port[8], dur[16], streams[8];
-	char *argv[16], *out = NULL;
+	char *argv[18], *out = NULL;
 	uint64_t gport = 0, gstreams = 1, sent = 0, rcvd = 0;
 	double sbps = 0, rbps = 0;
 	size_t len = 0;
@@ -675,6 +676,10 @@ static int do_throughput(const struct gw_conf *conf, const struct opts *o,
 		argv[k++] = "-R";
 	if (o->udp)
 		argv[k++] = "-u";
+	if (o->bitrate) {
+		argv[k++] = "-b";
+		argv[k++] = (char *)o->bitrate;
+	}
 	argv[k] = NULL;
 
 	status = run_child(argv, &out, &len);
@@ -777,6 +782,7 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 		{"streams", required_argument, NULL, 'P'},
 		{"reverse", no_argument, NULL, 'R'},
 		{"udp", no_argument, NULL, 'U'},
+		{"bitrate", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -806,6 +812,7 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 		case 'P': o.streams = num(optarg, &bad); break;
 		case 'R': o.reverse = true; break;
 		case 'U': o.udp = true; break;
+		case 'B': o.bitrate = optarg; break;
 		case 'c': o.count = num(optarg, &bad); break;
 		case 'i': o.interval_ms = num(optarg, &bad); break;
 		case 's': o.size = num(optarg, &bad); break;

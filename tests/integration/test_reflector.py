@@ -698,14 +698,16 @@ def throughput_with_the_real_iperf3_client():
     with Reflector(scratch=s, access="authorized_peers: [%s]" % a.id,
                    quotas="max_concurrent_tests: 2, "
                    "max_bytes_per_day_per_peer: 1e13") as r:
+        # paced (-b): the other test files run beside this one
         tp = r.app(a, "throughput", r.addr, "--duration", "1", "--streams",
-                   "9", "--json", timeout=40)
+                   "9", "--bitrate", "50M", "--json", timeout=40)
         check(tp.returncode == 0, "throughput", tp.stdout, tp.stderr,
               r.logs()[-2000:])
         res = json.loads(tp.stdout)
         check(res["streams"] == 4 and res["bytes_received"] > 1000000 and
               res["received_bps"] > 1e6, "4 streams (max_streams), "
               "megabytes across", res)
+        check(res["sent_bps"] < 4 * 50e6 * 1.2, "paced as asked", res)
         wait_for(lambda: r.events("session_completed"), 10,
                  "the session ends when iperf3 has", r.audit())
         comp = r.events("session_completed")[-1]
@@ -725,7 +727,7 @@ def throughput_with_the_real_iperf3_client():
 
         # reverse: the reflector sends
         rv = r.app(a, "throughput", r.addr, "--duration", "1", "--reverse",
-                   "--json", timeout=40)
+                   "--bitrate", "50M", "--json", timeout=40)
         check(rv.returncode == 0 and json.loads(rv.stdout)["reverse"],
               "reverse", rv.stdout, rv.stderr)
 
@@ -760,7 +762,8 @@ def throughput_with_the_real_iperf3_client():
                                     "--json"), "grant").stdout)
         other = subprocess.run(["iperf3", "-c", "127.0.0.1", "-B",
                                 "127.0.0.2", "-p", str(g["port"]), "-t",
-                                "1", "-J"], capture_output=True, timeout=30)
+                                "1", "-b", "50M", "-J"], capture_output=True,
+                               timeout=30)
         check(other.returncode == 0, "the stranger's iperf3 ran",
               other.stderr)
         wait_for(lambda: len(r.events("session_completed")) >= 5, 10,
