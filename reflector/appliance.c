@@ -30,28 +30,7 @@
 #include "reflector/client.h"
 #include "reflector/identity.h"
 
-extern char **environ;
-
-enum {
-	EX_FAIL = 1, EX_USAGE = 2,
-	ECHO_MAGIC = 0x4b4c4543,      /**< "KLEC" */
-	ECHO_MIN = 16,
-};
-
-struct opts {
-	const char *identity;
-	const char *type;
-	bool json;
-	unsigned count;               /**< -c */
-	unsigned interval_ms;         /**< -i */
-	unsigned size;                /**< -s */
-	unsigned timeout_ms;          /**< -t */
-	unsigned duration;            /**< --duration */
-	bool keep;                    /**< echo: leave the session open */
-	unsigned streams;             /**< throughput: --streams, 0 default */
-	const char *bitrate;          /**< throughput: --bitrate (iperf3 -b) */
-	bool reverse, udp;            /**< throughput: --reverse, --udp */
-};
+#include "reflector/appliance_int.h"
 
 
 static void usage(FILE *f)
@@ -115,7 +94,7 @@ static int load_identity(const struct opts *o, struct refl_identity **idp)
 }
 
 
-static int dial(const struct gw_conf *conf, const struct opts *o,
+int refl_app_dial(const struct gw_conf *conf, const struct opts *o,
 		const char *addr, struct refl_client **cp)
 {
 	struct refl_identity *id = NULL;
@@ -138,7 +117,7 @@ static int dial(const struct gw_conf *conf, const struct opts *o,
 
 
 /* payload {type, ...}: the reply's payload, or an error printed */
-static int call(struct refl_client *c, struct odict *payload,
+int refl_app_call(struct refl_client *c, struct odict *payload,
 		struct odict **replyp)
 {
 	char why[512] = "out of memory";
@@ -166,7 +145,7 @@ static int call(struct refl_client *c, struct odict *payload,
 }
 
 
-static struct odict *payload_new(const char *type)
+struct odict *refl_app_payload_new(const char *type)
 {
 	struct odict *o = NULL;
 
@@ -178,7 +157,7 @@ static struct odict *payload_new(const char *type)
 }
 
 
-static void print_json(const struct odict *o)
+void refl_app_print_json(const struct odict *o)
 {
 	re_printf("%H\n", json_encode_odict, o);
 }
@@ -190,10 +169,10 @@ static int dial_call(const struct gw_conf *conf, const struct opts *o,
 		     const char *addr, struct odict *payload,
 		     struct refl_client **cp, struct odict **replyp)
 {
-	int rc = dial(conf, o, addr, cp);
+	int rc = refl_app_dial(conf, o, addr, cp);
 
 	if (!rc)
-		rc = call(*cp, payload, replyp);
+		rc = refl_app_call(*cp, payload, replyp);
 	mem_deref(payload);
 
 	return rc;
@@ -210,13 +189,13 @@ static int do_pair(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 2)
 		return EX_USAGE;
-	p = payload_new("pair_request");
+	p = refl_app_payload_new("pair_request");
 	odict_entry_add(p, "token", ODICT_STRING, args[1]);
 	rc = dial_call(conf, o, args[0], p, &c, &r);
 	if (!rc) {
 		odict_get_boolean(r, &ok, "success");
 		if (o->json)
-			print_json(r);
+			refl_app_print_json(r);
 		else if (ok)
 			printf("paired with %s\n", refl_client_server_id(c));
 		if (!ok)
@@ -241,7 +220,7 @@ static int do_hello(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 1)
 		return EX_USAGE;
-	p = payload_new("hello");
+	p = refl_app_payload_new("hello");
 	odict_entry_add(p, "version", ODICT_STRING, "1.0");
 	if (!odict_alloc(&feat, 4)) {
 		odict_entry_add(feat, "0", ODICT_STRING, "udp_echo");
@@ -250,7 +229,7 @@ static int do_hello(const struct gw_conf *conf, const struct opts *o,
 	}
 	rc = dial_call(conf, o, args[0], p, &c, &r);
 	if (!rc && o->json) {
-		print_json(r);
+		refl_app_print_json(r);
 	}
 	else if (!rc) {
 		const struct odict_entry *pol = odict_lookup(r,
@@ -270,14 +249,14 @@ static int do_hello(const struct gw_conf *conf, const struct opts *o,
 }
 
 
-static int request_session(struct refl_client *c, const struct opts *o,
+int refl_app_request_session(struct refl_client *c, const struct opts *o,
 			   struct odict **grantp)
 {
 	struct odict *p, *params = NULL, *r = NULL;
 	const char *type;
 	int rc;
 
-	p = payload_new("session_request");
+	p = refl_app_payload_new("session_request");
 	odict_entry_add(p, "test_type", ODICT_STRING, o->type);
 	if (!odict_alloc(&params, 4)) {
 		odict_entry_add(params, "duration_sec", ODICT_INT,
@@ -294,7 +273,7 @@ static int request_session(struct refl_client *c, const struct opts *o,
 		odict_entry_add(p, "params", ODICT_OBJECT, params);
 		mem_deref(params);
 	}
-	rc = call(c, p, &r);
+	rc = refl_app_call(c, p, &r);
 	mem_deref(p);
 	if (rc)
 		return rc;
@@ -304,7 +283,7 @@ static int request_session(struct refl_client *c, const struct opts *o,
 		uint64_t retry = 0;
 
 		if (o->json)
-			print_json(r);
+			refl_app_print_json(r);
 		fprintf(stderr, "keepline appliance: session denied: %s: %s",
 			odict_string(r, "reason") ? odict_string(r, "reason") :
 			"?", odict_string(r, "message") ?
@@ -331,11 +310,11 @@ static int do_session(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 1)
 		return EX_USAGE;
-	rc = dial(conf, o, args[0], &c);
+	rc = refl_app_dial(conf, o, args[0], &c);
 	if (!rc)
-		rc = request_session(c, o, &g);
+		rc = refl_app_request_session(c, o, &g);
 	if (!rc && o->json) {
-		print_json(g);
+		refl_app_print_json(g);
 	}
 	else if (!rc) {
 		odict_get_number(g, &port, "port");
@@ -350,13 +329,13 @@ static int do_session(const struct gw_conf *conf, const struct opts *o,
 }
 
 
-static int close_session(struct refl_client *c, const char *test_id)
+int refl_app_close_session(struct refl_client *c, const char *test_id)
 {
-	struct odict *p = payload_new("session_close"), *r = NULL;
+	struct odict *p = refl_app_payload_new("session_close"), *r = NULL;
 	int rc;
 
 	odict_entry_add(p, "test_id", ODICT_STRING, test_id);
-	rc = call(c, p, &r);
+	rc = refl_app_call(c, p, &r);
 	mem_deref(p);
 	mem_deref(r);
 
@@ -372,9 +351,9 @@ static int do_close(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 2)
 		return EX_USAGE;
-	rc = dial(conf, o, args[0], &c);
+	rc = refl_app_dial(conf, o, args[0], &c);
 	if (!rc)
-		rc = close_session(c, args[1]);
+		rc = refl_app_close_session(c, args[1]);
 	if (!rc)
 		printf("closed %s\n", args[1]);
 	mem_deref(c);
@@ -392,337 +371,11 @@ static int do_status(const struct gw_conf *conf, const struct opts *o,
 
 	if (n != 1)
 		return EX_USAGE;
-	rc = dial_call(conf, o, args[0], payload_new("get_status"), &c, &r);
+	rc = dial_call(conf, o, args[0], refl_app_payload_new("get_status"),
+		       &c, &r);
 	if (!rc)
-		print_json(r);
+		refl_app_print_json(r);
 	mem_deref(r);
-	mem_deref(c);
-
-	return rc;
-}
-
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-
-struct echo_stats {
-	unsigned sent, received, bad;
-	double min, max, sum;         /**< [ms] */
-	uint8_t *seen;
-};
-
-
-static void echo_take(int fd, struct echo_stats *st, unsigned count,
-		      unsigned size)
-{
-	uint8_t buf[65536];
-
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		uint32_t magic, seq;
-		uint64_t t;
-		double rtt;
-
-		if (n < 0)
-			return;
-		memcpy(&magic, buf, 4);
-		memcpy(&seq, buf + 4, 4);
-		memcpy(&t, buf + 8, 8);
-		if ((size_t)n != size || magic != ECHO_MAGIC || seq >= count ||
-		    st->seen[seq]) {
-			++st->bad;  /* not ours, a duplicate, or cut short */
-			continue;
-		}
-		st->seen[seq] = 1;
-		rtt = (double)(now_ns() - t) / 1e6;
-		++st->received;
-		st->sum += rtt;
-		if (st->received == 1 || rtt < st->min)
-			st->min = rtt;
-		if (rtt > st->max)
-			st->max = rtt;
-	}
-}
-
-
-static void echo_wait(int fd, struct echo_stats *st, unsigned count,
-		      unsigned size, uint64_t until_ns)
-{
-	for (;;) {
-		uint64_t now = now_ns();
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-		if (now >= until_ns || st->received == count)
-			return;
-		if (poll(&pfd, 1, (int)((until_ns - now) / 1000000) + 1) > 0)
-			echo_take(fd, st, count, size);
-	}
-}
-
-
-static int do_echo(const struct gw_conf *conf, const struct opts *o,
-		   char **args, int n)
-{
-	struct refl_client *c = NULL;
-	struct odict *g = NULL;
-	struct echo_stats st = {0};
-	const char *test_id;
-	uint8_t pkt[65536];
-	uint64_t port = 0, next;
-	struct sa dst;
-	int rc, fd = -1;
-
-	if (n != 1 || o->size < ECHO_MIN || o->size > 60000 || !o->count)
-		return EX_USAGE;
-	rc = dial(conf, o, args[0], &c);
-	if (!rc)
-		rc = request_session(c, o, &g);
-	if (rc)
-		goto out;
-
-	test_id = odict_string(g, "test_id");
-	odict_get_number(g, &port, "port");
-	dst = *refl_client_addr(c);
-	sa_set_port(&dst, (uint16_t)port);
-
-	st.seen = calloc(o->count, 1);
-	fd = socket(sa_af(&dst), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (!st.seen || fd < 0 || connect(fd, &dst.u.sa, dst.len)) {
-		re_fprintf(stderr, "keepline appliance: UDP to %J: %s\n",
-			   &dst, strerror(errno));
-		rc = EX_FAIL;
-		goto out;
-	}
-
-	/* a non-zero filler: zeros at 14..43 would make it a STAMP test
-	 * packet, answered as STAMP instead of echoed */
-	memset(pkt, 0xa5, sizeof(pkt));
-	next = now_ns();
-	for (unsigned i = 0; i < o->count; i++) {
-		uint32_t magic = ECHO_MAGIC, seq = i;
-		uint64_t t;
-
-		echo_wait(fd, &st, o->count, o->size, next);
-		t = now_ns();
-		memcpy(pkt, &magic, 4);
-		memcpy(pkt + 4, &seq, 4);
-		memcpy(pkt + 8, &t, 8);
-		if (send(fd, pkt, o->size, 0) == (ssize_t)o->size)
-			++st.sent;
-		next += (uint64_t)o->interval_ms * 1000000ull;
-	}
-	echo_wait(fd, &st, o->count, o->size,
-		  now_ns() + (uint64_t)o->timeout_ms * 1000000ull);
-
-	if (o->json) {
-		printf("{\"test_id\":\"%s\",\"port\":%" PRIu64 ",\"sent\":%u,"
-		       "\"received\":%u,\"loss_pct\":%.2f,\"rtt_min_ms\":%.3f,"
-		       "\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
-		       "\"unexpected\":%u}\n", test_id, port, st.sent,
-		       st.received, st.sent ? 100.0 * (st.sent - st.received) /
-		       st.sent : 0.0, st.min, st.received ?
-		       st.sum / st.received : 0.0, st.max, st.bad);
-	}
-	else {
-		printf("echo %s port %" PRIu64 " test %s: sent=%u "
-		       "received=%u loss=%.1f%%", args[0], port, test_id,
-		       st.sent, st.received, st.sent ?
-		       100.0 * (st.sent - st.received) / st.sent : 0.0);
-		if (st.received)
-			printf(" rtt min/avg/max = %.3f/%.3f/%.3f ms", st.min,
-			       st.sum / st.received, st.max);
-		printf("\n");
-	}
-
-	if (!o->keep)
-		rc = close_session(c, test_id);
-	if (!rc && !st.received)
-		rc = EX_FAIL;
-
- out:
-	if (fd >= 0)
-		close(fd);
-	free(st.seen);
-	mem_deref(g);
-	mem_deref(c);
-
-	return rc;
-}
-
-
-/* Run argv, its stdout into *outp (up to 4 MiB); the exit status */
-static int run_child(char *const argv[], char **outp, size_t *lenp)
-{
-	posix_spawn_file_actions_t fa;
-	size_t cap = 1 << 16, len = 0;
-	char *out = malloc(cap);
-	int pipefd[2], status = -1;
-	pid_t pid;
-
-	if (!out || pipe2(pipefd, O_CLOEXEC)) {
-		free(out);
-		return -1;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ)) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		free(out);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap && cap < (4u << 20)) {
-			char *more = realloc(out, cap * 2);
-
-			if (!more)
-				break;
-			out = more;
-			cap *= 2;
-		}
-		n = read(pipefd[0], out + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(pipefd[0]);
-	out[len] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	*outp = out;
-	*lenp = len;
-
-	return status;
-}
-
-
-static void sum_of(const struct odict *end, const char *key, uint64_t *bytes,
-		   double *bps)
-{
-	const struct odict_entry *e = odict_lookup(end, key);
-	const struct odict_entry *b;
-
-	if (!e || e->type != ODICT_OBJECT)
-		return;
-	odict_get_number(e->u.odict, bytes, "bytes");
-	b = odict_lookup(e->u.odict, "bits_per_second");
-	if (b && b->type == ODICT_DOUBLE)
-		*bps = b->u.dbl;
-	else if (b && b->type == ODICT_INT)
-		*bps = (double)b->u.integer;
-}
-
-
-static int do_throughput(const struct gw_conf *conf, const struct opts *o,
-			 char **args, int n)
-{
-	struct opts tp = *o;
-	struct refl_client *c = NULL;
-	struct odict *g = NULL, *res = NULL;
-	const struct odict_entry *end;
-	char host[64], port[8], dur[16], streams[8];
-	char *argv[18], *out = NULL;
-	uint64_t gport = 0, gstreams = 1, sent = 0, rcvd = 0;
-	double sbps = 0, rbps = 0;
-	size_t len = 0;
-	int rc, status, k = 0;
-
-	if (n != 1)
-		return EX_USAGE;
-	tp.type = "throughput";
-	rc = dial(conf, &tp, args[0], &c);
-	if (!rc)
-		rc = request_session(c, &tp, &g);
-	if (rc)
-		goto out;
-
-	odict_get_number(g, &gport, "port");
-	odict_get_number(g, &gstreams, "streams");
-	re_snprintf(host, sizeof(host), "%j", refl_client_addr(c));
-	snprintf(port, sizeof(port), "%llu", (unsigned long long)gport);
-	snprintf(streams, sizeof(streams), "%llu",
-		 (unsigned long long)gstreams);
-	{
-		uint64_t d = o->duration;
-
-		odict_get_number(g, &d, "duration_sec");
-		snprintf(dur, sizeof(dur), "%llu", (unsigned long long)d);
-	}
-	argv[k++] = conf->reflector.iperf3.path;
-	argv[k++] = "-c";
-	argv[k++] = host;
-	argv[k++] = "-p";
-	argv[k++] = port;
-	argv[k++] = "-t";
-	argv[k++] = dur;
-	argv[k++] = "-P";
-	argv[k++] = streams;
-	argv[k++] = "-J";
-	if (o->reverse)
-		argv[k++] = "-R";
-	if (o->udp)
-		argv[k++] = "-u";
-	if (o->bitrate) {
-		argv[k++] = "-b";
-		argv[k++] = (char *)o->bitrate;
-	}
-	argv[k] = NULL;
-
-	status = run_child(argv, &out, &len);
-	if (status < 0 || json_decode_odict(&res, 32, out, len, 16)) {
-		fprintf(stderr, "keepline appliance: iperf3 (%s) did not run "
-			"or wrote no JSON\n", conf->reflector.iperf3.path);
-		rc = EX_FAIL;
-		goto out;
-	}
-	if (odict_string(res, "error")) {
-		fprintf(stderr, "keepline appliance: iperf3: %s\n",
-			odict_string(res, "error"));
-		rc = EX_FAIL;
-		goto out;
-	}
-	end = odict_lookup(res, "end");
-	if (end && end->type == ODICT_OBJECT) {
-		sum_of(end->u.odict, "sum_sent", &sent, &sbps);
-		sum_of(end->u.odict, "sum_received", &rcvd, &rbps);
-		if (!sent)
-			sum_of(end->u.odict, "sum", &sent, &sbps);
-	}
-	if (o->json)
-		printf("{\"test_id\":\"%s\",\"port\":%s,\"streams\":%s,"
-		       "\"reverse\":%s,\"bytes_sent\":%llu,"
-		       "\"bytes_received\":%llu,\"sent_bps\":%.0f,"
-		       "\"received_bps\":%.0f}\n", odict_string(g, "test_id"),
-		       port, streams, o->reverse ? "true" : "false",
-		       (unsigned long long)sent, (unsigned long long)rcvd,
-		       sbps, rbps);
-	else
-		printf("throughput %s port %s test %s: %s streams%s, sent %llu "
-		       "bytes (%.1f Mbit/s), received %llu bytes (%.1f "
-		       "Mbit/s)\n", args[0], port, odict_string(g, "test_id"),
-		       streams, o->reverse ? ", reverse" : "",
-		       (unsigned long long)sent, sbps / 1e6,
-		       (unsigned long long)rcvd, rbps / 1e6);
-	rc = WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : EX_FAIL;
-
- out:
-	free(out);
-	mem_deref(res);
-	mem_deref(g);
 	mem_deref(c);
 
 	return rc;
@@ -769,8 +422,8 @@ int refl_appliance_main(const struct gw_conf *conf, int argc, char **argv)
 	} cmds[] = {
 		{"show-id", do_show_id}, {"pair", do_pair},
 		{"hello", do_hello}, {"session", do_session},
-		{"echo", do_echo}, {"close", do_close},
-		{"throughput", do_throughput},
+		{"echo", refl_app_echo}, {"close", do_close},
+		{"throughput", refl_app_throughput},
 		{"status", do_status},
 	};
 	static const struct option lopts[] = {

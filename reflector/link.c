@@ -1,8 +1,9 @@
 /**
  * @file link.c  The pp-link/1 control link: TLS 1.3 over TCP on the
- * reactor, frames, and what each message does
+ * reactor, identification, frames
  *
- * A connection goes: accepted (non-blocking, a handshake deadline) →
+ * What each message does is link_msg.c. A connection goes: accepted
+ * (non-blocking, a handshake deadline) →
  * handshake (SSL_ERROR_WANT_READ/WRITE become the watch's interest) →
  * the peer's ID computed from its key and checked against its names →
  * authorized (every message), pairing-only (hello and pair_request, while
@@ -32,6 +33,7 @@
 #include "reflector/cert.h"
 #include "reflector/frame.h"
 #include "reflector/identity.h"
+#include "reflector/link_int.h"
 #include "reflector/refl_int.h"
 #include "reflector/session.h"
 #include "reflector/tls.h"
@@ -44,35 +46,7 @@ enum {
 	OUT_MAX = 4 * (1 << 20),
 };
 
-enum conn_state { CONN_HANDSHAKE, CONN_OPEN };
-
-/* A reply the session manager sends later (a throughput grant) */
-struct pending {
-	struct le le;                 /**< in its connection's list */
-	struct refl_conn *c;          /**< NULL once the link is gone */
-	char rid[128];
-};
-
-struct refl_conn {
-	struct le le;
-	struct refl *rf;
-	struct list pending;
-	struct refl_tls *tls;         /**< the context it was accepted with */
-	int fd;
-	SSL *ssl;
-	struct gw_watch *w;
-	struct gw_timer *t;
-	enum conn_state state;
-	struct mbuf *in, *out;
-	struct sa peer;
-	char addr[64];
-	char peer_id[REFL_ID_LEN + 1];
-	bool authorized;              /**< else pairing-only */
-	bool closing;                 /**< close once out is flushed */
-};
-
 static void conn_io(struct refl_conn *c);
-static void conn_kick(struct refl_conn *c);
 
 
 static void conn_destructor(void *data)
@@ -108,7 +82,7 @@ static void conn_close(struct refl_conn *c)
 }
 
 
-static int send_payload(struct refl_conn *c, const char *rid,
+int refl_conn_send(struct refl_conn *c, const char *rid,
 			const struct odict *payload)
 {
 	int err = refl_frame_put(c->out, rid ? rid : "", payload);
@@ -120,7 +94,7 @@ static int send_payload(struct refl_conn *c, const char *rid,
 }
 
 
-static void send_error(struct refl_conn *c, const char *rid, int code,
+void refl_conn_error(struct refl_conn *c, const char *rid, int code,
 		       const char *msg)
 {
 	struct odict *o;
@@ -130,7 +104,7 @@ static void send_error(struct refl_conn *c, const char *rid, int code,
 	odict_entry_add(o, "type", ODICT_STRING, "error");
 	odict_entry_add(o, "code", ODICT_INT, (int64_t)code);
 	odict_entry_add(o, "message", ODICT_STRING, msg);
-	send_payload(c, rid, o);
+	refl_conn_send(c, rid, o);
 	mem_deref(o);
 }
 
@@ -157,244 +131,10 @@ static void idle_expired(void *arg)
 }
 
 
-static void touch(struct refl_conn *c)
+void refl_conn_touch(struct refl_conn *c)
 {
 	gw_timer_start(c->t, c->rf->conf->reflector.network.idle_timeout,
 		       idle_expired, c);
-}
-
-
-/* --- messages --- */
-
-static int on_hello(struct refl_conn *c, const struct odict *p,
-		    struct odict *reply)
-{
-	struct odict *feat = NULL, *pol = NULL;
-	int err;
-	(void)p;
-
-	err = odict_alloc(&feat, 4);
-	if (!err)
-		err = odict_alloc(&pol, 8);
-	if (err)
-		goto out;
-	err = odict_entry_add(feat, "0", ODICT_STRING, "udp_echo");
-	err |= odict_entry_add(feat, "1", ODICT_STRING, "stamp");
-	err |= odict_entry_add(feat, "2", ODICT_STRING, "throughput");
-	err |= refl_sessions_policy(c->rf->sessions, pol);
-	err |= odict_entry_add(reply, "type", ODICT_STRING, "server_hello");
-	err |= odict_entry_add(reply, "version", ODICT_STRING, "1.0");
-	err |= odict_entry_add(reply, "features", ODICT_ARRAY, feat);
-	err |= odict_entry_add(reply, "policy_summary", ODICT_OBJECT, pol);
-	err |= odict_entry_add(reply, "endpoint_id", ODICT_STRING,
-			       refl_identity_id(c->rf->id));
- out:
-	mem_deref(feat);
-	mem_deref(pol);
-
-	return err ? ENOMEM : 0;
-}
-
-
-static int on_pair(struct refl_conn *c, const struct odict *p,
-		   struct odict *reply)
-{
-	struct refl *rf = c->rf;
-	const char *code = odict_string(p, "token");
-	const char *msg, *why = NULL;
-	enum refl_pair_result res;
-	char reason[96];
-
-	if (c->authorized) {
-		msg = "already authorized";
-		goto answer;
-	}
-
-	res = refl_access_pair(rf->access, c->peer_id, code, gw_now_ms());
-	switch (res) {
-
-	case REFL_PAIR_OK:
-		refl_audit_write(rf->audit, "peer_paired", REFL_AUDIT_REC(
-			.peer_id = c->peer_id, .decision = "allowed",
-			.reason = "pairing code accepted"));
-		gw_log(GW_LOG_INFO, "reflector", "peer_paired",
-		       GW_FIELDS(GW_FS("peer_id", c->peer_id),
-				 GW_FS("peer", c->addr)),
-		       "Peer %s paired from %s", c->peer_id, c->addr);
-		++rf->st.paired;
-		c->authorized = true;
-		msg = "paired";
-		break;
-
-	case REFL_PAIR_WRONG:
-	case REFL_PAIR_CLOSED:
-		++rf->st.pair_wrong;
-		snprintf(reason, sizeof(reason), res == REFL_PAIR_CLOSED ?
-			 "wrong pairing code: the window is closed after %d" :
-			 "wrong pairing code (%u of %d)",
-			 res == REFL_PAIR_CLOSED ? REFL_PAIR_MAX_WRONG :
-			 (int)refl_access_wrong(rf->access),
-			 REFL_PAIR_MAX_WRONG);
-		why = reason;
-		msg = "wrong pairing code";
-		break;
-
-	case REFL_PAIR_STORE_FAILED:
-		why = "the paired-peers file cannot be written";
-		msg = "pairing failed on the reflector";
-		break;
-
-	default:
-		why = "no pairing window is open";
-		msg = "no pairing window is open";
-		break;
-	}
-
-	if (why) {
-		refl_audit_write(rf->audit, "peer_paired", REFL_AUDIT_REC(
-			.peer_id = c->peer_id, .decision = "denied",
-			.reason = why));
-		gw_log(GW_LOG_WARN, "reflector", "pairing_refused",
-		       GW_FIELDS(GW_FS("peer_id", c->peer_id),
-				 GW_FS("peer", c->addr), GW_FS("reason", why)),
-		       "Pairing refused to %s from %s: %s", c->peer_id,
-		       c->addr, why);
-		if (res == REFL_PAIR_CLOSED)
-			gw_log(GW_LOG_WARN, "reflector", "pairing_closed",
-			       GW_FIELDS(GW_FU("wrong", REFL_PAIR_MAX_WRONG)),
-			       "Pairing window closed after %d wrong codes",
-			       REFL_PAIR_MAX_WRONG);
-	}
-
- answer:
-	odict_entry_add(reply, "type", ODICT_STRING, "pair_response");
-	odict_entry_add(reply, "success", ODICT_BOOL, why == NULL);
-	odict_entry_add(reply, "message", ODICT_STRING, msg);
-	if (!why)
-		odict_entry_add(reply, "endpoint_id", ODICT_STRING,
-				refl_identity_id(rf->id));
-
-	return 0;
-}
-
-
-static int on_close(struct refl_conn *c, const struct odict *p,
-		    struct odict *reply, int *codep, const char **msgp)
-{
-	const char *id = odict_string(p, "test_id");
-	int err;
-
-	if (!id) {
-		*codep = 400;
-		*msgp = "session_close needs a test_id string";
-		return EPROTO;
-	}
-	err = refl_session_close(c->rf->sessions, c->peer_id, id);
-	if (err == ENOENT) {
-		*codep = 404;
-		*msgp = "no such test";
-		return err;
-	}
-	if (err == EPERM) {
-		*codep = 403;
-		*msgp = "that test is not yours";
-		return err;
-	}
-	if (err)
-		return err;
-
-	return odict_entry_add(reply, "type", ODICT_STRING, "ok");
-}
-
-
-static void pending_destructor(void *data)
-{
-	struct pending *p = data;
-
-	list_unlink(&p->le);
-}
-
-
-static void pending_reply(struct odict *reply, void *arg)
-{
-	struct pending *p = arg;
-	struct refl_conn *c = p->c;
-
-	if (!c)
-		return;
-	if (send_payload(c, p->rid, reply))
-		c->closing = true;
-	conn_kick(c);   /* out now, or when the socket can take it */
-}
-
-
-static int on_session(struct refl_conn *c, const char *rid,
-		      const struct odict *p, struct odict *reply,
-		      bool *pendingp)
-{
-	struct pending *pd = mem_zalloc(sizeof(*pd), pending_destructor);
-	int err;
-
-	if (!pd)
-		return ENOMEM;
-	pd->c = c;
-	str_ncpy(pd->rid, rid ? rid : "", sizeof(pd->rid));
-	list_append(&c->pending, &pd->le, pd);
-	err = refl_session_request(c->rf->sessions, c->peer_id, &c->peer, p,
-				   reply, pending_reply, pd, pendingp);
-	mem_deref(pd);   /* the manager holds it while a reply is due */
-
-	return err;
-}
-
-
-static void on_frame(struct refl_conn *c, const struct odict *msg)
-{
-	const char *rid = odict_string(msg, "request_id");
-	const struct odict *p = odict_lookup(msg, "payload")->u.odict;
-	const char *type = odict_string(p, "type");
-	const char *emsg = NULL;
-	struct odict *reply = NULL;
-	bool pending = false;
-	int err, code = 500;
-
-	++c->rf->st.frames_in;
-	touch(c);
-
-	if (!c->authorized && strcmp(type, "hello") &&
-	    strcmp(type, "pair_request")) {
-		send_error(c, rid, 403, "not authorized: pair first");
-		return;
-	}
-
-	err = odict_alloc(&reply, 16);
-	if (err)
-		goto out;
-
-	if (!strcmp(type, "hello"))
-		err = on_hello(c, p, reply);
-	else if (!strcmp(type, "pair_request"))
-		err = on_pair(c, p, reply);
-	else if (!strcmp(type, "session_request"))
-		err = on_session(c, rid, p, reply, &pending);
-	else if (!strcmp(type, "session_close"))
-		err = on_close(c, p, reply, &code, &emsg);
-	else if (!strcmp(type, "get_status"))
-		err = refl_sessions_snapshot(c->rf->sessions, c->peer_id,
-					     refl_identity_id(c->rf->id),
-					     reply);
-	else {
-		code = 400;
-		emsg = "a server does not take this message type";
-		err = EPROTO;
-	}
-
- out:
-	if (err)
-		send_error(c, rid, code, emsg ? emsg : strerror(err));
-	else if (!pending && send_payload(c, rid, reply))
-		c->closing = true;
-	mem_deref(reply);
 }
 
 
@@ -421,7 +161,7 @@ static void handshake_done(struct refl_conn *c)
 				 GW_FS("reason", "no ALPN offered")),
 		       "TLS handshake with %s failed: %s", c->addr,
 		       "no ALPN offered");
-		send_error(c, "", 400, "no ALPN offered: this is pp-link/1");
+		refl_conn_error(c, "", 400, "no ALPN offered: this is pp-link/1");
 		c->closing = true;
 		return;
 	}
@@ -436,7 +176,7 @@ static void handshake_done(struct refl_conn *c)
 		gw_log(GW_LOG_WARN, "reflector", "connection_denied",
 		       GW_FIELDS(GW_FS("peer", c->addr), GW_FS("reason", why)),
 		       "Connection from %s denied: %s", c->addr, why);
-		send_error(c, "", 403, "certificate refused");
+		refl_conn_error(c, "", 403, "certificate refused");
 		c->closing = true;
 		return;
 	}
@@ -455,7 +195,7 @@ static void handshake_done(struct refl_conn *c)
 				 GW_FS("reason", "peer not authorized")),
 		       "Connection from %s denied: %s is not authorized",
 		       c->addr, c->peer_id);
-		send_error(c, "", 403, "not authorized: pair first (no "
+		refl_conn_error(c, "", 403, "not authorized: pair first (no "
 			   "pairing window is open)");
 		c->closing = true;
 		return;
@@ -469,7 +209,7 @@ static void handshake_done(struct refl_conn *c)
 			 GW_FB("authorized", c->authorized)),
 	       "Control link from %s: %s%s", c->addr, c->peer_id,
 	       c->authorized ? "" : " (pairing only)");
-	touch(c);
+	refl_conn_touch(c);
 }
 
 
@@ -592,11 +332,11 @@ static void take_frames(struct refl_conn *c)
 					 GW_FS("peer_id", c->peer_id),
 					 GW_FS("reason", why)),
 			       "Frame from %s refused: %s", c->addr, why);
-			send_error(c, "", err == EMSGSIZE ? 413 : 400, why);
+			refl_conn_error(c, "", err == EMSGSIZE ? 413 : 400, why);
 			c->closing = true;
 			break;
 		}
-		on_frame(c, msg);
+		refl_conn_frame(c, msg);
 		mem_deref(msg);
 	}
 	compact(c->in);
@@ -604,7 +344,7 @@ static void take_frames(struct refl_conn *c)
 
 
 /* Send what is queued; the interest follows (nothing is read here) */
-static void conn_kick(struct refl_conn *c)
+void refl_conn_kick(struct refl_conn *c)
 {
 	bool blocked = false;
 

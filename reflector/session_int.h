@@ -87,6 +87,18 @@ struct refl_sessions {
 
 #define REFL_DAY_MS (86400ull * 1000)
 
+/** Sessions running now */
+static inline size_t refl_active(const struct refl_sessions *m)
+{
+	return list_count(&m->sessions);
+}
+
+/** Whole seconds, rounded up */
+static inline uint64_t refl_ceil_s(uint64_t ms)
+{
+	return (ms + 999) / 1000;
+}
+
 /* session.c */
 
 /** The UTC day number now */
