@@ -22,18 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NTP_OFFSET 2208988800ull
-
-static void put_ntp(uint8_t *p, const struct timespec *ts)
-{
-	uint64_t sec = (uint64_t)ts->tv_sec + NTP_OFFSET;
-	uint64_t frac = ((uint64_t)ts->tv_nsec << 32) / 1000000000ull;
-
-	for (int i = 0; i < 4; i++) {
-		p[i] = (uint8_t)(sec >> (24 - 8 * i));
-		p[4 + i] = (uint8_t)(frac >> (24 - 8 * i));
-	}
-}
+#include "bench/ntp.h"
 
 
 int main(int argc, char **argv)

@@ -161,29 +161,6 @@ static int refl_show_id(struct cli *cli, int argc, char **argv)
 
 static const struct command refl_commands[];
 
-/* Parse "10m", "90s", "1h", "600" into ms; false when malformed */
-static bool parse_ttl(const char *s, uint64_t *msp)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	uint64_t mul = 1000;
-
-	if (end == s || *s == '-')
-		return false;
-	if (!strcmp(end, "m"))
-		mul = 60000;
-	else if (!strcmp(end, "h"))
-		mul = 3600000;
-	else if (*end && strcmp(end, "s"))
-		return false;
-	if (v > 86400ull * 1000)
-		return false;
-	*msp = v * mul;
-
-	return true;
-}
-
-
 /* The running daemon opens the window: the code printed is the one the
  * server holds (DESIGN.md §5) */
 static int refl_pair(struct cli *cli, int argc, char **argv)
@@ -207,7 +184,8 @@ static int refl_pair(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (!parse_ttl(optarg, &ttl) || ttl < 1000) {
+			if (gw_conf_parse_duration(optarg, &ttl, NULL) ||
+			    ttl < 1000 || ttl > 86400000) {
 				fprintf(stderr, "keepline reflector pair: "
 					"--ttl '%s' is not a duration of 1 s "
 					"to 24 h (90s, 10m, 1h)\n", optarg);

@@ -249,4 +249,8 @@ const char *gw_transport_name(enum gw_transport tp);
 /** Whether sa's address lies in the prefix c (families must match) */
 bool gw_cidr_contains(const struct gw_cidr *c, const struct sa *sa);
 
+/** "90" (seconds), "90s", "100ms", "10m", "1h" -> [ms]: the file's
+ *  durations, for the command line too (conf_value.c) */
+int gw_conf_parse_duration(const char *s, uint64_t *ms, const char **why);
+
 #endif

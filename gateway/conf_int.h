@@ -19,8 +19,6 @@
 
 int gw_conf_parse_uint(const char *s, uint64_t *v, const char **why);
 int gw_conf_parse_bool(const char *s, bool *v, const char **why);
-/** "90" (seconds), "90s", "100ms", "10m", "1h" -> [ms] */
-int gw_conf_parse_duration(const char *s, uint64_t *ms, const char **why);
 /** "5000000000", "5e9", "5G", "5GB" (10^9), "5GiB" (2^30) -> bytes */
 int gw_conf_parse_size(const char *s, uint64_t *bytes, const char **why);
 /** "20000-30000" */

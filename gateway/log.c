@@ -118,17 +118,34 @@ static void line_add_text_str(struct line *l, const char *s)
 }
 
 
-static void add_timestamp(struct line *l)
+uint64_t gw_wall_ms(void)
 {
 	struct timespec ts;
-	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
 
-	line_add(l, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+void gw_rfc3339(char *buf, size_t size, uint64_t unix_ms)
+{
+	time_t sec = (time_t)(unix_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (unsigned)(unix_ms % 1000));
+}
+
+
+static void add_timestamp(struct line *l)
+{
+	char ts[40];
+
+	gw_rfc3339(ts, sizeof(ts), gw_wall_ms());
+	line_add(l, "%s", ts);
 }
 
 

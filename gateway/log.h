@@ -82,4 +82,9 @@ uint64_t gw_log_count(enum gw_log_level level);
 const char *gw_log_level_name(enum gw_log_level level);
 int gw_log_level_parse(enum gw_log_level *levelp, const char *s);
 
+/** The wall clock [ms since the epoch] */
+uint64_t gw_wall_ms(void);
+/** "2026-12-02T04:13:02.123Z" (UTC, milliseconds), as log lines begin */
+void gw_rfc3339(char *buf, size_t size, uint64_t unix_ms);
+
 #endif

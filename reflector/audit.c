@@ -28,28 +28,6 @@ struct refl_audit {
 };
 
 
-uint64_t refl_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-
-void refl_rfc3339(char *buf, size_t size, uint64_t unix_ms)
-{
-	time_t sec = (time_t)(unix_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (unsigned)(unix_ms % 1000));
-}
-
-
 static void audit_destructor(void *data)
 {
 	struct refl_audit *a = data;
@@ -138,7 +116,7 @@ int refl_audit_write(struct refl_audit *a, const char *event,
 	if (!a || !event || !r)
 		return EINVAL;
 
-	refl_rfc3339(ts, sizeof(ts), refl_wall_ms());
+	gw_rfc3339(ts, sizeof(ts), gw_wall_ms());
 	err = odict_alloc(&o, 16);
 	if (err)
 		goto out;

@@ -54,9 +54,5 @@ int refl_audit_write(struct refl_audit *a, const char *event,
 const char *refl_audit_path(const struct refl_audit *a);
 uint64_t refl_audit_count(const struct refl_audit *a);
 
-/** "2026-12-02T04:13:02.123Z" for a wall-clock time [ms since epoch] */
-void refl_rfc3339(char *buf, size_t size, uint64_t unix_ms);
-/** The wall clock [ms since epoch] */
-uint64_t refl_wall_ms(void);
 
 #endif

@@ -45,24 +45,28 @@ static void refill(struct refl_session *s, uint64_t now_us)
 }
 
 
+bool refl_is_peer(const struct refl_session *s, struct sa *a)
+{
+	/* a v4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d */
+	if (sa_af(a) == AF_INET6 && sa_af(&s->peer) == AF_INET &&
+	    IN6_IS_ADDR_V4MAPPED(&a->u.in6.sin6_addr)) {
+		uint32_t v4;
+
+		memcpy(&v4, &a->u.in6.sin6_addr.s6_addr[12], 4);
+		sa_set_in(a, ntohl(v4), 0);
+	}
+
+	return sa_cmp(a, &s->peer, SA_ADDR);
+}
+
+
 static bool from_peer(const struct refl_session *s,
 		      const struct sockaddr_storage *ss)
 {
 	struct sa from;
 
-	if (sa_set_sa(&from, (const struct sockaddr *)ss))
-		return false;
-
-	/* a v4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d */
-	if (sa_af(&from) == AF_INET6 && sa_af(&s->peer) == AF_INET &&
-	    IN6_IS_ADDR_V4MAPPED(&from.u.in6.sin6_addr)) {
-		uint32_t v4;
-
-		memcpy(&v4, &from.u.in6.sin6_addr.s6_addr[12], 4);
-		sa_set_in(&from, ntohl(v4), 0);
-	}
-
-	return sa_cmp(&from, &s->peer, SA_ADDR);
+	return !sa_set_sa(&from, (const struct sockaddr *)ss) &&
+		refl_is_peer(s, &from);
 }
 
 
@@ -223,17 +227,13 @@ static void echo_recv(int fd, int events, void *arg)
 }
 
 
-int refl_echo_bind(struct refl_sessions *m, int *fdp, uint16_t *portp)
+int refl_port_pick(struct refl_sessions *m, refl_port_h *try_port,
+		   void *arg, uint16_t *portp)
 {
 	const struct gw_conf *c = m->conf;
 	uint16_t first = c->reflector.network.data_port_range_start;
 	uint16_t last = c->reflector.network.data_port_range_end;
 	unsigned span = (unsigned)(last - first) + 1;
-	struct sa addr = c->reflector.network.listen_address;
-	int af = sa_af(&addr);
-
-	if (c->reflector.network.mode == GW_REFL_DIRECT_EPHEMERAL)
-		sa_init(&addr, af);   /* every address */
 
 	if (m->next_port < first || m->next_port > last)
 		m->next_port = first;
@@ -241,32 +241,67 @@ int refl_echo_bind(struct refl_sessions *m, int *fdp, uint16_t *portp)
 	for (unsigned i = 0; i < span; i++) {
 		uint16_t port = (uint16_t)(first +
 			(m->next_port - first + i) % span);
-		int fd, off = 0, on = 1;
+		int err = try_port(port, arg);
 
-		fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return errno;
-		if (af == AF_INET6) {
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
-				   sizeof(off));
-			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
-				   sizeof(on));
-		}
-		/* for STAMP: T2 from the kernel, the sender's TTL */
-		setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
-		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
-		sa_set_port(&addr, port);
-		if (!bind(fd, &addr.u.sa, addr.len)) {
-			*fdp = fd;
-			*portp = port;
-			m->next_port = (uint16_t)(first + (port - first + 1) %
-						  span);
-			return 0;
-		}
-		close(fd);
+		if (err == EADDRINUSE)
+			continue;
+		if (err)
+			return err;
+		*portp = port;
+		m->next_port = (uint16_t)(first + (port - first + 1) % span);
+		return 0;
 	}
 
 	return EADDRINUSE;
+}
+
+
+struct echo_bind {
+	struct sa addr;
+	int fd;
+};
+
+
+static int echo_bind_port(uint16_t port, void *arg)
+{
+	struct echo_bind *eb = arg;
+	int af = sa_af(&eb->addr), off = 0, on = 1;
+	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno;
+	if (af == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
+			   sizeof(on));
+	}
+	/* for STAMP: T2 from the kernel, the sender's TTL */
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on));
+	sa_set_port(&eb->addr, port);
+	if (bind(fd, &eb->addr.u.sa, eb->addr.len)) {
+		close(fd);
+		return EADDRINUSE;
+	}
+	eb->fd = fd;
+
+	return 0;
+}
+
+
+int refl_echo_bind(struct refl_sessions *m, int *fdp, uint16_t *portp)
+{
+	struct echo_bind eb = {.addr = m->conf->reflector.network.listen_address,
+			       .fd = -1};
+	int err;
+
+	if (m->conf->reflector.network.mode == GW_REFL_DIRECT_EPHEMERAL)
+		sa_init(&eb.addr, sa_af(&eb.addr));   /* every address */
+	err = refl_port_pick(m, echo_bind_port, &eb, portp);
+	if (!err)
+		*fdp = eb.fd;
+
+	return err;
 }
 
 

@@ -98,7 +98,7 @@ static int pair_cmd(struct odict *reply, const struct odict *req, void *arg)
 				 "a code is 6 to 64 letters, digits or '-'" :
 				 "no random bytes for a code");
 
-	refl_rfc3339(expires, sizeof(expires), refl_wall_ms() + ttl);
+	gw_rfc3339(expires, sizeof(expires), gw_wall_ms() + ttl);
 	if (!odict_alloc(&params, 4)) {
 		odict_entry_add(params, "ttl_sec", ODICT_INT,
 				(int64_t)(ttl / 1000));

@@ -144,7 +144,7 @@ static void hist_prune(struct peer_hist *h, uint64_t now)
 
 uint64_t refl_today(void)
 {
-	return refl_wall_ms() / REFL_DAY_MS;
+	return gw_wall_ms() / REFL_DAY_MS;
 }
 
 
@@ -377,7 +377,7 @@ static bool admit(struct refl_sessions *m, const char *peer_id,
 	}
 	refl_hist_today(h);
 	if (h->bytes_today >= m->q.max_bytes_per_day_per_peer) {
-		uint64_t wall = refl_wall_ms();
+		uint64_t wall = gw_wall_ms();
 
 		*errp = deny(m, reply, peer_id, type, params, "quota_exceeded",
 			     refl_ceil_s((wall / REFL_DAY_MS + 1) * REFL_DAY_MS - wall),
@@ -394,7 +394,7 @@ static int grant_reply(const struct refl_session *s, struct odict *reply)
 	char expires[40];
 	int err;
 
-	refl_rfc3339(expires, sizeof(expires), s->wall_start_ms +
+	gw_rfc3339(expires, sizeof(expires), s->wall_start_ms +
 		     (s->duration_s + REFL_SESSION_GRACE_S) * 1000);
 	err = odict_entry_add(reply, "type", ODICT_STRING, "session_grant");
 	err |= odict_entry_add(reply, "test_id", ODICT_STRING, s->test_id);
@@ -433,7 +433,7 @@ static int session_new(struct refl_session **sp, struct refl_sessions *m,
 	uuid_str(s->test_id);
 	uuid_str(s->token);
 	s->start_ms = gw_now_ms();
-	s->wall_start_ms = refl_wall_ms();
+	s->wall_start_ms = gw_wall_ms();
 	s->duration_s = dur;
 
 	err = fd >= 0 ? refl_echo_start(s) : 0;

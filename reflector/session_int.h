@@ -140,6 +140,14 @@ void refl_tp_reply(struct refl_session *s, struct odict *reply);
 
 /* echo.c */
 
+/** Try port: 0 taken it, EADDRINUSE go on, another errno stop */
+typedef int (refl_port_h)(uint16_t port, void *arg);
+/** The data range from where the last pick left off, until try_port takes
+ *  a port; EADDRINUSE when none would do */
+int  refl_port_pick(struct refl_sessions *m, refl_port_h *try_port,
+		    void *arg, uint16_t *portp);
+/** Whether a (any port) is s's peer; a v4-mapped a is made IPv4 */
+bool refl_is_peer(const struct refl_session *s, struct sa *a);
 /** A UDP socket on a free port of the data range, bound as network.mode
  *  says; 0, or EADDRINUSE when every port is taken */
 int  refl_echo_bind(struct refl_sessions *m, int *fdp, uint16_t *portp);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gateway/libre.h"
+#include "gateway/log.h"
 #include "gateway/conf.h"
 #include "gateway/metrics.h"
 #include "gateway/reactor.h"
@@ -27,7 +28,7 @@ static int test_info(const struct refl_session *s, struct odict **op)
 	if (err)
 		return err;
 	end = s->start_ms + s->duration_s * 1000;
-	refl_rfc3339(started, sizeof(started), s->wall_start_ms);
+	gw_rfc3339(started, sizeof(started), s->wall_start_ms);
 	err = odict_entry_add(o, "test_id", ODICT_STRING, s->test_id);
 	err |= odict_entry_add(o, "test_type", ODICT_STRING, s->type);
 	err |= odict_entry_add(o, "peer_id", ODICT_STRING, s->peer_id);

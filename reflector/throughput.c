@@ -72,10 +72,10 @@ static bool listening(uint16_t port)
 
 
 /* Free for both TCP (the control and TCP tests) and UDP (-u tests) */
-static bool port_free(const struct sa *addr, uint16_t port)
+static int port_free(uint16_t port, void *arg)
 {
 	static const int types[] = {SOCK_STREAM, SOCK_DGRAM};
-	struct sa a = *addr;
+	struct sa a = *(const struct sa *)arg;
 	bool ok = true;
 
 	sa_set_port(&a, port);
@@ -87,33 +87,7 @@ static bool port_free(const struct sa *addr, uint16_t port)
 			close(fd);
 	}
 
-	return ok;
-}
-
-
-static int pick_port(struct refl_sessions *m, const struct sa *addr,
-		     uint16_t *portp)
-{
-	const struct gw_conf *c = m->conf;
-	uint16_t first = c->reflector.network.data_port_range_start;
-	uint16_t last = c->reflector.network.data_port_range_end;
-	unsigned span = (unsigned)(last - first) + 1;
-
-	if (m->next_port < first || m->next_port > last)
-		m->next_port = first;
-	for (unsigned i = 0; i < span; i++) {
-		uint16_t port = (uint16_t)(first +
-			(m->next_port - first + i) % span);
-
-		if (port_free(addr, port)) {
-			m->next_port = (uint16_t)(first +
-				(port - first + 1) % span);
-			*portp = port;
-			return 0;
-		}
-	}
-
-	return EADDRINUSE;
+	return ok ? 0 : EADDRINUSE;
 }
 
 
@@ -204,17 +178,7 @@ static bool is_peer(const struct refl_session *s, const char *host)
 {
 	struct sa a;
 
-	if (sa_set_str(&a, host, 0))
-		return false;
-	if (sa_af(&a) == AF_INET6 && sa_af(&s->peer) == AF_INET &&
-	    IN6_IS_ADDR_V4MAPPED(&a.u.in6.sin6_addr)) {
-		uint32_t v4;
-
-		memcpy(&v4, &a.u.in6.sin6_addr.s6_addr[12], 4);
-		sa_set_in(&a, ntohl(v4), 0);
-	}
-
-	return sa_cmp(&a, &s->peer, SA_ADDR);
+	return !sa_set_str(&a, host, 0) && refl_is_peer(s, &a);
 }
 
 
@@ -307,7 +271,7 @@ static int spawn(struct refl_session *s)
 
 	if (!tunneled)
 		sa_init(&addr, sa_af(&addr));
-	err = pick_port(s->m, &addr, &s->port);
+	err = refl_port_pick(s->m, port_free, &addr, &s->port);
 	if (err)
 		return err;
 
