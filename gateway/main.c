@@ -21,6 +21,7 @@
 #include "gateway/ctrl.h"
 #include "gateway/daemon.h"
 #include "gateway/module.h"
+#include "netwatch/netwatch.h"
 #include "reflector/appliance.h"
 #include "sip/tls.h"
 
@@ -219,6 +220,20 @@ static int cmd_appliance(struct cli *cli, int argc, char **argv)
 }
 
 
+static int cmd_probe(struct cli *cli, int argc, char **argv)
+{
+	struct gw_conf *conf = NULL;
+	int rc = gw_cli_load_conf(cli, &conf, false);
+
+	if (rc)
+		return rc;
+	rc = nw_probe_main(conf, argc, argv);
+	mem_deref(conf);
+
+	return rc;
+}
+
+
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
 static const struct command commands[] = {
@@ -237,6 +252,10 @@ static const struct command commands[] = {
 	 "Re-read the daemon's configuration file: what applies to new "
 	 "calls, what waits for a restart; a file with errors changes "
 	 "nothing.", cmd_reload},
+	{"probe", "keepline [-c FILE] probe [-c N] [-i MS] [-t MS] [-p PORT] "
+	 "[--method M] [--json] TARGET...",
+	 "Probe targets now, without the daemon: fping-like summaries or "
+	 "JSON; exit 0 when every target answered.", cmd_probe},
 	{"reflector", "keepline [-c FILE] reflector SUBCOMMAND",
 	 "Reflector commands (see `keepline reflector help`).",
 	 gw_cli_reflector},
