@@ -69,7 +69,11 @@ struct gw_route {
 	char *match;                  /**< user, prefix ending in '*', or "*" */
 	enum gw_route_action action;
 	char *target;                 /**< bridge: request-URI of the new leg */
-	char *trunk;                  /**< bridge: trunk name */
+	char *trunk;                  /**< bridge: the first of trunks */
+	/** bridge: trunk names in order; one whose paths netwatch finds
+	 *  down is skipped while another can take the call */
+	char **trunks;
+	size_t n_trunks;
 	uint16_t code;                /**< reject: SIP status */
 };
 
@@ -120,6 +124,7 @@ struct gw_conf {
 		uint64_t probe_timeout;   /**< [ms] */
 		enum gw_nw_method method;
 		uint16_t udp_port;
+		uint64_t hold_down;       /**< [ms] a new state must last */
 		struct {
 			uint32_t latency_ms;
 			double loss_pct;

@@ -86,6 +86,8 @@ struct conf_key {
 	conf_check_h *check;              /**< CT_MAP */
 	const struct conf_list *list;     /**< CT_LIST */
 	bool required;
+	/** CT_STRS: a single value stands for a list of one */
+	bool scalar_ok;
 	/** The module this key asks for (its name in the module table),
 	 *  inherited by every key below it; a key whose value turns
 	 *  something on is recorded in gw_conf.needs */

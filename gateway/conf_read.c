@@ -131,6 +131,17 @@ static void parse_scalar_list(struct conf_parser *p, const struct conf_key *k,
 		return;
 	}
 
+	if (k->scalar_ok && n->type == YAML_SCALAR_NODE) {
+		array = conf_zalloc(p->conf, sizeof(char *));
+		if (!array)
+			return;
+		if (parse_item(p, k, n, array, 0, k->name))
+			++used;
+		*AT(base, k->off, void *) = array;
+		*AT(base, k->aux, size_t) = used;
+		return;
+	}
+
 	if (!conf_sequence(p, k, n, &count))
 		return;
 	size = k->type == CT_CIDRS ? sizeof(struct gw_cidr) :

@@ -234,7 +234,8 @@ static const struct conf_key route_keys[] = {
 	{"action", CT_ENUM, ROFF(action), 0, 0, 0, actions,
 	 .required = true},
 	{"target", CT_STR, ROFF(target)},
-	{"trunk", CT_STR, ROFF(trunk)},
+	{"trunk", CT_STRS, ROFF(trunks), 0, 0, ROFF(n_trunks),
+	 .scalar_ok = true},
 	{"code", CT_U16, ROFF(code), 400, 699},
 	KEY_END
 };
@@ -262,6 +263,8 @@ static void check_route(struct conf_parser *p, void *item, yaml_node_t *map)
 				   "(exact, prefix* or *)", r->match);
 	}
 
+	r->trunk = r->n_trunks ? r->trunks[0] : NULL;
+
 	if (r->action == GW_ROUTE_BRIDGE) {
 		if (!r->target)
 			conf_error(p, map, NULL, "action bridge needs a "
@@ -283,9 +286,11 @@ static void check_route(struct conf_parser *p, void *item, yaml_node_t *map)
 		conf_error(p, conf_map_get(p, map, "code"), "code",
 			   "code is only used by action reject");
 
-	if (r->trunk && !gw_conf_trunk(p->conf, r->trunk))
-		conf_error(p, conf_map_get(p, map, "trunk"), "trunk",
-			   "no trunk is named '%s'", r->trunk);
+	for (size_t i = 0; i < r->n_trunks; i++) {
+		if (!gw_conf_trunk(p->conf, r->trunks[i]))
+			conf_error(p, conf_map_get(p, map, "trunk"), "trunk",
+				   "no trunk is named '%s'", r->trunks[i]);
+	}
 }
 
 
@@ -425,6 +430,7 @@ static const struct conf_key netwatch_keys[] = {
 	 MS(60)},
 	{"method", CT_ENUM, OFF(netwatch.method), 0, 0, 0, methods},
 	{"udp_port", CT_U16, OFF(netwatch.udp_port), 1, 65535},
+	{"hold_down", CT_DURATION, OFF(netwatch.hold_down), 0, MS(DAY_S)},
 	{"thresholds", CT_MAP, 0, .sub = threshold_keys},
 	KEY_END
 };
@@ -441,6 +447,21 @@ static void check_netwatch(struct conf_parser *p, void *base,
 			   "shorter than interval (%llums)",
 			   (unsigned long long)conf->netwatch.probe_timeout,
 			   (unsigned long long)conf->netwatch.interval);
+
+	/* no blocking DNS in the daemon (DESIGN.md §3): addresses only */
+	for (size_t i = 0; i < conf->netwatch.n_targets; i++) {
+		const char *t = conf->netwatch.targets[i];
+		struct sa sa;
+		char key[48];
+
+		if (!sa_decode(&sa, t, strlen(t)) || !sa_set_str(&sa, t, 0))
+			continue;
+		snprintf(key, sizeof(key), "targets[%zu]", i);
+		conf_error(p, conf_map_get(p, map, "targets") ?
+			   conf_map_get(p, map, "targets") : map, key,
+			   "'%s' is not an IP address, ADDRESS:PORT or "
+			   "[IPv6]:PORT (netwatch does not use DNS)", t);
+	}
 }
 
 static const struct conf_key icmp_relay_keys[] = {
@@ -575,6 +596,7 @@ void gw_conf_set_defaults(struct gw_conf *conf)
 	conf->netwatch.probe_timeout = MS(2);
 	conf->netwatch.method = GW_NW_AUTO;
 	conf->netwatch.udp_port = 33434;
+	conf->netwatch.hold_down = MS(20);
 	conf->netwatch.thresholds.latency_ms = 100;
 	conf->netwatch.thresholds.loss_pct = 2.0;
 	conf->netwatch.thresholds.jitter_ms = 10;

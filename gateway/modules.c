@@ -15,6 +15,7 @@
 #include "gateway/conf.h"
 #include "gateway/module.h"
 #include "media/media.h"
+#include "netwatch/netwatch.h"
 #include "reflector/reflector.h"
 #include "sip/sipua.h"
 
@@ -31,9 +32,6 @@ static bool http_enabled(const struct gw_conf *conf)
 }
 
 
-static const struct gw_module netwatch = {
-	.name = "netwatch", .title = "netwatch",
-};
 static const struct gw_module icmp_relay = {
 	.name = "icmp_relay", .title = "the ICMP relay",
 	.enabled = relay_enabled,
@@ -47,9 +45,9 @@ static const struct gw_module http = {
 const struct gw_module *const gw_modules[] = {
 	&media_module,
 	&media_icmp_module,
+	&nw_module,
 	&sipua_module,
 	&sipua_timer_module,
-	&netwatch,
 	&icmp_relay,
 	&refl_module,
 	&http,

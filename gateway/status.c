@@ -216,6 +216,22 @@ static void print_counters(const struct odict *s)
 }
 
 
+/* A subsystem's own lines ("lines": an array of strings), indented */
+static void print_lines(const struct odict *s)
+{
+	const struct odict_entry *a = s ? odict_lookup(s, "lines") : NULL;
+
+	if (!a || a->type != ODICT_ARRAY)
+		return;
+	for (struct le *le = a->u.odict->lst.head; le; le = le->next) {
+		const struct odict_entry *e = le->data;
+
+		if (e->type == ODICT_STRING)
+			printf("    %s\n", e->u.str);
+	}
+}
+
+
 void gw_status_print(const struct odict *reply)
 {
 	const struct odict *ctrl = obj(reply, "control");
@@ -254,6 +270,7 @@ void gw_status_print(const struct odict *reply)
 		       built && built->type == ODICT_BOOL && !built->u.boolean ?
 		       " (not in this build yet)" : "");
 		print_counters(s);
+		print_lines(s);
 	}
 }
 

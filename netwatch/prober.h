@@ -88,6 +88,8 @@ const struct sa *nw_target_addr(const struct nw_target *t);
  */
 int nw_target_probe(struct nw_target *t, enum nw_method m,
 		    uint64_t timeout_ms);
+/** Probes sent so far: the last probe's number */
+uint32_t nw_target_probed(const struct nw_target *t);
 /** Probes of this target still waiting for an answer */
 unsigned nw_target_pending(const struct nw_target *t);
 

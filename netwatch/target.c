@@ -523,6 +523,12 @@ const struct sa *nw_target_addr(const struct nw_target *t)
 }
 
 
+uint32_t nw_target_probed(const struct nw_target *t)
+{
+	return t->n;
+}
+
+
 unsigned nw_target_pending(const struct nw_target *t)
 {
 	return list_count(&t->pending);

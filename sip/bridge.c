@@ -36,6 +36,7 @@
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/media.h"
+#include "netwatch/netwatch.h"
 #include "sip/sip_int.h"
 
 enum {
@@ -181,9 +182,10 @@ static int caller_status(struct call *c, int status)
 		gw_log(GW_LOG_WARN, "sip", "bridge_auth_failed",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
 				 GW_FI("status", status),
-				 GW_FS("trunk", c->route->trunk)),
+				 GW_FS("trunk", c->out_trunk ?
+				       c->out_trunk->name : "-")),
 		       "Trunk %s refused our credentials, or we have none",
-		       c->route->trunk);
+		       c->out_trunk ? c->out_trunk->name : "-");
 		return 503;
 	}
 
@@ -206,8 +208,7 @@ static int send_invite(struct call *c);
  * went out again. */
 static int answer_challenge(struct call *c, int status, sip_t const *sip)
 {
-	const struct gw_trunk *t = gw_conf_trunk(c->conf,
-						 c->route->trunk);
+	const struct gw_trunk *t = c->out_trunk;
 	struct call_out *o = c->out;
 	int err;
 
@@ -471,10 +472,48 @@ static int send_invite(struct call *c)
 }
 
 
+/* The route's trunks in order: one whose every probed path netwatch
+ * finds down is passed over while a later one is not; when all are, the
+ * first is tried anyway (the INVITE's own answer is the last word) */
+static const struct gw_trunk *pick_trunk(struct call *c)
+{
+	const struct gw_route *rt = c->route;
+	const struct gw_trunk *first = NULL;
+
+	for (size_t i = 0; i < rt->n_trunks; i++) {
+		const struct gw_trunk *t = gw_conf_trunk(c->conf,
+							 rt->trunks[i]);
+		const char *why = NULL;
+
+		if (!t)
+			continue;
+		if (!first)
+			first = t;
+		if (nw_trunk_usable(c->ua->nw, t->name, &why))
+			return t;
+		gw_log(GW_LOG_WARN, "sip", "trunk_skipped",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FS("trunk", t->name), GW_FS("why", why),
+				 GW_FS("next", i + 1 < rt->n_trunks ?
+				       rt->trunks[i + 1] : "-")),
+		       "Trunk %s skipped for this call: %s (netwatch)",
+		       t->name, why);
+	}
+
+	if (first && rt->n_trunks > 1)
+		gw_log(GW_LOG_WARN, "sip", "trunk_all_down",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FS("trunk", first->name)),
+		       "Every trunk of the route has its path down: trying "
+		       "trunk %s anyway", first->name);
+
+	return first;
+}
+
+
 int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 {
-	const struct gw_trunk *trunk = gw_conf_trunk(c->conf,
-						     c->route->trunk);
+	const struct gw_trunk *trunk = pick_trunk(c);
 	struct call_out *o;
 	struct sa local;
 	char call_id[64], *from = NULL, *answer = NULL;
@@ -515,9 +554,11 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 	if (!trunk || next_hop(trunk, &o->next_hop)) {
 		gw_log(GW_LOG_ERROR, "sip", "bridge_no_route",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
-				 GW_FS("trunk", c->route->trunk)),
+				 GW_FS("trunk", trunk ? trunk->name :
+				       c->route->trunk)),
 		       "Trunk %s has no outbound_uri with an IP address "
-		       "(DNS is not used)", c->route->trunk);
+		       "(DNS is not used)", trunk ? trunk->name :
+		       c->route->trunk);
 		return 503;
 	}
 

@@ -91,6 +91,8 @@ static int sip_alloc(void **statep, const struct gw_conf *conf,
 
 	err = sipua_alloc(&sm->ua, gw_daemon_reactor(d), conf, mm);
 	if (!err)
+		sipua_set_netwatch(sm->ua, gw_daemon_module(d, "netwatch"));
+	if (!err)
 		err = gw_ctrl_register(gw_daemon_ctrl(d), "calls",
 				       "active calls: legs, peers, media "
 				       "counters", cmd_calls, sm);

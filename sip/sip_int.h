@@ -35,12 +35,14 @@ struct media_stream;
 struct call;
 struct gw_route;
 struct gw_trunk;
+struct nw_mgr;
 
 struct sipua {
 	struct gw_reactor *r;
 	const struct gw_conf *conf;   /**< for new calls: the latest reload */
 	const struct gw_conf *conf_start;  /**< registrations' trunks */
 	struct media_mgr *mm;
+	const struct nw_mgr *nw;      /**< path health, NULL: not running */
 	bool stopping;                /**< sipua_stop(): new calls get 503 */
 	gw_module_done_h *stop_done;  /**< when the last call is gone */
 	void *stop_arg;

@@ -465,6 +465,13 @@ static void sipua_destructor(void *data)
 }
 
 
+void sipua_set_netwatch(struct sipua *ua, const struct nw_mgr *nw)
+{
+	if (ua)
+		ua->nw = nw;
+}
+
+
 int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		const struct gw_conf *conf, struct media_mgr *mm)
 {

@@ -45,6 +45,9 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		const struct gw_conf *conf, struct media_mgr *mm);
 
 void sipua_stats(const struct sipua *ua, struct sipua_stats *st);
+struct nw_mgr;
+/** Path health for the route's trunks (netwatch.h); NULL: none */
+void sipua_set_netwatch(struct sipua *ua, const struct nw_mgr *nw);
 /**
  * The daemon is stopping: every call gets a BYE on each answered leg
  * (Reason: 503, gateway shutting down), or 487 and a CANCEL while the

@@ -49,7 +49,7 @@ trunks:
     probe: true
 netwatch:
   interval: 5s
-icmp_relay: {enabled: false}
+icmp_relay: {enabled: true}
 reflector:
   enabled: false
 control:
@@ -62,8 +62,8 @@ def keys_for_modules_not_in_this_build_are_refused():
     s = Scratch()
     path = s.file("unbuilt.yaml", UNBUILT)
     want = [
-        "%s:4:12: trunks[0].probe: netwatch is not in this build" % path,
-        "%s:6:13: netwatch.interval: netwatch is not in this build" % path,
+        "%s:7:13: icmp_relay.enabled: the ICMP relay is not in this build"
+        % path,
         "%s:11:9: control.http: the HTTP metrics server is not in this build" % path,
     ]
     r = run(["-c", path, "check-config"])

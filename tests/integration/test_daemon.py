@@ -24,9 +24,9 @@ def status_answers_with_version_pid_and_subsystems():
               r.stdout)
         check(re.search(r"^  sip +enabled +running$", r.stdout, re.M),
               "sip line", r.stdout)
-        check(re.search(r"^  netwatch +enabled +not running \(not in "
+        check(re.search(r"^  icmp_relay +enabled +not running \(not in "
                         r"this build yet\)$", r.stdout, re.M),
-              "netwatch line", r.stdout)
+              "icmp_relay line", r.stdout)
 
         r = d.cli("status", "--json")
         check(r.returncode == 0, "status --json", r.stderr)

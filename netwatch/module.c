@@ -1,0 +1,748 @@
+/**
+ * @file module.c  netwatch/ in the module table: paths, checks, state
+ *                 (netwatch.h)
+ *
+ * A path is one address: a netwatch.targets entry, or an address of a
+ * trunk with probe: true (the host of its outbound_uri, and each of its
+ * addresses that names one host). Every interval a check sends
+ * probes_per_check probes, spaced so that the check ends well inside
+ * the interval; when the last has answered or timed out the check's
+ * figures give a verdict (health.h) and hold-down decides the state.
+ *
+ * auto is ICMP echo, else UDP, else TCP. A method the kernel refuses at
+ * run time (EPERM: a capability dropped, a sysctl changed) is set aside
+ * for a minute and the next one used meanwhile, then tried again;
+ * nothing is ever made up: a path no method can probe is "unmeasured",
+ * with the reason.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/libre.h"
+#include <re_uri.h>
+
+#include "gateway/conf.h"
+#include "gateway/daemon.h"
+#include "gateway/log.h"
+#include "gateway/metrics.h"
+#include "gateway/module.h"
+#include "gateway/reactor.h"
+#include "netwatch/health.h"
+#include "netwatch/netwatch.h"
+#include "netwatch/prober.h"
+
+enum {
+	METHOD_RETRY_MS = 60000,      /**< a refused method, tried again */
+	MAX_TRUNKS_PER_PATH = 8,
+	MAX_CHECKS = 4,               /**< of one path, overlapping */
+};
+
+struct nw_path;
+
+struct check {
+	struct le le;
+	struct nw_path *path;
+	uint64_t started;             /**< [ms] */
+	uint32_t first_n, last_n;     /**< probe numbers of this check */
+	uint32_t to_send;
+	uint32_t resolved;
+	struct nw_stats st;
+	enum nw_method m;
+	bool method_set;
+};
+
+struct nw_path {
+	struct le le;
+	struct nw_mgr *nw;
+	char name[96];                /**< as configured */
+	char addr_s[64];
+	struct sa addr;
+	const char *trunks[MAX_TRUNKS_PER_PATH];
+	size_t n_trunks;
+	bool from_targets;
+	char unmeasured[400];         /**< set: never probed, why */
+	struct nw_target *t;
+	struct gw_timer *tick;        /**< the next check */
+	struct gw_timer *next;        /**< the next probe of the check */
+	struct list checks;           /**< running, oldest first */
+	struct check *sending;
+	struct nw_hold hold;
+	struct nw_stats last;         /**< the last finished check */
+	bool have_last;
+	double score;
+	enum nw_method method;        /**< of the last check */
+	uint64_t checks_done;
+	uint64_t skipped_from[NW_M_N]; /**< probes that fell back */
+	char last_why[120];           /**< a lost probe's reason */
+};
+
+struct nw_mgr {
+	const struct gw_conf *conf;
+	struct gw_reactor *r;
+	struct nw_engine *e;
+	struct list paths;
+	struct nw_thresholds th;
+	uint64_t spacing_ms;
+	uint64_t method_off_until[NW_M_N];   /**< [ms]: refused until */
+	uint64_t state_changes;
+};
+
+
+static void check_destructor(void *data)
+{
+	struct check *c = data;
+
+	list_unlink(&c->le);
+	if (c->path && c->path->sending == c)
+		c->path->sending = NULL;
+}
+
+
+static void path_destructor(void *data)
+{
+	struct nw_path *p = data;
+
+	list_unlink(&p->le);
+	mem_deref(p->tick);
+	mem_deref(p->next);
+	p->t = mem_deref(p->t);
+	list_flush(&p->checks);
+}
+
+
+static void log_state(struct nw_path *p, enum nw_state was)
+{
+	enum nw_state st = p->hold.state;
+	const struct nw_stats *s = &p->last;
+	char trunks[200] = "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < p->n_trunks && off < sizeof(trunks); i++)
+		off += (size_t)snprintf(trunks + off, sizeof(trunks) - off,
+					"%s%s", i ? "," : "", p->trunks[i]);
+
+	++p->nw->state_changes;
+	gw_log(st == NW_UP ? GW_LOG_INFO : GW_LOG_WARN, "netwatch",
+	       "path_state",
+	       GW_FIELDS(GW_FS("target", p->name), GW_FS("address", p->addr_s),
+			 GW_FS("state", nw_state_name(st)),
+			 GW_FS("was", nw_state_name(was)),
+			 GW_FS("method", nw_method_name(p->method)),
+			 GW_FU("sent", s->sent), GW_FU("received", s->received),
+			 GW_FD("loss_pct", nw_stats_loss_pct(s)),
+			 GW_FD("avg_ms", nw_stats_avg_ms(s)),
+			 GW_FD("jitter_ms", s->jitter_ns / 1e6),
+			 GW_FS("trunks", trunks)),
+	       "Path %s%s%s%s is %s, was %s: %u/%u answered, loss %.0f%%%s%.3f%s",
+	       p->name, strcmp(p->name, p->addr_s) ? " (" : "",
+	       strcmp(p->name, p->addr_s) ? p->addr_s : "",
+	       strcmp(p->name, p->addr_s) ? ")" : "", nw_state_name(st),
+	       nw_state_name(was), s->received, s->sent,
+	       nw_stats_loss_pct(s), s->received ? ", avg " : "",
+	       nw_stats_avg_ms(s), s->received ? " ms" : "");
+}
+
+
+static void check_end(struct check *c)
+{
+	struct nw_path *p = c->path;
+	struct nw_mgr *nw = p->nw;
+	enum nw_state was = p->hold.state;
+	uint64_t now = gw_now_ms();
+
+	p->last = c->st;
+	p->have_last = true;
+	p->score = nw_score(&c->st, &nw->th);
+	if (c->method_set)
+		p->method = c->m;
+	++p->checks_done;
+
+	if (nw_hold_update(&p->hold, nw_state_of(&c->st, &nw->th),
+			   c->started, now, nw->conf->netwatch.hold_down))
+		log_state(p, was);
+
+	mem_deref(c);
+}
+
+
+static struct check *check_of(struct nw_path *p, uint32_t n)
+{
+	for (struct le *le = p->checks.head; le; le = le->next) {
+		struct check *c = le->data;
+
+		if (c->first_n && n >= c->first_n && n <= c->last_n)
+			return c;
+	}
+
+	return NULL;
+}
+
+
+static void check_maybe_end(struct check *c)
+{
+	if (!c->to_send && c->resolved == c->last_n - c->first_n + 1)
+		check_end(c);
+}
+
+
+static void on_result(struct nw_target *t, const struct nw_result *r,
+		      void *arg)
+{
+	struct nw_path *p = arg;
+	struct check *c = check_of(p, r->n);
+	(void)t;
+
+	if (!c)
+		return;
+	++c->resolved;
+	if (r->answered) {
+		nw_stats_answer(&c->st, r->rtt_ns, r->kernel_ts);
+	}
+	else {
+		nw_stats_lost(&c->st);
+		snprintf(p->last_why, sizeof(p->last_why), "%s%s%s", r->why,
+			 r->err ? ": " : "", r->err ? strerror(r->err) : "");
+	}
+	check_maybe_end(c);
+}
+
+
+static void method_refused(struct nw_path *p, enum nw_method m, int err)
+{
+	struct nw_mgr *nw = p->nw;
+	uint64_t now = gw_now_ms();
+
+	if (nw->method_off_until[m] > now)
+		return;
+	nw->method_off_until[m] = now + METHOD_RETRY_MS;
+	gw_log(GW_LOG_WARN, "netwatch", "method_refused",
+	       GW_FIELDS(GW_FS("method", nw_method_name(m)),
+			 GW_FS("target", p->name), GW_FERR(err)),
+	       "%s probing refused at run time, using the next method for "
+	       "%u s", nw_method_name(m), METHOD_RETRY_MS / 1000);
+}
+
+
+/* One probe of the running check, by the first method that sends */
+static void send_probe(void *arg)
+{
+	struct nw_path *p = arg;
+	struct nw_mgr *nw = p->nw;
+	struct check *c = p->sending;
+	uint64_t now = gw_now_ms();
+	int err = ENOTSUP;
+
+	if (!c)
+		return;
+
+	for (enum nw_method m = NW_M_ICMP; m < NW_M_N; m++) {
+		int want = nw->conf->netwatch.method;
+
+		if (want != GW_NW_AUTO && (int)m != want - GW_NW_ICMP)
+			continue;
+		if (want == GW_NW_AUTO && nw->method_off_until[m] > now)
+			continue;
+		err = nw_target_probe(p->t, m, nw->conf->netwatch.probe_timeout);
+		if (!err) {
+			c->m = m;
+			c->method_set = true;
+			break;
+		}
+		if (err == EPERM || err == EACCES)
+			method_refused(p, m, err);
+		else
+			++p->skipped_from[m];
+	}
+
+	if (err) {
+		/* nothing could send: the check ends with what it sent; one
+		 * that sent nothing says "unmeasured", with the reason */
+		snprintf(p->last_why, sizeof(p->last_why),
+			 "no method can probe it: %s", strerror(err));
+		c->to_send = 0;
+		p->sending = NULL;
+		if (!c->first_n)
+			check_end(c);
+		else
+			check_maybe_end(c);
+		return;
+	}
+
+	if (!c->first_n)
+		c->first_n = nw_target_probed(p->t);
+	c->last_n = nw_target_probed(p->t);
+	if (--c->to_send)
+		gw_timer_start(p->next, nw->spacing_ms, send_probe, p);
+	else
+		p->sending = NULL;
+}
+
+
+static void check_start(void *arg)
+{
+	struct nw_path *p = arg;
+	struct nw_mgr *nw = p->nw;
+	struct check *c;
+
+	if (list_count(&p->checks) >= MAX_CHECKS)
+		return;   /* the reactor has fallen far behind: skip one */
+
+	c = mem_zalloc(sizeof(*c), check_destructor);
+	if (!c)
+		return;
+	c->path = p;
+	c->started = gw_now_ms();
+	c->to_send = nw->conf->netwatch.probes_per_check;
+	list_append(&p->checks, &c->le, c);
+	p->sending = c;
+	send_probe(p);
+}
+
+
+static void first_check(void *arg)
+{
+	struct nw_path *p = arg;
+
+	gw_timer_start_periodic(p->tick, p->nw->conf->netwatch.interval,
+				check_start, p);
+	check_start(p);
+}
+
+
+/* "10.0.0.1", "10.0.0.1:5060", "[2001:db8::1]:5061" (checked by the
+ * configuration: addresses only, no DNS) */
+static int parse_target(const char *s, struct sa *sa)
+{
+	if (!sa_decode(sa, s, strlen(s)))
+		return 0;
+
+	return sa_set_str(sa, s, 0);
+}
+
+
+static struct nw_path *path_find(struct nw_mgr *nw, const struct sa *a)
+{
+	for (struct le *le = nw->paths.head; le; le = le->next) {
+		struct nw_path *p = le->data;
+
+		if (sa_isset(&p->addr, SA_ADDR) &&
+		    sa_cmp(&p->addr, a, SA_ADDR))
+			return p;
+	}
+
+	return NULL;
+}
+
+
+static int path_add(struct nw_mgr *nw, const char *name, const struct sa *a,
+		    const char *trunk, const char *unmeasured,
+		    struct nw_path **pp)
+{
+	struct nw_path *p = a ? path_find(nw, a) : NULL;
+
+	/* one path per address; a port given anywhere is its TCP port */
+	if (p && !sa_port(&p->addr) && sa_port(a))
+		sa_set_port(&p->addr, sa_port(a));
+	if (!p) {
+		p = mem_zalloc(sizeof(*p), path_destructor);
+		if (!p)
+			return ENOMEM;
+		p->nw = nw;
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		if (a) {
+			p->addr = *a;
+			(void)sa_ntop(a, p->addr_s, sizeof(p->addr_s));
+		}
+		else {
+			snprintf(p->addr_s, sizeof(p->addr_s), "-");
+		}
+		if (unmeasured) {
+			snprintf(p->unmeasured, sizeof(p->unmeasured), "%s",
+				 unmeasured);
+			p->hold.state = NW_UNMEASURED;
+		}
+		list_append(&nw->paths, &p->le, p);
+	}
+	if (trunk && p->n_trunks < MAX_TRUNKS_PER_PATH)
+		p->trunks[p->n_trunks++] = trunk;
+	if (pp)
+		*pp = p;
+
+	return 0;
+}
+
+
+/* What a trunk with probe: true has to probe: its outbound_uri's host,
+ * and every address entry that names one host */
+static int trunk_paths(struct nw_mgr *nw, const struct gw_trunk *t)
+{
+	int err = 0;
+
+	if (t->outbound_uri) {
+		struct pl pl, host;
+		struct uri uri;
+		struct sa a;
+		char hs[128], why[400];
+
+		pl_set_str(&pl, t->outbound_uri);
+		if (uri_decode(&uri, &pl) ||
+		    pl_strcpy(&uri.host, hs, sizeof(hs))) {
+			snprintf(why, sizeof(why), "outbound_uri '%s' has no "
+				 "host", t->outbound_uri);
+			err = path_add(nw, t->outbound_uri, NULL, t->name, why,
+				       NULL);
+		}
+		else if (sa_set_str(&a, hs, uri.port ? uri.port :
+				    (t->transport == GW_TP_TLS ? 5061 :
+				     5060))) {
+			snprintf(why, sizeof(why), "%s is a name: netwatch "
+				 "does not use DNS; give the trunk an address "
+				 "or list one in netwatch.targets", hs);
+			err = path_add(nw, hs, NULL, t->name, why, NULL);
+		}
+		else {
+			struct nw_path *p;
+
+			err = path_add(nw, hs, &a, t->name, NULL, &p);
+		}
+		(void)host;
+	}
+
+	for (size_t i = 0; !err && i < t->n_addresses; i++) {
+		const struct gw_cidr *c = &t->addresses[i];
+		unsigned host = c->addr.u.sa.sa_family == AF_INET ? 32 : 128;
+		char s[64];
+
+		if (c->bits != host)
+			continue;     /* a network: nothing single to probe */
+		(void)sa_ntop(&c->addr, s, sizeof(s));
+		err = path_add(nw, s, &c->addr, t->name, NULL, NULL);
+	}
+
+	return err;
+}
+
+
+static void mgr_destructor(void *data)
+{
+	struct nw_mgr *nw = data;
+
+	list_flush(&nw->paths);
+	mem_deref(nw->e);
+	mem_deref((void *)nw->conf);
+}
+
+
+static int nw_alloc(void **statep, const struct gw_conf *conf,
+		    struct gw_daemon *d)
+{
+	struct nw_mgr *nw;
+	uint64_t spacing;
+	int err = 0;
+
+	nw = mem_zalloc(sizeof(*nw), mgr_destructor);
+	if (!nw)
+		return ENOMEM;
+	nw->conf = mem_ref((void *)conf);
+	nw->r = gw_daemon_reactor(d);
+	nw->th.latency_ms = conf->netwatch.thresholds.latency_ms;
+	nw->th.loss_pct = conf->netwatch.thresholds.loss_pct;
+	nw->th.jitter_ms = conf->netwatch.thresholds.jitter_ms;
+
+	/* the check's probes within the first half of the interval */
+	spacing = conf->netwatch.interval / 2 / conf->netwatch.probes_per_check;
+	nw->spacing_ms = spacing > 1000 ? 1000 : spacing ? spacing : 1;
+
+	for (size_t i = 0; !err && i < conf->netwatch.n_targets; i++) {
+		const char *s = conf->netwatch.targets[i];
+		struct nw_path *p;
+		struct sa a;
+
+		if (parse_target(s, &a))
+			err = path_add(nw, s, NULL, NULL, "not an address",
+				       NULL);
+		else if (!(err = path_add(nw, s, &a, NULL, NULL, &p)))
+			p->from_targets = true;
+	}
+	for (size_t i = 0; !err && i < conf->n_trunks; i++) {
+		if (conf->trunks[i].probe)
+			err = trunk_paths(nw, &conf->trunks[i]);
+	}
+	if (err)
+		goto out;
+
+	if (nw->paths.head) {
+		err = nw_engine_alloc(&nw->e, nw->r,
+				      gw_daemon_module(d, "media"),
+				      conf->netwatch.method == GW_NW_AUTO ||
+				      conf->netwatch.method == GW_NW_ICMP);
+		if (err)
+			goto out;
+	}
+
+	for (struct le *le = nw->paths.head; le; le = le->next) {
+		struct nw_path *p = le->data;
+		uint16_t port = sa_port(&p->addr);
+
+		if (p->unmeasured[0])
+			continue;
+		err = nw_target_alloc(&p->t, nw->e, &p->addr,
+				      conf->netwatch.udp_port, port,
+				      on_result, p);
+		if (!err)
+			err = gw_timer_alloc(&p->tick, nw->r);
+		if (!err)
+			err = gw_timer_alloc(&p->next, nw->r);
+		if (err)
+			goto out;
+	}
+
+ out:
+	if (err)
+		mem_deref(nw);
+	else
+		*statep = nw;
+
+	return err;
+}
+
+
+static int nw_start(void *state)
+{
+	struct nw_mgr *nw = state;
+	size_t n = list_count(&nw->paths), i = 0;
+
+	if (nw->e)
+		nw_engine_log(nw->e);
+
+	for (struct le *le = nw->paths.head; le; le = le->next, i++) {
+		struct nw_path *p = le->data;
+
+		if (p->unmeasured[0]) {
+			gw_log(GW_LOG_WARN, "netwatch", "path_unmeasured",
+			       GW_FIELDS(GW_FS("target", p->name),
+					 GW_FS("why", p->unmeasured)),
+			       "Path %s is unmeasured: %s", p->name,
+			       p->unmeasured);
+			continue;
+		}
+		/* the first checks spread over one interval, the first at
+		 * once so that a fresh daemon knows its paths soon */
+		gw_timer_start(p->tick, nw->conf->netwatch.interval * i / n /
+			       4, first_check, p);
+	}
+
+	return 0;
+}
+
+
+static void path_status(const struct nw_path *p, struct odict *arr,
+			struct odict *lines, size_t i)
+{
+	struct odict *o = NULL, *tr = NULL;
+	uint64_t now = gw_now_ms();
+	char key[24], line[400];
+	int n;
+
+	if (odict_alloc(&o, 24) || odict_alloc(&tr, 8))
+		goto out;
+
+	odict_entry_add(o, "target", ODICT_STRING, p->name);
+	odict_entry_add(o, "address", ODICT_STRING, p->addr_s);
+	odict_entry_add(o, "state", ODICT_STRING, nw_state_name(p->hold.state));
+	if (p->hold.state != NW_UNKNOWN)
+		odict_entry_add(o, "since_s", ODICT_INT,
+				(int64_t)((now - p->hold.since) / 1000));
+	for (size_t k = 0; k < p->n_trunks; k++) {
+		snprintf(key, sizeof(key), "%zu", k);
+		odict_entry_add(tr, key, ODICT_STRING, p->trunks[k]);
+	}
+	odict_entry_add(o, "trunks", ODICT_ARRAY, tr);
+	odict_entry_add(o, "checks", ODICT_INT, (int64_t)p->checks_done);
+	if (p->unmeasured[0]) {
+		odict_entry_add(o, "why", ODICT_STRING, p->unmeasured);
+	}
+	else if (p->have_last) {
+		odict_entry_add(o, "method", ODICT_STRING,
+				nw_method_name(p->method));
+		nw_stats_odict(&p->last, o);
+		odict_entry_add(o, "score", ODICT_DOUBLE, p->score);
+		if (p->hold.state == NW_UNMEASURED || p->last.received <
+		    p->last.sent)
+			odict_entry_add(o, "why", ODICT_STRING, p->last_why);
+	}
+
+	n = snprintf(line, sizeof(line), "path %s (%s) %s", p->name,
+		     p->addr_s, nw_state_name(p->hold.state));
+	if (p->unmeasured[0])
+		snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
+			 p->unmeasured);
+	else if (p->have_last && p->last.received)
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 " %s %u/%u loss %.0f%% min/avg/max %.3f/%.3f/%.3f ms "
+			 "jitter %.3f ms score %.0f%s%s",
+			 nw_method_name(p->method), p->last.received,
+			 p->last.sent, nw_stats_loss_pct(&p->last),
+			 (double)p->last.min_ns / 1e6,
+			 nw_stats_avg_ms(&p->last),
+			 (double)p->last.max_ns / 1e6,
+			 p->last.jitter_ns / 1e6, p->score,
+			 p->n_trunks ? " trunk " : "",
+			 p->n_trunks ? p->trunks[0] : "");
+	else if (p->have_last)
+		snprintf(line + n, sizeof(line) - (size_t)n,
+			 " %s 0/%u: %s%s%s", nw_method_name(p->method),
+			 p->last.sent, p->last_why,
+			 p->n_trunks ? " trunk " : "",
+			 p->n_trunks ? p->trunks[0] : "");
+
+	snprintf(key, sizeof(key), "%zu", i);
+	odict_entry_add(arr, key, ODICT_OBJECT, o);
+	odict_entry_add(lines, key, ODICT_STRING, line);
+
+ out:
+	mem_deref(tr);
+	mem_deref(o);
+}
+
+
+static void nw_status(void *state, struct odict *o)
+{
+	struct nw_mgr *nw = state;
+	static const char *const methods[] = {"auto", "icmp", "udp", "tcp"};
+	struct odict *arr = NULL, *lines = NULL, *icmp = NULL;
+	unsigned count[NW_UNMEASURED + 1] = {0};
+	size_t i = 0;
+
+	odict_entry_add(o, "running", ODICT_BOOL, true);
+	odict_entry_add(o, "method", ODICT_STRING,
+			methods[nw->conf->netwatch.method]);
+	if (odict_alloc(&arr, 16) || odict_alloc(&lines, 16) ||
+	    odict_alloc(&icmp, 4))
+		goto out;
+
+	odict_entry_add(icmp, "ipv4", ODICT_STRING, nw_icmp_kind_name(
+				nw_engine_icmp(nw->e, AF_INET)));
+	odict_entry_add(icmp, "ipv6", ODICT_STRING, nw_icmp_kind_name(
+				nw_engine_icmp(nw->e, AF_INET6)));
+	odict_entry_add(o, "icmp", ODICT_OBJECT, icmp);
+
+	for (struct le *le = nw->paths.head; le; le = le->next, i++) {
+		const struct nw_path *p = le->data;
+
+		++count[p->hold.state];
+		path_status(p, arr, lines, i);
+	}
+	odict_entry_add(o, "paths", ODICT_INT, (int64_t)i);
+	odict_entry_add(o, "up", ODICT_INT, (int64_t)count[NW_UP]);
+	odict_entry_add(o, "degraded", ODICT_INT, (int64_t)count[NW_DEGRADED]);
+	odict_entry_add(o, "down", ODICT_INT, (int64_t)count[NW_DOWN]);
+	odict_entry_add(o, "unmeasured", ODICT_INT,
+			(int64_t)count[NW_UNMEASURED]);
+	odict_entry_add(o, "state_changes", ODICT_INT,
+			(int64_t)nw->state_changes);
+	odict_entry_add(o, "targets", ODICT_ARRAY, arr);
+	odict_entry_add(o, "lines", ODICT_ARRAY, lines);
+
+ out:
+	mem_deref(icmp);
+	mem_deref(lines);
+	mem_deref(arr);
+}
+
+
+static void nw_metrics(void *state, struct gw_metrics *m)
+{
+	struct nw_mgr *nw = state;
+	struct le *le;
+
+	for (le = nw->paths.head; le; le = le->next) {
+		const struct nw_path *p = le->data;
+
+		gw_metric_l(m, GW_GAUGE, "netwatch_path_up",
+			    "1 when the path is up, 0.5 degraded, 0 down or "
+			    "unmeasured", "target", p->name,
+			    p->hold.state == NW_UP ? 1.0 :
+			    p->hold.state == NW_DEGRADED ? 0.5 : 0.0);
+	}
+	for (le = nw->paths.head; le; le = le->next) {
+		const struct nw_path *p = le->data;
+
+		if (p->have_last && p->last.received)
+			gw_metric_l(m, GW_GAUGE, "netwatch_rtt_seconds",
+				    "Average round trip of the last check",
+				    "target", p->name,
+				    nw_stats_avg_ms(&p->last) / 1e3);
+	}
+	for (le = nw->paths.head; le; le = le->next) {
+		const struct nw_path *p = le->data;
+
+		if (p->have_last)
+			gw_metric_l(m, GW_GAUGE, "netwatch_loss_ratio",
+				    "Probes lost in the last check", "target",
+				    p->name, nw_stats_loss_pct(&p->last) / 100);
+	}
+	gw_metric(m, GW_COUNTER, "netwatch_state_changes_total",
+		  "Path state changes", (double)nw->state_changes);
+}
+
+
+bool nw_trunk_usable(const struct nw_mgr *nw, const char *trunk,
+		     const char **why)
+{
+	unsigned probed = 0, down = 0;
+
+	if (!nw || !trunk)
+		return true;
+
+	for (struct le *le = nw->paths.head; le; le = le->next) {
+		const struct nw_path *p = le->data;
+
+		for (size_t i = 0; i < p->n_trunks; i++) {
+			if (strcmp(p->trunks[i], trunk))
+				continue;
+			if (p->hold.state == NW_UNMEASURED ||
+			    p->hold.state == NW_UNKNOWN)
+				break;
+			++probed;
+			if (p->hold.state == NW_DOWN)
+				++down;
+			break;
+		}
+	}
+
+	if (probed && down == probed) {
+		if (why)
+			*why = "path down";
+		return false;
+	}
+
+	return true;
+}
+
+
+static bool nw_enabled(const struct gw_conf *conf)
+{
+	if (conf->netwatch.n_targets)
+		return true;
+	for (size_t i = 0; i < conf->n_trunks; i++) {
+		if (conf->trunks[i].probe)
+			return true;
+	}
+
+	return false;
+}
+
+
+const struct gw_module nw_module = {
+	.name = "netwatch",
+	.title = "netwatch",
+	.enabled = nw_enabled,
+	.alloc = nw_alloc,
+	.start = nw_start,
+	.status = nw_status,
+	.metrics = nw_metrics,
+};
