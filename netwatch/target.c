@@ -240,6 +240,14 @@ static void udp_error(struct nw_target *t)
 				      NULL);
 			return;    /* the handler may have freed t */
 		}
+		if (ee.ee_errno == ECONNREFUSED) {
+			/* a port-unreachable, but not from the target: a
+			 * middlebox, or a host answering for an address it
+			 * does not own. Not proof of the path to it */
+			nw_probe_done(p, false, NULL, false, NULL,
+				      "port unreachable from another address");
+			return;
+		}
 		if ((ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3) ||
 		    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1)) {
 			nw_probe_done(p, false, NULL, false, NULL,

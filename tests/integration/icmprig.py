@@ -22,7 +22,7 @@ TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z ")
 class Rig:
     """keepline in ns gw bridging +44... from the phones to a callee."""
 
-    def __init__(self, lan, icmp="", calls=1, user=None, media=""):
+    def __init__(self, lan, icmp="", calls=1, user=None, media="", extra=""):
         self.lan = lan
         # phones call over IPv6 when the LAN has it; the callee stays on
         # 127.0.0.1, so a bridge then joins an IPv6 leg to an IPv4 one
@@ -49,8 +49,8 @@ routes:
 media:
   rtp_ports: 30000-30099
 %sicmp:
-%s""" % (listen, self.callee.sip_port, self.callee.sip_port,
-         media, icmp or "  enabled: true\n"), wrap=wrap)
+%s%s""" % (listen, self.callee.sip_port, self.callee.sip_port,
+           media, icmp or "  enabled: true\n", extra), wrap=wrap)
         if user:
             os.chmod(self.d.scratch.path, 0o777)
         self.callers, self.phones = [], []
