@@ -16,7 +16,8 @@ cd "$top"
 BUILD_PKGS="gcc make autoconf automake pkg-config libsofia-sip-ua-dev
             libre-dev libssl-dev uuid-dev libyaml-dev"
 TEST_PKGS="python3 sip-tester iperf3 iproute2 openssl clang libclang-rt-14-dev
-	prometheus docker.io docker-compose debootstrap python3-cryptography"
+	prometheus docker.io docker-compose debootstrap python3-cryptography
+	fping irtt"
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -33,9 +33,11 @@
 #include "netwatch/health.h"
 #include "netwatch/netwatch.h"
 #include "netwatch/prober.h"
+#include "netwatch/sched.h"
 
 enum {
 	METHOD_RETRY_MS = 60000,      /**< a refused method, tried again */
+	GRID_MS = 10,                 /**< probes leave on this grid */
 	MAX_TRUNKS_PER_PATH = 8,
 	MAX_CHECKS = 4,               /**< of one path, overlapping */
 };
@@ -65,8 +67,8 @@ struct nw_path {
 	bool from_targets;
 	char unmeasured[400];         /**< set: never probed, why */
 	struct nw_target *t;
-	struct gw_timer *tick;        /**< the next check */
-	struct gw_timer *next;        /**< the next probe of the check */
+	uint64_t next_check;          /**< due [ms]; 0: never */
+	uint64_t next_probe;          /**< of the check sending; 0: none */
 	struct list checks;           /**< running, oldest first */
 	struct check *sending;
 	struct nw_hold hold;
@@ -83,6 +85,7 @@ struct nw_mgr {
 	const struct gw_conf *conf;
 	struct gw_reactor *r;
 	struct nw_engine *e;
+	struct nw_sched *sched;       /**< checks and probes, when due */
 	struct list paths;
 	struct nw_thresholds th;
 	uint64_t spacing_ms;
@@ -106,8 +109,6 @@ static void path_destructor(void *data)
 	struct nw_path *p = data;
 
 	list_unlink(&p->le);
-	mem_deref(p->tick);
-	mem_deref(p->next);
 	p->t = mem_deref(p->t);
 	list_flush(&p->checks);
 }
@@ -227,14 +228,13 @@ static void method_refused(struct nw_path *p, enum nw_method m, int err)
 
 
 /* One probe of the running check, by the first method that sends */
-static void send_probe(void *arg)
+static void send_probe(struct nw_path *p, uint64_t now)
 {
-	struct nw_path *p = arg;
 	struct nw_mgr *nw = p->nw;
 	struct check *c = p->sending;
-	uint64_t now = gw_now_ms();
 	int err = ENOTSUP;
 
+	p->next_probe = 0;
 	if (!c)
 		return;
 
@@ -275,15 +275,14 @@ static void send_probe(void *arg)
 		c->first_n = nw_target_probed(p->t);
 	c->last_n = nw_target_probed(p->t);
 	if (--c->to_send)
-		gw_timer_start(p->next, nw->spacing_ms, send_probe, p);
+		p->next_probe = now + nw->spacing_ms;
 	else
 		p->sending = NULL;
 }
 
 
-static void check_start(void *arg)
+static void check_start(struct nw_path *p, uint64_t now)
 {
-	struct nw_path *p = arg;
 	struct nw_mgr *nw = p->nw;
 	struct check *c;
 
@@ -294,21 +293,38 @@ static void check_start(void *arg)
 	if (!c)
 		return;
 	c->path = p;
-	c->started = gw_now_ms();
+	c->started = now;
 	c->to_send = nw->conf->netwatch.probes_per_check;
 	list_append(&p->checks, &c->le, c);
 	p->sending = c;
-	send_probe(p);
+	send_probe(p, now);
 }
 
 
-static void first_check(void *arg)
+/* Every check and probe that is due, then the next wake-up */
+static void tick(uint64_t now, void *arg)
 {
-	struct nw_path *p = arg;
+	struct nw_mgr *nw = arg;
+	uint64_t interval = nw->conf->netwatch.interval, next = 0;
 
-	gw_timer_start_periodic(p->tick, p->nw->conf->netwatch.interval,
-				check_start, p);
-	check_start(p);
+	for (struct le *le = nw->paths.head; le; le = le->next) {
+		struct nw_path *p = le->data;
+
+		if (p->next_probe && p->next_probe <= now)
+			send_probe(p, now);
+		if (p->next_check && p->next_check <= now) {
+			/* a stalled loop skips checks, never replays them */
+			while (p->next_check <= now)
+				p->next_check += interval;
+			check_start(p, now);
+		}
+		if (p->next_check && (!next || p->next_check < next))
+			next = p->next_check;
+		if (p->next_probe && (!next || p->next_probe < next))
+			next = p->next_probe;
+	}
+	if (next)
+		nw_sched_at(nw->sched, next);
 }
 
 
@@ -431,6 +447,7 @@ static void mgr_destructor(void *data)
 	struct nw_mgr *nw = data;
 
 	list_flush(&nw->paths);
+	mem_deref(nw->sched);
 	mem_deref(nw->e);
 	mem_deref((void *)nw->conf);
 }
@@ -474,6 +491,9 @@ static int nw_alloc(void **statep, const struct gw_conf *conf,
 	if (err)
 		goto out;
 
+	err = nw_sched_alloc(&nw->sched, nw->r, GRID_MS, tick, nw);
+	if (err)
+		goto out;
 	if (nw->paths.head) {
 		err = nw_engine_alloc(&nw->e, nw->r,
 				      gw_daemon_module(d, "media"),
@@ -492,10 +512,6 @@ static int nw_alloc(void **statep, const struct gw_conf *conf,
 		err = nw_target_alloc(&p->t, nw->e, &p->addr,
 				      conf->netwatch.udp_port, port,
 				      on_result, p);
-		if (!err)
-			err = gw_timer_alloc(&p->tick, nw->r);
-		if (!err)
-			err = gw_timer_alloc(&p->next, nw->r);
 		if (err)
 			goto out;
 	}
@@ -514,6 +530,7 @@ static int nw_start(void *state)
 {
 	struct nw_mgr *nw = state;
 	size_t n = list_count(&nw->paths), i = 0;
+	uint64_t now = gw_now_ms();
 
 	if (nw->e)
 		nw_engine_log(nw->e);
@@ -529,11 +546,12 @@ static int nw_start(void *state)
 			       p->unmeasured);
 			continue;
 		}
-		/* the first checks spread over one interval, the first at
-		 * once so that a fresh daemon knows its paths soon */
-		gw_timer_start(p->tick, nw->conf->netwatch.interval * i / n /
-			       4, first_check, p);
+		/* the first checks spread over a quarter of the interval,
+		 * the first at once, so that a fresh daemon knows its paths
+		 * soon */
+		p->next_check = now + nw->conf->netwatch.interval * i / n / 4;
 	}
+	nw_sched_at(nw->sched, now);
 
 	return 0;
 }

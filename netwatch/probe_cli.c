@@ -23,6 +23,7 @@
 #include "netwatch/health.h"
 #include "netwatch/netwatch.h"
 #include "netwatch/prober.h"
+#include "netwatch/sched.h"
 
 enum {
 	EXIT_SOME_LOST = 1, EXIT_BAD_USAGE = 2,
@@ -38,7 +39,7 @@ struct ptarget {
 	struct sa addr;
 	char unmeasured[400];
 	struct nw_target *t;
-	struct gw_timer *tmr;
+	uint64_t next_at;             /**< the next probe [ms] */
 	uint32_t sent_n;
 	enum nw_method used;
 	bool used_set;
@@ -50,6 +51,7 @@ struct ptarget {
 struct run {
 	struct gw_reactor *r;
 	struct nw_engine *e;
+	struct nw_sched *sched;
 	struct ptarget *tg;
 	size_t n;
 	size_t open;                  /**< targets not finished */
@@ -160,12 +162,10 @@ static int send_one(struct ptarget *pt)
 }
 
 
-static void tick(void *arg)
+static void send_due(struct ptarget *pt)
 {
-	struct ptarget *pt = arg;
-	int err;
+	int err = send_one(pt);
 
-	err = send_one(pt);
 	if (err) {
 		snprintf(pt->unmeasured, sizeof(pt->unmeasured),
 			 "no method can probe it: %s%s%s", strerror(err),
@@ -174,13 +174,34 @@ static void tick(void *arg)
 			 pt->run->method == GW_NW_ICMP || !pt->sent_n ?
 			 nw_engine_icmp_why(pt->run->e,
 					    pt->addr.u.sa.sa_family) : "");
-		gw_timer_stop(pt->tmr);
 		finished(pt);
 		return;
 	}
 
-	if (++pt->sent_n < pt->run->count)
-		gw_timer_start(pt->tmr, pt->run->interval_ms, tick, pt);
+	++pt->sent_n;
+	pt->next_at += pt->run->interval_ms;
+}
+
+
+/* One wake-up for every target whose probe is due */
+static void tick(uint64_t now, void *arg)
+{
+	struct run *run = arg;
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < run->n; i++) {
+		struct ptarget *pt = &run->tg[i];
+
+		if (pt->unmeasured[0] || !pt->t)
+			continue;
+		if (pt->sent_n < run->count && pt->next_at <= now)
+			send_due(pt);
+		if (!pt->unmeasured[0] && pt->sent_n < run->count &&
+		    (!next || pt->next_at < next))
+			next = pt->next_at;
+	}
+	if (next)
+		nw_sched_at(run->sched, next);
 }
 
 
@@ -322,11 +343,11 @@ static void run_destructor(void *data)
 	struct run *run = data;
 
 	for (size_t i = 0; run->tg && i < run->n; i++) {
-		mem_deref(run->tg[i].tmr);
 		mem_deref(run->tg[i].t);
 		mem_deref(run->tg[i].probes);
 	}
 	mem_deref(run->tg);
+	mem_deref(run->sched);
 	mem_deref(run->e);
 	mem_deref(run->r);
 }
@@ -462,6 +483,9 @@ int nw_probe_main(const struct gw_conf *conf, int argc, char **argv)
 		err = nw_engine_alloc(&run->e, run->r, NULL,
 				      run->method == GW_NW_AUTO ||
 				      run->method == GW_NW_ICMP);
+	if (!err)
+		err = nw_sched_alloc(&run->sched, run->r,
+				     run->interval_ms < 10 ? 1 : 10, tick, run);
 	if (err)
 		goto fail;
 	nw_engine_log(run->e);
@@ -478,14 +502,12 @@ int nw_probe_main(const struct gw_conf *conf, int argc, char **argv)
 				      run->method == GW_NW_TCP ||
 				      sa_port(&pt->addr) ? port : 0,
 				      on_result, pt);
-		err |= gw_timer_alloc(&pt->tmr, run->r);
 		if (!err && run->json)
 			err = odict_alloc(&pt->probes, 16);
 		if (err)
 			goto fail;
 		/* first probes spread over one interval */
-		gw_timer_start(pt->tmr, run->interval_ms * i / run->n, tick,
-			       pt);
+		pt->next_at = gw_now_ms() + run->interval_ms * i / run->n;
 	}
 
 	/* targets settled before the loop (unresolved names) */
@@ -495,8 +517,10 @@ int nw_probe_main(const struct gw_conf *conf, int argc, char **argv)
 			--run->open;
 		}
 	}
-	if (run->open)
+	if (run->open) {
+		nw_sched_at(run->sched, gw_now_ms());
 		(void)gw_reactor_run(run->r);
+	}
 
 	for (size_t i = 0; i < run->n; i++) {
 		if (run->tg[i].unmeasured[0] || !run->tg[i].st.received)

@@ -28,9 +28,12 @@
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "netwatch/prober_int.h"
+#include "netwatch/sched.h"
+#include "netwatch/wire.h"
 
 enum {
 	SLOTS = 16384,                /**< echo requests in flight, per family */
+	GRID_MS = 10,                 /**< timeouts are told this late at most */
 	ECHO_LEN = 56,                /**< payload, as ping(8) sends */
 	ICMP_HDR = 8,
 	V4_ECHO = 8, V4_ECHOREPLY = 0,
@@ -56,6 +59,8 @@ struct nw_engine {
 	struct gw_reactor *r;
 	struct media_mgr *mm;
 	struct icmp_sock v4, v6;
+	struct list inflight;         /**< every probe, by deadline */
+	struct nw_sched *sweep;
 	uint64_t in_flight, stray;
 };
 
@@ -87,12 +92,15 @@ void nw_clock(struct timespec *ts)
 }
 
 
-/* Receive stamps (SO_TIMESTAMPNS) and software transmit stamps; a socket
- * that refuses either still probes, on the clock read beside the call */
+/* Receive stamps (SO_TIMESTAMPNS) and transmit stamps taken as the packet
+ * is handed to the device, before any capture tap sees it (TX_SCHED: the
+ * driver's TX_SOFTWARE stamp comes after the tap has delivered its copy,
+ * microseconds later when a capture reader must be woken); a socket that
+ * refuses either still probes, on the clock read beside the call */
 void nw_stamps_enable(int fd)
 {
 	int on = 1;
-	int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+	int flags = SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_SOFTWARE |
 		SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
@@ -225,12 +233,6 @@ static void icmp_errqueue(struct icmp_sock *is)
 }
 
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -238,41 +240,24 @@ static void put16(uint8_t *p, uint16_t v)
 }
 
 
-/* RFC 1071 */
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += get16(p + i);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-
-	return (uint16_t)~sum;
-}
-
-
-static void icmp_reply(struct icmp_sock *is, const uint8_t *icmp, size_t len,
+static void icmp_reply(struct icmp_sock *is, const uint8_t *buf, size_t len,
 		       const struct sa *from, const struct timespec *rx,
 		       bool rx_kernel)
 {
 	struct nw_probe *p;
-	uint16_t seq;
+	struct nw_echo er;
 
-	if (len < ICMP_HDR + NW_COOKIE)
+	/* only a raw IPv4 socket hands us the IP header */
+	if (!nw_echo_parse(buf, len, is->family == AF_INET6,
+			   is->kind == NW_ICMP_RAW && is->family == AF_INET,
+			   &er))
 		goto stray;
-	if (icmp[0] != (is->family == AF_INET ? V4_ECHOREPLY :
-			ICMP6_ECHO_REPLY))
-		return;            /* a raw socket's filter lets little else */
-	if (is->kind == NW_ICMP_RAW && get16(icmp + 4) != is->ident)
+	if (is->kind == NW_ICMP_RAW && er.ident != is->ident)
 		return;            /* another program's ping */
 
-	seq = get16(icmp + 6);
-	p = is->slots[seq % SLOTS];
-	if (!p || p->seq != seq ||
-	    memcmp(icmp + ICMP_HDR, p->cookie, NW_COOKIE) ||
+	p = is->slots[er.seq % SLOTS];
+	if (!p || p->seq != er.seq ||
+	    memcmp(er.cookie, p->cookie, NW_COOKIE) ||
 	    !sa_cmp(from, nw_target_addr(p->t), SA_ADDR))
 		goto stray;
 
@@ -297,12 +282,10 @@ static void icmp_readable(int fd, int events, void *arg)
 		struct sockaddr_storage ss;
 		struct iovec iov = {buf, sizeof(buf)};
 		struct msghdr msg = {0};
-		const uint8_t *icmp = buf;
 		struct timespec rx;
 		bool rx_kernel;
 		struct sa from;
 		ssize_t n;
-		size_t len;
 
 		msg.msg_name = &ss;
 		msg.msg_namelen = sizeof(ss);
@@ -320,26 +303,9 @@ static void icmp_readable(int fd, int events, void *arg)
 		rx_kernel = nw_rx_stamp(&msg, &rx);
 		if (!rx_kernel)
 			nw_clock(&rx);
-		len = (size_t)n;
-
-		/* only a raw IPv4 socket hands us the IP header */
-		if (is->kind == NW_ICMP_RAW && is->family == AF_INET) {
-			size_t ihl;
-
-			if (len < 20 || (buf[0] >> 4) != 4)
-				continue;
-			ihl = (size_t)(buf[0] & 0x0f) * 4;
-			if (ihl < 20 || len < ihl + ICMP_HDR)
-				continue;
-			icmp = buf + ihl;
-			len -= ihl;
-			/* the kernel checks no raw socket's checksums */
-			if (csum(icmp, len) != 0)
-				continue;
-		}
 		if (sa_set_sa(&from, (struct sockaddr *)&ss))
 			continue;
-		icmp_reply(is, icmp, len, &from, &rx, rx_kernel);
+		icmp_reply(is, buf, (size_t)n, &from, &rx, rx_kernel);
 	}
 }
 
@@ -459,11 +425,46 @@ void nw_engine_log(const struct nw_engine *e)
 }
 
 
+/* Every probe whose deadline has come: lost (or its failure told) */
+static void sweep(uint64_t now, void *arg)
+{
+	struct nw_engine *e = arg;
+
+	mem_ref(e);   /* a handler may free its target, and more */
+	while (e->inflight.head) {
+		struct nw_probe *p = e->inflight.head->data;
+
+		if (p->deadline > now) {
+			nw_sched_at(e->sweep, p->deadline);
+			break;
+		}
+		nw_probe_expire(p);
+	}
+	mem_deref(e);
+}
+
+
+void nw_engine_arm(struct nw_engine *e, struct nw_probe *p)
+{
+	struct le *le = e->inflight.tail;
+
+	/* mostly at the end: probes of one timeout come in deadline order */
+	while (le && ((struct nw_probe *)le->data)->deadline > p->deadline)
+		le = le->prev;
+	if (le)
+		list_insert_after(&e->inflight, le, &p->le_e, p);
+	else
+		list_prepend(&e->inflight, &p->le_e, p);
+	nw_sched_at(e->sweep, p->deadline);
+}
+
+
 static void engine_destructor(void *data)
 {
 	struct nw_engine *e = data;
 	struct icmp_sock *socks[] = {&e->v4, &e->v6};
 
+	mem_deref(e->sweep);
 	for (size_t i = 0; i < 2; i++) {
 		socks[i]->w = mem_deref(socks[i]->w);
 		if (socks[i]->fd >= 0)
@@ -490,7 +491,8 @@ int nw_engine_alloc(struct nw_engine **ep, struct gw_reactor *r,
 	e->mm = mm;
 	e->v4.fd = e->v6.fd = -1;
 
-	if (icmp) {
+	err = nw_sched_alloc(&e->sweep, r, GRID_MS, sweep, e);
+	if (!err && icmp) {
 		err = icmp_open(&e->v4, e, AF_INET);
 		if (!err)
 			err = icmp_open(&e->v6, e, AF_INET6);
@@ -596,7 +598,7 @@ int nw_icmp_send(struct nw_engine *e, struct nw_probe *p)
 	/* RFC 792 checksum for raw IPv4; the kernel writes ping sockets'
 	 * and every ICMPv6 one (RFC 3542 §3.1) */
 	if (is->kind == NW_ICMP_RAW && is->family == AF_INET)
-		put16(pkt + 2, csum(pkt, sizeof(pkt)));
+		put16(pkt + 2, nw_csum(pkt, sizeof(pkt)));
 
 	nw_clock(&p->tx);
 	n = sendto(is->fd, pkt, sizeof(pkt), 0, &dst->u.sa, dst->len);

@@ -12,9 +12,10 @@
  * TCP connection per TCP probe (SYN-ACK or RST is the answer).
  *
  * RTT comes from the kernel where the socket allows: the receive time from
- * SO_TIMESTAMPNS, the send time from SO_TIMESTAMPING's software transmit
- * stamp; where a stamp is missing the clock is read next to the system
- * call, and the result says so. A probe is lost only after its timeout,
+ * SO_TIMESTAMPNS, the send time from SO_TIMESTAMPING's transmit stamp
+ * taken as the packet is handed to the device (TX_SCHED); where a stamp
+ * is missing the clock is read next to the system call, and the result
+ * says so. A probe is lost only after its timeout,
  * or at once when an ICMP error says the path is broken.
  */
 

@@ -33,6 +33,8 @@ struct nw_tsq {
 
 struct nw_probe {
 	struct le le;                 /**< in the target's pending list */
+	struct le le_e;               /**< in the engine's, by deadline */
+	uint64_t deadline;            /**< [ms]: lost then, or told then */
 	struct nw_target *t;          /**< borrowed: the target owns us */
 	enum nw_method m;
 	uint32_t n;
@@ -43,7 +45,6 @@ struct nw_probe {
 	bool keyed;                   /**< waiting in a tsq ring */
 	uint32_t tskey;
 	struct nw_tsq *tsq;
-	struct gw_timer *tmr;         /**< timeout, or a deferred failure */
 	const char *fail_why;
 	const char *soon_how;         /**< answered already, told next turn */
 	struct timespec rx_soon;
@@ -73,11 +74,15 @@ struct nw_target {
 struct gw_reactor *nw_engine_reactor(const struct nw_engine *e);
 struct media_mgr *nw_engine_media(const struct nw_engine *e);
 int nw_icmp_send(struct nw_engine *e, struct nw_probe *p);
+/** Into the engine's deadline list: lost at p->deadline unless answered */
+void nw_engine_arm(struct nw_engine *e, struct nw_probe *p);
+/** The deadline came: report p (target.c) */
+void nw_probe_expire(struct nw_probe *p);
 void nw_icmp_forget(struct nw_probe *p);
 
 /* target.c */
 struct nw_probe *nw_probe_new(struct nw_target *t, enum nw_method m);
-/** Arm the probe's timeout, or report fail_why on the next turn */
+/** Arm the probe's timeout, or report fail_why within a grid step */
 void nw_probe_arm(struct nw_probe *p, uint64_t timeout_ms);
 /** Report and free the probe (the handler may free the target) */
 void nw_probe_done(struct nw_probe *p, bool answered,

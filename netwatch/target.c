@@ -30,15 +30,14 @@
 #include "gateway/reactor.h"
 #include "media/icmp.h"
 #include "netwatch/prober_int.h"
+#include "netwatch/wire.h"
 
 enum {
-	UDP_LEN = 32,
 	ICMP4_UNREACH = 3, ICMP4_PORT = 3,
 	ICMP6_UNREACH = 1, ICMP6_PORT = 4,
 	EXPECT_FOREVER_MS = 100ULL * 365 * 24 * 3600 * 1000,
 };
 
-static const char udp_magic[4] = {'K', 'L', 'N', 'W'};
 
 
 static void probe_destructor(void *data)
@@ -46,7 +45,7 @@ static void probe_destructor(void *data)
 	struct nw_probe *p = data;
 
 	list_unlink(&p->le);
-	mem_deref(p->tmr);
+	list_unlink(&p->le_e);
 	nw_tsq_forget(p);
 	nw_icmp_forget(p);
 	mem_deref(p->w);
@@ -65,8 +64,6 @@ struct nw_probe *nw_probe_new(struct nw_target *t, enum nw_method m)
 	p->t = t;
 	p->m = m;
 	p->n = ++t->n;
-	if (gw_timer_alloc(&p->tmr, nw_engine_reactor(t->e)))
-		return mem_deref(p);
 	list_append(&t->pending, &p->le, p);
 
 	return p;
@@ -100,10 +97,8 @@ void nw_probe_done(struct nw_probe *p, bool answered,
 }
 
 
-static void probe_timeout(void *arg)
+void nw_probe_expire(struct nw_probe *p)
 {
-	struct nw_probe *p = arg;
-
 	if (p->soon_how)
 		nw_probe_done(p, true, &p->rx_soon, false, p->soon_how, NULL);
 	else if (p->fail_why)
@@ -115,8 +110,9 @@ static void probe_timeout(void *arg)
 
 void nw_probe_arm(struct nw_probe *p, uint64_t timeout_ms)
 {
-	gw_timer_start(p->tmr, p->fail_why || p->soon_how ? 0 : timeout_ms,
-		       probe_timeout, p);
+	p->deadline = gw_now_ms() + (p->fail_why || p->soon_how ? 0 :
+				     timeout_ms);
+	nw_engine_arm(p->t->e, p);
 }
 
 
@@ -126,6 +122,9 @@ static struct nw_probe *udp_find(struct nw_target *t, const uint8_t *d,
 				 size_t n)
 {
 	struct nw_probe *oldest = NULL;
+	const uint8_t *cookie = NULL;
+	uint16_t seq = 0;
+	bool ours = nw_udp_probe_read(d, n, &seq, &cookie);
 
 	for (struct le *le = t->pending.head; le; le = le->next) {
 		struct nw_probe *p = le->data;
@@ -134,16 +133,15 @@ static struct nw_probe *udp_find(struct nw_target *t, const uint8_t *d,
 			continue;
 		if (!oldest)
 			oldest = p;
-		if (n >= 6 + NW_COOKIE && !memcmp(d, udp_magic, 4) &&
-		    ((d[4] << 8) | d[5]) == p->seq &&
-		    !memcmp(d + 6, p->cookie, NW_COOKIE))
+		if (ours && seq == p->seq &&
+		    !memcmp(cookie, p->cookie, NW_COOKIE))
 			return p;
 	}
 
 	/* a quote cut short (RFC 792 asks only for 8 bytes past the IP
 	 * header: our UDP header) or an application that answers with
 	 * its own bytes: the oldest probe waiting is the one answered */
-	if (n >= 6 + NW_COOKIE && !memcmp(d, udp_magic, 4))
+	if (ours)
 		return NULL;       /* ours, but of a probe already ended */
 
 	return oldest;
@@ -346,7 +344,7 @@ static int udp_open(struct nw_target *t)
 
 int nw_udp_send(struct nw_target *t, struct nw_probe *p)
 {
-	uint8_t d[UDP_LEN];
+	uint8_t d[NW_UDP_PROBE_LEN];
 
 	if (t->ufd < 0 && !t->uerr) {
 		t->uerr = udp_open(t);
@@ -364,13 +362,9 @@ int nw_udp_send(struct nw_target *t, struct nw_probe *p)
 		return err ? err : EBADF;
 	}
 
-	memset(d, 0, sizeof(d));
-	memcpy(d, udp_magic, 4);
 	p->seq = (uint16_t)p->n;
-	d[4] = (uint8_t)(p->seq >> 8);
-	d[5] = (uint8_t)p->seq;
 	rand_bytes(p->cookie, NW_COOKIE);
-	memcpy(d + 6, p->cookie, NW_COOKIE);
+	nw_udp_probe_write(d, p->seq, p->cookie);
 
 	nw_clock(&p->tx);
 	if (send(t->ufd, d, sizeof(d), 0) < 0) {

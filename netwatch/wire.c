@@ -1,0 +1,95 @@
+/**
+ * @file wire.c  Echo replies and UDP probe payloads (wire.h)
+ */
+
+#include <string.h>
+
+#include "netwatch/wire.h"
+
+enum {
+	V4_ECHOREPLY = 0,
+	V6_ECHOREPLY = 129,
+	IPV4_MIN = 20,
+};
+
+static const uint8_t udp_magic[4] = {'K', 'L', 'N', 'W'};
+
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+
+uint16_t nw_csum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += get16(p + i);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+
+	return (uint16_t)~sum;
+}
+
+
+bool nw_echo_parse(const uint8_t *buf, size_t n, bool v6, bool ip_header,
+		   struct nw_echo *e)
+{
+	const uint8_t *icmp = buf;
+	size_t len = n;
+
+	if (!buf || !e)
+		return false;
+
+	if (ip_header) {
+		size_t ihl;
+
+		if (n < IPV4_MIN || (buf[0] >> 4) != 4)
+			return false;
+		ihl = (size_t)(buf[0] & 0x0f) * 4;
+		if (ihl < IPV4_MIN || n < ihl + NW_ICMP_HDR)
+			return false;
+		icmp = buf + ihl;
+		len = n - ihl;
+	}
+
+	if (len < NW_ICMP_HDR + NW_WIRE_COOKIE ||
+	    icmp[0] != (v6 ? V6_ECHOREPLY : V4_ECHOREPLY) || icmp[1] != 0)
+		return false;
+	if (ip_header && nw_csum(icmp, len) != 0)
+		return false;
+
+	e->ident = get16(icmp + 4);
+	e->seq = get16(icmp + 6);
+	e->cookie = icmp + NW_ICMP_HDR;
+
+	return true;
+}
+
+
+void nw_udp_probe_write(uint8_t *d, uint16_t seq, const uint8_t *cookie)
+{
+	memset(d, 0, NW_UDP_PROBE_LEN);
+	memcpy(d, udp_magic, sizeof(udp_magic));
+	d[4] = (uint8_t)(seq >> 8);
+	d[5] = (uint8_t)seq;
+	memcpy(d + 6, cookie, NW_WIRE_COOKIE);
+}
+
+
+bool nw_udp_probe_read(const uint8_t *d, size_t n, uint16_t *seq,
+		       const uint8_t **cookie)
+{
+	if (!d || n < 6 + NW_WIRE_COOKIE ||
+	    memcmp(d, udp_magic, sizeof(udp_magic)))
+		return false;
+
+	*seq = get16(d + 4);
+	*cookie = d + 6;
+
+	return true;
+}
