@@ -32,71 +32,15 @@
 #include "gateway/reactor.h"
 #include "netwatch/health.h"
 #include "netwatch/netwatch.h"
+#include "netwatch/nw_int.h"
 #include "netwatch/prober.h"
 #include "netwatch/sched.h"
 
-enum {
-	METHOD_RETRY_MS = 60000,      /**< a refused method, tried again */
-	GRID_MS = 10,                 /**< probes leave on this grid */
-	MAX_TRUNKS_PER_PATH = 8,
-	MAX_CHECKS = 4,               /**< of one path, overlapping */
-};
-
-struct nw_path;
-
-struct check {
-	struct le le;
-	struct nw_path *path;
-	uint64_t started;             /**< [ms] */
-	uint32_t first_n, last_n;     /**< probe numbers of this check */
-	uint32_t to_send;
-	uint32_t resolved;
-	struct nw_stats st;
-	enum nw_method m;
-	bool method_set;
-};
-
-struct nw_path {
-	struct le le;
-	struct nw_mgr *nw;
-	char name[96];                /**< as configured */
-	char addr_s[64];
-	struct sa addr;
-	const char *trunks[MAX_TRUNKS_PER_PATH];
-	size_t n_trunks;
-	bool from_targets;
-	char unmeasured[400];         /**< set: never probed, why */
-	struct nw_target *t;
-	uint64_t next_check;          /**< due [ms]; 0: never */
-	uint64_t next_probe;          /**< of the check sending; 0: none */
-	struct list checks;           /**< running, oldest first */
-	struct check *sending;
-	struct nw_hold hold;
-	struct nw_stats last;         /**< the last finished check */
-	bool have_last;
-	double score;
-	enum nw_method method;        /**< of the last check */
-	uint64_t checks_done;
-	uint64_t skipped_from[NW_M_N]; /**< probes that fell back */
-	char last_why[120];           /**< a lost probe's reason */
-};
-
-struct nw_mgr {
-	const struct gw_conf *conf;
-	struct gw_reactor *r;
-	struct nw_engine *e;
-	struct nw_sched *sched;       /**< checks and probes, when due */
-	struct list paths;
-	struct nw_thresholds th;
-	uint64_t spacing_ms;
-	uint64_t method_off_until[NW_M_N];   /**< [ms]: refused until */
-	uint64_t state_changes;
-};
 
 
 static void check_destructor(void *data)
 {
-	struct check *c = data;
+	struct nw_check *c = data;
 
 	list_unlink(&c->le);
 	if (c->path && c->path->sending == c)
@@ -147,7 +91,7 @@ static void log_state(struct nw_path *p, enum nw_state was)
 }
 
 
-static void check_end(struct check *c)
+static void check_end(struct nw_check *c)
 {
 	struct nw_path *p = c->path;
 	struct nw_mgr *nw = p->nw;
@@ -169,10 +113,10 @@ static void check_end(struct check *c)
 }
 
 
-static struct check *check_of(struct nw_path *p, uint32_t n)
+static struct nw_check *check_of(struct nw_path *p, uint32_t n)
 {
 	for (struct le *le = p->checks.head; le; le = le->next) {
-		struct check *c = le->data;
+		struct nw_check *c = le->data;
 
 		if (c->first_n && n >= c->first_n && n <= c->last_n)
 			return c;
@@ -182,7 +126,7 @@ static struct check *check_of(struct nw_path *p, uint32_t n)
 }
 
 
-static void check_maybe_end(struct check *c)
+static void check_maybe_end(struct nw_check *c)
 {
 	if (!c->to_send && c->resolved == c->last_n - c->first_n + 1)
 		check_end(c);
@@ -193,7 +137,7 @@ static void on_result(struct nw_target *t, const struct nw_result *r,
 		      void *arg)
 {
 	struct nw_path *p = arg;
-	struct check *c = check_of(p, r->n);
+	struct nw_check *c = check_of(p, r->n);
 	(void)t;
 
 	if (!c)
@@ -231,7 +175,7 @@ static void method_refused(struct nw_path *p, enum nw_method m, int err)
 static void send_probe(struct nw_path *p, uint64_t now)
 {
 	struct nw_mgr *nw = p->nw;
-	struct check *c = p->sending;
+	struct nw_check *c = p->sending;
 	int err = ENOTSUP;
 
 	p->next_probe = 0;
@@ -253,8 +197,6 @@ static void send_probe(struct nw_path *p, uint64_t now)
 		}
 		if (err == EPERM || err == EACCES)
 			method_refused(p, m, err);
-		else
-			++p->skipped_from[m];
 	}
 
 	if (err) {
@@ -284,7 +226,7 @@ static void send_probe(struct nw_path *p, uint64_t now)
 static void check_start(struct nw_path *p, uint64_t now)
 {
 	struct nw_mgr *nw = p->nw;
-	struct check *c;
+	struct nw_check *c;
 
 	if (list_count(&p->checks) >= MAX_CHECKS)
 		return;   /* the reactor has fallen far behind: skip one */
@@ -398,7 +340,7 @@ static int trunk_paths(struct nw_mgr *nw, const struct gw_trunk *t)
 	int err = 0;
 
 	if (t->outbound_uri) {
-		struct pl pl, host;
+		struct pl pl;
 		struct uri uri;
 		struct sa a;
 		char hs[128], why[400];
@@ -424,7 +366,6 @@ static int trunk_paths(struct nw_mgr *nw, const struct gw_trunk *t)
 
 			err = path_add(nw, hs, &a, t->name, NULL, &p);
 		}
-		(void)host;
 	}
 
 	for (size_t i = 0; !err && i < t->n_addresses; i++) {
@@ -475,14 +416,13 @@ static int nw_alloc(void **statep, const struct gw_conf *conf,
 
 	for (size_t i = 0; !err && i < conf->netwatch.n_targets; i++) {
 		const char *s = conf->netwatch.targets[i];
-		struct nw_path *p;
 		struct sa a;
 
 		if (parse_target(s, &a))
 			err = path_add(nw, s, NULL, NULL, "not an address",
 				       NULL);
-		else if (!(err = path_add(nw, s, &a, NULL, NULL, &p)))
-			p->from_targets = true;
+		else
+			err = path_add(nw, s, &a, NULL, NULL, NULL);
 	}
 	for (size_t i = 0; !err && i < conf->n_trunks; i++) {
 		if (conf->trunks[i].probe)
@@ -557,161 +497,6 @@ static int nw_start(void *state)
 }
 
 
-static void path_status(const struct nw_path *p, struct odict *arr,
-			struct odict *lines, size_t i)
-{
-	struct odict *o = NULL, *tr = NULL;
-	uint64_t now = gw_now_ms();
-	char key[24], line[400];
-	int n;
-
-	if (odict_alloc(&o, 24) || odict_alloc(&tr, 8))
-		goto out;
-
-	odict_entry_add(o, "target", ODICT_STRING, p->name);
-	odict_entry_add(o, "address", ODICT_STRING, p->addr_s);
-	odict_entry_add(o, "state", ODICT_STRING, nw_state_name(p->hold.state));
-	if (p->hold.state != NW_UNKNOWN)
-		odict_entry_add(o, "since_s", ODICT_INT,
-				(int64_t)((now - p->hold.since) / 1000));
-	for (size_t k = 0; k < p->n_trunks; k++) {
-		snprintf(key, sizeof(key), "%zu", k);
-		odict_entry_add(tr, key, ODICT_STRING, p->trunks[k]);
-	}
-	odict_entry_add(o, "trunks", ODICT_ARRAY, tr);
-	odict_entry_add(o, "checks", ODICT_INT, (int64_t)p->checks_done);
-	if (p->unmeasured[0]) {
-		odict_entry_add(o, "why", ODICT_STRING, p->unmeasured);
-	}
-	else if (p->have_last) {
-		odict_entry_add(o, "method", ODICT_STRING,
-				nw_method_name(p->method));
-		nw_stats_odict(&p->last, o);
-		odict_entry_add(o, "score", ODICT_DOUBLE, p->score);
-		if (p->hold.state == NW_UNMEASURED || p->last.received <
-		    p->last.sent)
-			odict_entry_add(o, "why", ODICT_STRING, p->last_why);
-	}
-
-	if (strcmp(p->name, p->addr_s))
-		n = snprintf(line, sizeof(line), "path %s (%s) %s", p->name,
-			     p->addr_s, nw_state_name(p->hold.state));
-	else
-		n = snprintf(line, sizeof(line), "path %s %s", p->name,
-			     nw_state_name(p->hold.state));
-	if (p->unmeasured[0])
-		snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
-			 p->unmeasured);
-	else if (p->have_last && p->last.received)
-		snprintf(line + n, sizeof(line) - (size_t)n,
-			 " %s %u/%u loss %.0f%% min/avg/max %.3f/%.3f/%.3f ms "
-			 "jitter %.3f ms score %.0f%s%s",
-			 nw_method_name(p->method), p->last.received,
-			 p->last.sent, nw_stats_loss_pct(&p->last),
-			 (double)p->last.min_ns / 1e6,
-			 nw_stats_avg_ms(&p->last),
-			 (double)p->last.max_ns / 1e6,
-			 p->last.jitter_ns / 1e6, p->score,
-			 p->n_trunks ? " trunk " : "",
-			 p->n_trunks ? p->trunks[0] : "");
-	else if (p->have_last)
-		snprintf(line + n, sizeof(line) - (size_t)n,
-			 " %s 0/%u: %s%s%s", nw_method_name(p->method),
-			 p->last.sent, p->last_why,
-			 p->n_trunks ? " trunk " : "",
-			 p->n_trunks ? p->trunks[0] : "");
-
-	snprintf(key, sizeof(key), "%zu", i);
-	odict_entry_add(arr, key, ODICT_OBJECT, o);
-	odict_entry_add(lines, key, ODICT_STRING, line);
-
- out:
-	mem_deref(tr);
-	mem_deref(o);
-}
-
-
-static void nw_status(void *state, struct odict *o)
-{
-	struct nw_mgr *nw = state;
-	static const char *const methods[] = {"auto", "icmp", "udp", "tcp"};
-	struct odict *arr = NULL, *lines = NULL, *icmp = NULL;
-	unsigned count[NW_UNMEASURED + 1] = {0};
-	size_t i = 0;
-
-	odict_entry_add(o, "running", ODICT_BOOL, true);
-	odict_entry_add(o, "method", ODICT_STRING,
-			methods[nw->conf->netwatch.method]);
-	if (odict_alloc(&arr, 16) || odict_alloc(&lines, 16) ||
-	    odict_alloc(&icmp, 4))
-		goto out;
-
-	odict_entry_add(icmp, "ipv4", ODICT_STRING, nw_icmp_kind_name(
-				nw_engine_icmp(nw->e, AF_INET)));
-	odict_entry_add(icmp, "ipv6", ODICT_STRING, nw_icmp_kind_name(
-				nw_engine_icmp(nw->e, AF_INET6)));
-	odict_entry_add(o, "icmp", ODICT_OBJECT, icmp);
-
-	for (struct le *le = nw->paths.head; le; le = le->next, i++) {
-		const struct nw_path *p = le->data;
-
-		++count[p->hold.state];
-		path_status(p, arr, lines, i);
-	}
-	odict_entry_add(o, "paths", ODICT_INT, (int64_t)i);
-	odict_entry_add(o, "up", ODICT_INT, (int64_t)count[NW_UP]);
-	odict_entry_add(o, "degraded", ODICT_INT, (int64_t)count[NW_DEGRADED]);
-	odict_entry_add(o, "down", ODICT_INT, (int64_t)count[NW_DOWN]);
-	odict_entry_add(o, "unmeasured", ODICT_INT,
-			(int64_t)count[NW_UNMEASURED]);
-	odict_entry_add(o, "state_changes", ODICT_INT,
-			(int64_t)nw->state_changes);
-	odict_entry_add(o, "targets", ODICT_ARRAY, arr);
-	odict_entry_add(o, "lines", ODICT_ARRAY, lines);
-
- out:
-	mem_deref(icmp);
-	mem_deref(lines);
-	mem_deref(arr);
-}
-
-
-static void nw_metrics(void *state, struct gw_metrics *m)
-{
-	struct nw_mgr *nw = state;
-	struct le *le;
-
-	for (le = nw->paths.head; le; le = le->next) {
-		const struct nw_path *p = le->data;
-
-		gw_metric_l(m, GW_GAUGE, "netwatch_path_up",
-			    "1 when the path is up, 0.5 degraded, 0 down or "
-			    "unmeasured", "target", p->name,
-			    p->hold.state == NW_UP ? 1.0 :
-			    p->hold.state == NW_DEGRADED ? 0.5 : 0.0);
-	}
-	for (le = nw->paths.head; le; le = le->next) {
-		const struct nw_path *p = le->data;
-
-		if (p->have_last && p->last.received)
-			gw_metric_l(m, GW_GAUGE, "netwatch_rtt_seconds",
-				    "Average round trip of the last check",
-				    "target", p->name,
-				    nw_stats_avg_ms(&p->last) / 1e3);
-	}
-	for (le = nw->paths.head; le; le = le->next) {
-		const struct nw_path *p = le->data;
-
-		if (p->have_last)
-			gw_metric_l(m, GW_GAUGE, "netwatch_loss_ratio",
-				    "Probes lost in the last check", "target",
-				    p->name, nw_stats_loss_pct(&p->last) / 100);
-	}
-	gw_metric(m, GW_COUNTER, "netwatch_state_changes_total",
-		  "Path state changes", (double)nw->state_changes);
-}
-
-
 bool nw_trunk_usable(const struct nw_mgr *nw, const char *trunk,
 		     const char **why)
 {
@@ -765,6 +550,6 @@ const struct gw_module nw_module = {
 	.enabled = nw_enabled,
 	.alloc = nw_alloc,
 	.start = nw_start,
-	.status = nw_status,
-	.metrics = nw_metrics,
+	.status = nw_mgr_status,
+	.metrics = nw_mgr_metrics,
 };

@@ -389,7 +389,6 @@ static int icmp_open(struct icmp_sock *is, struct nw_engine *e, int family)
 	is->next_seq = rand_u16();
 	err = gw_watch_alloc(&is->w, e->r, is->fd, GW_FD_READ | GW_FD_ERROR,
 			     icmp_readable, is);
-	(void)fam_name;
 
 	return err;
 }

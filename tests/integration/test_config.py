@@ -62,7 +62,7 @@ def keys_for_modules_not_in_this_build_are_refused():
     s = Scratch()
     path = s.file("unbuilt.yaml", UNBUILT)
     want = [
-        "%s:7:13: icmp_relay.enabled: the ICMP relay is not in this build"
+        "%s:7:23: icmp_relay.enabled: the ICMP relay is not in this build"
         % path,
         "%s:11:9: control.http: the HTTP metrics server is not in this build" % path,
     ]

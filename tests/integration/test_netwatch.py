@@ -96,6 +96,62 @@ def rtt_through_a_delay_hop_is_the_delay_within_a_millisecond():
             "summary line", rc, out, err)
 
 
+SERVERS = r"""
+import selectors, socket, sys, time
+sel = selectors.DefaultSelector()
+for fam, host in ((socket.AF_INET, sys.argv[1]), (socket.AF_INET6, sys.argv[2])):
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.bind((host, 33434))
+    sel.register(u, selectors.EVENT_READ, "udp")
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((host, 8080))
+    t.listen(64)
+    sel.register(t, selectors.EVENT_READ, "tcp")
+print("ready", flush=True)
+end = time.monotonic() + 30
+while time.monotonic() < end:
+    for key, _ in sel.select(0.2):
+        if key.data == "udp":
+            data, peer = key.fileobj.recvfrom(2048)
+            key.fileobj.sendto(data, peer)   # an echo service
+        else:
+            key.fileobj.accept()[0].close()
+"""
+
+
+@t.test
+def applications_answer_udp_and_tcp_probes():
+    """a UDP echo service answers the UDP probe, a listening TCP port
+    with a SYN-ACK timed by the kernel (tcpi_rtt): both through the hop"""
+    need_root()
+    want = 2 * DELAY_MS
+    with Hop(delay_ms=DELAY_MS) as h:
+        srv = subprocess.Popen(h.wrap(h.b, ["python3", "-c", SERVERS, h.B,
+                                            h.B6]),
+                               stdout=subprocess.PIPE, text=True)
+        _started.append(srv)
+        try:
+            check(srv.stdout.readline().strip() == "ready", "servers up")
+            for method, answer, targets in (
+                    ("udp", "udp reply", [h.B, h.B6]),
+                    ("tcp", "syn-ack", [h.B + ":8080", "[%s]:8080" % h.B6])):
+                rc, doc, err = probe_json(h, h.a, "-c", "10", "-i", "50",
+                                          "--method", method, *targets)
+                check(rc == 0, "%s exit %d" % (method, rc), err)
+                for tg in doc["targets"]:
+                    what = "%s %s" % (method, tg["target"])
+                    check(tg["received"] == 10 and
+                          {p["answer"] for p in tg["probes"]} == {answer},
+                          what + " answered by the application", tg)
+                    check(tg["min_ms"] >= want and
+                          abs(tg["avg_ms"] - want) < 1.0 and
+                          tg["kernel_timestamps"] is True,
+                          what + " timed by the kernel", tg)
+        finally:
+            stop(srv)
+
+
 @t.test
 def loss_injected_in_the_hop_is_counted_within_one_probe():
     """the hop drops every 4th echo request: 20 probes, 5 lost (+-1)"""

@@ -41,7 +41,7 @@ AFTER = dict(addresses="127.0.0.1, 127.0.1.9",
 BROKEN = dict(AFTER, routes="  - {match: echo, action: bounce}")
 # valid YAML asking for a module this build lacks: the daemon refuses it
 REFUSED = dict(AFTER, routes="  - {match: echo, action: echo}\n"
-               "netwatch: {interval: 5s}")
+               "icmp_relay: {enabled: true}")
 
 
 def write(d, port, values):
@@ -105,8 +105,8 @@ def reload_applies_to_new_calls_and_keeps_the_established_ones():
         check(r.returncode == 1 and
               "1 error(s) in the file: the running configuration is kept"
               in r.stderr and
-              re.search(r"^%s:\d+:\d+: netwatch\.interval: netwatch is "
-                        r"not in this build$" % re.escape(d.conf), r.stderr,
+              re.search(r"^%s:\d+:\d+: icmp_relay\.enabled: the ICMP relay "
+                        r"is not in this build$" % re.escape(d.conf), r.stderr,
                         re.M), "refused by the daemon", r.returncode,
               r.stderr)
         call(d, "uac_reject_486.xml", ip="127.0.1.9")
