@@ -531,6 +531,51 @@ bool nw_trunk_usable(const struct nw_mgr *nw, const char *trunk,
 }
 
 
+/* What netwatch made its paths of, per trunk */
+static bool same_probes(const struct gw_trunk *a, const struct gw_trunk *b)
+{
+	if (a->probe != b->probe)
+		return false;
+	if (!a->probe)
+		return true;
+	if (!gw_str_same(a->outbound_uri, b->outbound_uri) ||
+	    a->transport != b->transport || a->n_addresses != b->n_addresses)
+		return false;
+	for (size_t i = 0; i < a->n_addresses; i++) {
+		if (a->addresses[i].bits != b->addresses[i].bits ||
+		    !sa_cmp(&a->addresses[i].addr, &b->addresses[i].addr,
+			    SA_ADDR))
+			return false;
+	}
+
+	return true;
+}
+
+
+/* Paths are made at start: a reload that changes what a trunk probes
+ * says that it waits for a restart (the routes' trunk lists apply at
+ * once: sip asks by name) */
+static int nw_reload(void *state, const struct gw_conf *conf,
+		     struct gw_reload *rep)
+{
+	struct nw_mgr *nw = state;
+
+	for (size_t i = 0; i < conf->n_trunks; i++) {
+		const struct gw_trunk *t = &conf->trunks[i];
+		const struct gw_trunk *was = gw_conf_trunk(nw->conf, t->name);
+		char key[48];
+
+		if (was ? same_probes(was, t) : !t->probe)
+			continue;
+		snprintf(key, sizeof(key), "trunks[%zu].probe", i);
+		gw_reload_restart(rep, key, "netwatch probes the trunk paths "
+				  "it started with");
+	}
+
+	return 0;
+}
+
+
 static bool nw_enabled(const struct gw_conf *conf)
 {
 	if (conf->netwatch.n_targets)
@@ -552,4 +597,5 @@ const struct gw_module nw_module = {
 	.start = nw_start,
 	.status = nw_mgr_status,
 	.metrics = nw_mgr_metrics,
+	.reload = nw_reload,
 };
