@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "gateway/inet.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/icmp_int.h"
@@ -38,22 +39,6 @@ struct media_icmp_echo {
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-
-/* RFC 1071: the ones' complement sum of the message is all ones */
-static bool sum_ok(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += get16(p + i);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-
-	return sum == 0xffff;
 }
 
 
@@ -93,7 +78,7 @@ bool icmp_echo_input(struct media_icmp *mi, const uint8_t *buf, size_t n,
 		icmp = buf + ihl;
 		len = n - ihl;
 		r.ttl = buf[8];
-		if (!sum_ok(icmp, len))
+		if (gw_inet_csum(icmp, len) != 0)
 			return true;   /* damaged: nobody's */
 	}
 	else {

@@ -29,6 +29,7 @@
 #include "gateway/reactor.h"
 #include "netwatch/prober_int.h"
 #include "netwatch/sched.h"
+#include "gateway/inet.h"
 #include "netwatch/wire.h"
 
 enum {
@@ -193,42 +194,64 @@ void nw_tsq_stamp(struct nw_tsq *q, uint32_t key, const struct timespec *ts)
 }
 
 
-/* Drain a socket's error queue: transmit stamps, and for UDP (target.c)
- * the ICMP errors its probes provoke */
+int nw_errqueue_read(int fd, uint8_t *data, size_t size,
+		     struct nw_errmsg *m)
+{
+	union { char buf[512]; struct cmsghdr align; } cbuf;
+	struct iovec iov = {data, size};
+	struct msghdr msg = {0};
+	bool have = false;
+	ssize_t n;
+
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (n < 0)
+		return errno;
+
+	memset(m, 0, sizeof(*m));
+	m->len = (size_t)n;
+	sa_init(&m->offender, AF_UNSPEC);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+	     c = CMSG_NXTHDR(&msg, c)) {
+		if (!((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == SOL_IPV6 &&
+		       c->cmsg_type == IPV6_RECVERR)) ||
+		    c->cmsg_len < CMSG_LEN(sizeof(m->ee)))
+			continue;
+		memcpy(&m->ee, CMSG_DATA(c), sizeof(m->ee));
+		have = true;
+		/* the offender's address follows the error */
+		if (c->cmsg_len >= CMSG_LEN(sizeof(m->ee) +
+					    sizeof(struct sockaddr)))
+			(void)sa_set_sa(&m->offender, SO_EE_OFFENDER(
+				(struct sock_extended_err *)CMSG_DATA(c)));
+	}
+	m->have_tx = nw_tx_stamp(&msg, &m->tx);
+	m->have_rx = nw_rx_stamp(&msg, &m->rx);
+
+	return have ? 0 : ENOMSG;
+}
+
+
+/* Drain an ICMP socket's error queue: transmit stamps. A ping socket's
+ * ICMP errors (unreachable...) leave the probe to its timeout: the kernel
+ * quotes only the header, and loss is what the operator sees anyway */
 static void icmp_errqueue(struct icmp_sock *is)
 {
 	for (int i = 0; i < 256; i++) {
 		uint8_t data[512];
-		union { char buf[512]; struct cmsghdr align; } cbuf;
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr msg = {0};
-		struct timespec ts;
+		struct nw_errmsg m;
+		int err = nw_errqueue_read(is->fd, data, sizeof(data), &m);
 
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		if (recvmsg(is->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		if (err == ENOMSG)
+			continue;
+		if (err)
 			return;
-
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
-		     c = CMSG_NXTHDR(&msg, c)) {
-			struct sock_extended_err ee;
-
-			if (!((c->cmsg_level == SOL_IP &&
-			       c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 &&
-			       c->cmsg_type == IPV6_RECVERR)) ||
-			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
-				continue;
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
-			    nw_tx_stamp(&msg, &ts))
-				nw_tsq_stamp(&is->tsq, ee.ee_data, &ts);
-			/* a ping socket's ICMP errors (unreachable...) leave
-			 * the probe to its timeout: the kernel quotes only the
-			 * header, and loss is what the operator sees anyway */
-		}
+		if (m.ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && m.have_tx)
+			nw_tsq_stamp(&is->tsq, m.ee.ee_data, &m.tx);
 	}
 }
 
@@ -597,7 +620,7 @@ int nw_icmp_send(struct nw_engine *e, struct nw_probe *p)
 	/* RFC 792 checksum for raw IPv4; the kernel writes ping sockets'
 	 * and every ICMPv6 one (RFC 3542 §3.1) */
 	if (is->kind == NW_ICMP_RAW && is->family == AF_INET)
-		put16(pkt + 2, nw_csum(pkt, sizeof(pkt)));
+		put16(pkt + 2, gw_inet_csum(pkt, sizeof(pkt)));
 
 	nw_clock(&p->tx);
 	n = sendto(is->fd, pkt, sizeof(pkt), 0, &dst->u.sa, dst->len);

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 #include <time.h>
+#include <linux/errqueue.h>
 
 #include "netwatch/prober.h"
 
@@ -90,6 +91,20 @@ void nw_probe_done(struct nw_probe *p, bool answered,
 		   const char *how, const char *why);
 int nw_udp_send(struct nw_target *t, struct nw_probe *p);
 int nw_tcp_send(struct nw_target *t, struct nw_probe *p);
+
+/** One message of a socket's error queue (IP_RECVERR), read */
+struct nw_errmsg {
+	struct sock_extended_err ee;
+	struct sa offender;           /**< AF_UNSPEC: none given */
+	struct timespec tx, rx;       /**< SCM_TIMESTAMPING, SCM_TIMESTAMPNS */
+	bool have_tx, have_rx;
+	size_t len;                   /**< of the data read (the quote) */
+};
+
+/** @return 0; ENOMSG: a message without an extended error; EAGAIN:
+ *          the queue is empty */
+int nw_errqueue_read(int fd, uint8_t *data, size_t size,
+		     struct nw_errmsg *m);
 
 /* stamps (prober.c) */
 void nw_stamps_enable(int fd);

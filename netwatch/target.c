@@ -172,73 +172,44 @@ static void udp_error(struct nw_target *t)
 {
 	for (int i = 0; i < 64; i++) {
 		uint8_t data[512];
-		union { char buf[512]; struct cmsghdr align; } cbuf;
-		struct iovec iov = {data, sizeof(data)};
-		struct msghdr msg = {0};
-		struct sock_extended_err ee;
-		struct timespec ts;
+		struct sock_extended_err *ee;
+		struct nw_errmsg m;
 		struct nw_probe *p;
-		bool have = false, rxk;
-		struct sa off;
-		ssize_t n;
+		int err = nw_errqueue_read(t->ufd, data, sizeof(data), &m);
 
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		n = recvmsg(t->ufd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0)
+		if (err == ENOMSG)
+			continue;
+		if (err)
 			return;
+		ee = &m.ee;
 
-		sa_init(&off, AF_UNSPEC);
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
-		     c = CMSG_NXTHDR(&msg, c)) {
-			if (!((c->cmsg_level == SOL_IP &&
-			       c->cmsg_type == IP_RECVERR) ||
-			      (c->cmsg_level == SOL_IPV6 &&
-			       c->cmsg_type == IPV6_RECVERR)) ||
-			    c->cmsg_len < CMSG_LEN(sizeof(ee)))
-				continue;
-			memcpy(&ee, CMSG_DATA(c), sizeof(ee));
-			have = true;
-			/* the offender's address follows the error */
-			if (c->cmsg_len >= CMSG_LEN(sizeof(ee) +
-						    sizeof(struct sockaddr)))
-				(void)sa_set_sa(&off, SO_EE_OFFENDER(
-					(struct sock_extended_err *)
-					CMSG_DATA(c)));
-		}
-		if (!have)
-			continue;
-
-		if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
-			if (nw_tx_stamp(&msg, &ts))
-				nw_tsq_stamp(&t->utsq, ee.ee_data, &ts);
+		if (ee->ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+			if (m.have_tx)
+				nw_tsq_stamp(&t->utsq, ee->ee_data, &m.tx);
 			continue;
 		}
-		if (ee.ee_origin != SO_EE_ORIGIN_ICMP &&
-		    ee.ee_origin != SO_EE_ORIGIN_ICMP6)
+		if (ee->ee_origin != SO_EE_ORIGIN_ICMP &&
+		    ee->ee_origin != SO_EE_ORIGIN_ICMP6)
 			continue;
 
-		p = udp_find(t, data, (size_t)n);
+		p = udp_find(t, data, m.len);
 		if (!p)
 			continue;
-		rxk = nw_rx_stamp(&msg, &ts);
-		if (!rxk)
-			nw_clock(&ts);
+		if (!m.have_rx)
+			nw_clock(&m.rx);
 
-		if (((ee.ee_origin == SO_EE_ORIGIN_ICMP &&
-		      ee.ee_type == ICMP4_UNREACH &&
-		      ee.ee_code == ICMP4_PORT) ||
-		     (ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
-		      ee.ee_type == ICMP6_UNREACH &&
-		      ee.ee_code == ICMP6_PORT)) &&
-		    sa_cmp(&off, &t->addr, SA_ADDR)) {
-			nw_probe_done(p, true, &ts, rxk, "port unreachable",
-				      NULL);
+		if (((ee->ee_origin == SO_EE_ORIGIN_ICMP &&
+		      ee->ee_type == ICMP4_UNREACH &&
+		      ee->ee_code == ICMP4_PORT) ||
+		     (ee->ee_origin == SO_EE_ORIGIN_ICMP6 &&
+		      ee->ee_type == ICMP6_UNREACH &&
+		      ee->ee_code == ICMP6_PORT)) &&
+		    sa_cmp(&m.offender, &t->addr, SA_ADDR)) {
+			nw_probe_done(p, true, &m.rx, m.have_rx,
+				      "port unreachable", NULL);
 			return;    /* the handler may have freed t */
 		}
-		if (ee.ee_errno == ECONNREFUSED) {
+		if (ee->ee_errno == ECONNREFUSED) {
 			/* a port-unreachable, but not from the target: a
 			 * middlebox, or a host answering for an address it
 			 * does not own. Not proof of the path to it */
@@ -246,10 +217,11 @@ static void udp_error(struct nw_target *t)
 				      "port unreachable from another address");
 			return;
 		}
-		if ((ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3) ||
-		    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1)) {
+		if ((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 3) ||
+		    (ee->ee_origin == SO_EE_ORIGIN_ICMP6 &&
+		     ee->ee_type == 1)) {
 			nw_probe_done(p, false, NULL, false, NULL,
-				      unreach_why(&ee));
+				      unreach_why(ee));
 			return;
 		}
 		/* time exceeded, too big...: not an answer, let it time out */

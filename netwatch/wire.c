@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "gateway/inet.h"
 #include "netwatch/wire.h"
 
 enum {
@@ -18,21 +19,6 @@ static const uint8_t udp_magic[4] = {'K', 'L', 'N', 'W'};
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-
-uint16_t nw_csum(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += get16(p + i);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-
-	return (uint16_t)~sum;
 }
 
 
@@ -60,7 +46,7 @@ bool nw_echo_parse(const uint8_t *buf, size_t n, bool v6, bool ip_header,
 	if (len < NW_ICMP_HDR + NW_WIRE_COOKIE ||
 	    icmp[0] != (v6 ? V6_ECHOREPLY : V4_ECHOREPLY) || icmp[1] != 0)
 		return false;
-	if (ip_header && nw_csum(icmp, len) != 0)
+	if (ip_header && gw_inet_csum(icmp, len) != 0)
 		return false;
 
 	e->ident = get16(icmp + 4);

@@ -34,9 +34,6 @@ struct nw_echo {
 bool nw_echo_parse(const uint8_t *buf, size_t n, bool v6, bool ip_header,
 		   struct nw_echo *e);
 
-/** RFC 1071 checksum over p */
-uint16_t nw_csum(const uint8_t *p, size_t n);
-
 /** Write a UDP probe's payload (NW_UDP_PROBE_LEN bytes) */
 void nw_udp_probe_write(uint8_t *d, uint16_t seq, const uint8_t *cookie);
 

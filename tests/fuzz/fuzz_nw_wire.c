@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/inet.h"
 #include "netwatch/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!nw_echo_parse(buf, size, v6, ip, &e))
 				continue;
 			inside(e.cookie, NW_WIRE_COOKIE, buf, size);
-			if (ip && nw_csum(e.cookie - NW_ICMP_HDR,
+			if (ip && gw_inet_csum(e.cookie - NW_ICMP_HDR,
 					  size - (size_t)(e.cookie -
 							  NW_ICMP_HDR - buf)))
 				abort();

@@ -1,88 +1,25 @@
-"""A delaying, dropping router hop on a TUN device (the kernel here has no
-netem), and the namespaces around it.
+"""The namespaces around a TUN delay hop (the kernel here has no netem):
 
-As a program, inside the middle namespace:
+  ns A (10.78.1.1, fd78:1::1) -- ns M (the hop) -- ns B (10.78.2.2,
+  fd78:2::2)
 
-  python3 tunhop.py IFACE DELAY_MS SECS [DROP_EVERY]
-
-attaches to the persistent TUN device IFACE (created by the test with
-`ip tuntap add`), prints "ready", and writes every packet it reads back
-to IFACE DELAY_MS later, in order. With DROP_EVERY=N every N-th ICMP or
-ICMPv6 echo request is dropped instead. It stops after SECS and prints
-"forwarded=F dropped=D". The routing that sends traffic through the hop
-and back out is the test's (Hop below): packets that arrive from the
-veths are routed into the TUN device by source interface; what the hop
-writes back arrives on the TUN device and takes the main table.
-
-As a module: Hop builds prober ns A -- middle ns M (the hop) -- target
-ns B, IPv4 and IPv6, and deletes them on exit.
+Hop builds them, IPv4 and IPv6, runs tests/integration/tunhop (built from
+tunhop.c: every packet written back DELAY_MS later, every N-th echo
+request dropped) on M's TUN device, and deletes everything on exit. The
+routing sends what arrives from the veths into the TUN device by source
+interface; what the hop writes back arrives on the TUN device and takes
+the main table.
 """
 
-import collections
-import fcntl
 import os
-import select
-import struct
 import subprocess
-import sys
 import time
 
-TUNSETIFF = 0x400454ca
-IFF_TUN = 0x0001
-IFF_NO_PI = 0x1000
+from kltest import KEEPLINE, _started
 
-
-def is_echo_request(pkt):
-    if not pkt:
-        return False
-    v = pkt[0] >> 4
-    if v == 4 and len(pkt) >= 20:
-        ihl = (pkt[0] & 15) * 4
-        return pkt[9] == 1 and len(pkt) > ihl and pkt[ihl] == 8
-    if v == 6 and len(pkt) >= 41:
-        return pkt[6] == 58 and pkt[40] == 128
-    return False
-
-
-def hop(iface, delay_ms, secs, drop_every):
-    fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", iface.encode(),
-                                           IFF_TUN | IFF_NO_PI))
-    os.set_blocking(fd, False)
-    print("ready", flush=True)
-    delay = delay_ms / 1000.0
-    q = collections.deque()
-    end = time.monotonic() + secs
-    fwd = dropped = echoes = 0
-    while True:
-        now = time.monotonic()
-        if now >= end:
-            break
-        while q and q[0][0] <= now:
-            try:
-                os.write(fd, q.popleft()[1])
-                fwd += 1
-            except OSError:
-                pass
-        wait = end - now
-        if q:
-            wait = min(wait, max(0.0, q[0][0] - now))
-        r, _, _ = select.select([fd], [], [], wait)
-        if not r:
-            continue
-        t = time.monotonic()
-        for _ in range(256):
-            try:
-                pkt = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if drop_every and is_echo_request(pkt):
-                echoes += 1
-                if echoes % drop_every == 0:
-                    dropped += 1
-                    continue
-            q.append((t + delay, pkt))
-    print("forwarded=%d dropped=%d" % (fwd, dropped), flush=True)
+# the build tree's tests/integration/, beside its bin/
+TUNHOP = os.path.join(os.path.dirname(os.path.dirname(KEEPLINE)), "tests",
+                      "integration", "tunhop")
 
 
 def sh(*args, check=True):
@@ -99,7 +36,6 @@ class Hop:
     A6, B6 = "fd78:1::1", "fd78:2::2"
 
     def __init__(self, delay_ms=0, drop_every=0, secs=120, direct=False):
-        from kltest import _started
         tag = os.getpid() % 100000
         self.names = ["nwa%d" % tag, "nwm%d" % tag, "nwb%d" % tag]
         self.a, self.m, self.b = self.names
@@ -180,9 +116,8 @@ class Hop:
             self.run(m, "ip", fam, "route", "add", "default", "dev", "hop0",
                      "table", "100")
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", m, sys.executable, __file__, "hop0",
-             str(delay_ms), str(secs), str(drop_every)],
-            stdout=subprocess.PIPE, text=True)
+            ["ip", "netns", "exec", m, TUNHOP, "hop0", str(delay_ms),
+             str(secs), str(drop_every)], stdout=subprocess.PIPE, text=True)
         started.append(self.proc)
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -207,7 +142,3 @@ class Hop:
     def __exit__(self, *exc):
         self.delete()
 
-
-if __name__ == "__main__":
-    hop(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]),
-        int(sys.argv[4]) if len(sys.argv) > 4 else 0)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gateway/conf.h"
+#include "gateway/inet.h"
 #include "gateway/libre.h"
 #include "gateway/reactor.h"
 #include "media/icmp_int.h"
@@ -177,21 +178,6 @@ int test_icmp_judge_off(void)
 }
 
 
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-
-	return (uint16_t)~sum;
-}
-
-
 /* An echo request to the loopback address from a raw socket of ours;
  * the kernel answers it (RFC 792; ICMPv6: RFC 4443 §4.1) */
 static int ping(int family, uint16_t ident, uint16_t seq)
@@ -214,7 +200,7 @@ static int ping(int family, uint16_t ident, uint16_t seq)
 	b[7] = (uint8_t)seq;
 	memcpy(b + 8, payload, sizeof(payload) - 1);
 	if (family == AF_INET) {
-		uint16_t c = csum(b, sizeof(b));
+		uint16_t c = gw_inet_csum(b, sizeof(b));
 
 		b[2] = (uint8_t)(c >> 8);
 		b[3] = (uint8_t)c;

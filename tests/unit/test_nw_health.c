@@ -8,6 +8,7 @@
 
 #include "gateway/libre.h"
 #include "netwatch/health.h"
+#include "gateway/inet.h"
 #include "netwatch/wire.h"
 #include "tests/unit/unit.h"
 
@@ -119,7 +120,7 @@ int test_nw_wire(void)
 	/* echo reply ident 0x1234 seq 7 with the cookie */
 	pkt[24] = 0x12; pkt[25] = 0x34; pkt[27] = 7;
 	memcpy(pkt + 28, cookie, 8);
-	sum = nw_csum(pkt + 20, 64);
+	sum = gw_inet_csum(pkt + 20, 64);
 	pkt[22] = (uint8_t)(sum >> 8);
 	pkt[23] = (uint8_t)sum;
 
