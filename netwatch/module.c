@@ -159,15 +159,29 @@ static void method_refused(struct nw_path *p, enum nw_method m, int err)
 {
 	struct nw_mgr *nw = p->nw;
 	uint64_t now = gw_now_ms();
+	uint64_t off = METHOD_RETRY_CHECKS * nw->conf->netwatch.interval;
 
 	if (nw->method_off_until[m] > now)
 		return;
-	nw->method_off_until[m] = now + METHOD_RETRY_MS;
+	nw->method_off_until[m] = now + off;
+	nw->method_was_refused[m] = true;
 	gw_log(GW_LOG_WARN, "netwatch", "method_refused",
 	       GW_FIELDS(GW_FS("method", nw_method_name(m)),
-			 GW_FS("target", p->name), GW_FERR(err)),
+			 GW_FS("target", p->name), GW_FERR(err),
+			 GW_FU("retry_s", off / 1000)),
 	       "%s probing refused at run time, using the next method for "
-	       "%u s", nw_method_name(m), METHOD_RETRY_MS / 1000);
+	       "%llu s", nw_method_name(m), (unsigned long long)off / 1000);
+}
+
+
+static void method_sent(struct nw_mgr *nw, enum nw_method m)
+{
+	if (!nw->method_was_refused[m])
+		return;
+	nw->method_was_refused[m] = false;
+	gw_log(GW_LOG_INFO, "netwatch", "method_restored",
+	       GW_FIELDS(GW_FS("method", nw_method_name(m))),
+	       "%s probing works again", nw_method_name(m));
 }
 
 
@@ -193,6 +207,7 @@ static void send_probe(struct nw_path *p, uint64_t now)
 		if (!err) {
 			c->m = m;
 			c->method_set = true;
+			method_sent(nw, m);
 			break;
 		}
 		if (err == EPERM || err == EACCES)
@@ -333,6 +348,12 @@ static int path_add(struct nw_mgr *nw, const char *name, const struct sa *a,
 }
 
 
+static bool one_host(const struct gw_cidr *c)
+{
+	return c->bits == (c->addr.u.sa.sa_family == AF_INET ? 32u : 128u);
+}
+
+
 /* What a trunk with probe: true has to probe: its outbound_uri's host,
  * and every address entry that names one host */
 static int trunk_paths(struct nw_mgr *nw, const struct gw_trunk *t)
@@ -370,10 +391,9 @@ static int trunk_paths(struct nw_mgr *nw, const struct gw_trunk *t)
 
 	for (size_t i = 0; !err && i < t->n_addresses; i++) {
 		const struct gw_cidr *c = &t->addresses[i];
-		unsigned host = c->addr.u.sa.sa_family == AF_INET ? 32 : 128;
 		char s[64];
 
-		if (c->bits != host)
+		if (!one_host(c))
 			continue;     /* a network: nothing single to probe */
 		(void)sa_ntop(&c->addr, s, sizeof(s));
 		err = path_add(nw, s, &c->addr, t->name, NULL, NULL);
@@ -531,7 +551,20 @@ bool nw_trunk_usable(const struct nw_mgr *nw, const char *trunk,
 }
 
 
-/* What netwatch made its paths of, per trunk */
+/* The i-th address of t that names one host (what netwatch probes), or
+ * NULL */
+static const struct gw_cidr *host_at(const struct gw_trunk *t, size_t i)
+{
+	for (size_t k = 0; k < t->n_addresses; k++) {
+		if (one_host(&t->addresses[k]) && !i--)
+			return &t->addresses[k];
+	}
+
+	return NULL;
+}
+
+
+/* Does b make the same paths as a? */
 static bool same_probes(const struct gw_trunk *a, const struct gw_trunk *b)
 {
 	if (a->probe != b->probe)
@@ -539,16 +572,16 @@ static bool same_probes(const struct gw_trunk *a, const struct gw_trunk *b)
 	if (!a->probe)
 		return true;
 	if (!gw_str_same(a->outbound_uri, b->outbound_uri) ||
-	    a->transport != b->transport || a->n_addresses != b->n_addresses)
+	    a->transport != b->transport)
 		return false;
-	for (size_t i = 0; i < a->n_addresses; i++) {
-		if (a->addresses[i].bits != b->addresses[i].bits ||
-		    !sa_cmp(&a->addresses[i].addr, &b->addresses[i].addr,
-			    SA_ADDR))
+	for (size_t i = 0; ; i++) {
+		const struct gw_cidr *x = host_at(a, i), *y = host_at(b, i);
+
+		if (!x || !y)
+			return x == y;
+		if (!sa_cmp(&x->addr, &y->addr, SA_ADDR))
 			return false;
 	}
-
-	return true;
 }
 
 

@@ -20,7 +20,7 @@ struct nw_sched;
 struct odict;
 
 enum {
-	METHOD_RETRY_MS = 60000,      /**< a refused method, tried again */
+	METHOD_RETRY_CHECKS = 6,      /**< a refused method, tried again */
 	GRID_MS = 10,                 /**< probes leave on this grid */
 	MAX_TRUNKS_PER_PATH = 8,
 	MAX_CHECKS = 4,               /**< of one path, overlapping */
@@ -72,6 +72,7 @@ struct nw_mgr {
 	struct nw_thresholds th;
 	uint64_t spacing_ms;
 	uint64_t method_off_until[NW_M_N];   /**< [ms]: refused until */
+	bool method_was_refused[NW_M_N];     /**< until it sends again */
 	uint64_t state_changes;
 };
 

@@ -304,6 +304,14 @@ netwatch:
             check(len(path_lines(d, h.B)) == 1, "one state change",
                   path_lines(d, h.B))
             check(h.proc.poll() is None, "hop still running")
+            text = d.request({"cmd": "metrics"})["text"]
+            check('keepline_netwatch_path_up{target="%s"} 1\n' % h.B in text
+                  and re.search(r'keepline_netwatch_rtt_seconds\{target='
+                                r'"%s"\} 0\.00[2-4]\d' % re.escape(h.B), text),
+                  "metrics: up, a round trip of 2 to 5 ms", text)
+            p = subprocess.run(["promtool", "check", "metrics"], input=text,
+                               capture_output=True, text=True, timeout=20)
+            check(p.returncode == 0, "promtool", p.stdout, p.stderr)
 
             t0 = time.time()
             h.run(h.m, "ip", "route", "add", "blackhole", h.B + "/32")
@@ -317,6 +325,52 @@ netwatch:
             check(re.search(r"path %s down icmp 0/5: timeout" %
                             re.escape(h.B), r.stdout), "status line",
                   r.stdout)
+
+
+def netwatch_status(d):
+    r = d.cli("status", "--json")
+    check(r.returncode == 0, "status", r.stderr)
+    return json.loads(r.stdout)["subsystems"]["netwatch"]
+
+
+@t.test
+def a_method_refused_at_run_time_gives_way_and_comes_back():
+    """a firewall rule in the prober's namespace drops its echo requests
+    on the way out (sendto: EPERM): the path is measured over UDP
+    meanwhile and stays up; the rule goes, and ICMP comes back. One probe
+    a second: the target's kernel answers UDP probes with port-unreachables
+    at one a second after a burst of six"""
+    need_root()
+    if not shutil.which("iptables"):
+        raise Skip("needs iptables")
+    rule = ["OUTPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j",
+            "DROP"]
+    with Hop(direct=True) as h:
+        d = Daemon("""\
+netwatch:
+  targets: ["%s"]
+  interval: 1s
+  probes_per_check: 1
+  probe_timeout: 300ms
+  hold_down: 2s
+""" % h.B, wrap=h.wrap(h.a, []))
+        with d:
+            d.wait_log("Path %s is up, was unknown" % h.B, 5)
+            h.run(h.a, "iptables", "-A", *rule)
+            d.wait_log("icmp probing refused at run time, using the next "
+                       "method for 6 s", 5)
+
+            def by(method):
+                tg = netwatch_status(d)["targets"][0]
+                return tg.get("method") == method and \
+                    tg["received"] == tg["sent"] and tg
+            tg = wait_for(lambda: by("udp"), 5, "a check over UDP", d.logs)
+            check(tg["state"] == "up", "still up", tg)
+            h.run(h.a, "iptables", "-D", *rule)
+            d.wait_log("icmp probing works again", 10)
+            wait_for(lambda: by("icmp"), 5, "a check over ICMP", d.logs)
+            check(len(path_lines(d, h.B)) == 1, "never down",
+                  path_lines(d, h.B))
 
 
 @t.test

@@ -77,8 +77,12 @@ def reload_applies_to_new_calls_and_keeps_the_established_ones():
                         r"\.action\n", r.stdout, re.M) and
               "  trunks[0].addresses\n" in r.stdout,
               "routes and trunk addresses applied", r.stdout)
-        check("waiting for a restart:\n  media.rtp_ports (read when the "
-              "daemon starts)\n" in r.stdout, "rtp_ports waits", r.stdout)
+        waits = r.stdout.split("waiting for a restart:\n")[-1]
+        check("  media.rtp_ports (read when the daemon starts)\n" in waits,
+              "rtp_ports waits", r.stdout)
+        # 127.0.1.9 is one host: netwatch would probe it, after a restart
+        check("  trunks[0].probe (netwatch probes the trunk paths it "
+              "started with)\n" in waits, "the new path waits", r.stdout)
         d.wait_log("ev=reload config=%s applied=" % d.conf)
 
         # the five are untouched; new calls follow the new file
