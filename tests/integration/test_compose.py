@@ -155,15 +155,19 @@ def compose_rig_calls_timers_and_dead_peer():
         built = time.monotonic() - t0
 
         # 1. the default services: 10 bridged calls, RTP echoed back
-        compose("up", "-d", "keepline", "sipp-uas", "sipp-uac", timeout=120)
+        # timer-uas starts here, well before timer-uac calls it: a callee
+        # not listening yet answers the bridged INVITE with an ICMP port
+        # unreachable, and the caller gets 503 (seen in a clean run)
+        compose("up", "-d", "keepline", "sipp-uas", "timer-uas", "sipp-uac",
+                timeout=120)
         wait_for(lambda: any(len(c["legs"]) == 2 and
                              c["legs"][1]["media"].get("rx_packets")
                              for c in calls()), 30,
                  "a bridged call with RTP from the callee",
                  lambda: logs("keepline")[-3000:])
         # 2. and beside them, the timed call and the doomed one
-        compose("up", "-d", "timer-uas", "timer-uac", "phone-host",
-                "talker", "phone", timeout=120)
+        compose("up", "-d", "timer-uac", "phone-host", "talker", "phone",
+                timeout=120)
 
         check(wait_exit("sipp-uac", 120) == 0, "sipp-uac failed",
               logs("sipp-uac")[-3000:])
