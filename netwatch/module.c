@@ -81,10 +81,8 @@ static void log_state(struct nw_path *p, enum nw_state was)
 			 GW_FD("avg_ms", nw_stats_avg_ms(s)),
 			 GW_FD("jitter_ms", s->jitter_ns / 1e6),
 			 GW_FS("trunks", trunks)),
-	       "Path %s%s%s%s is %s, was %s: %u/%u answered, loss %.0f%%%s%.3f%s",
-	       p->name, strcmp(p->name, p->addr_s) ? " (" : "",
-	       strcmp(p->name, p->addr_s) ? p->addr_s : "",
-	       strcmp(p->name, p->addr_s) ? ")" : "", nw_state_name(st),
+	       "Path %s is %s, was %s: %u/%u answered, loss %.0f%%%s%.3f%s",
+	       p->label, nw_state_name(st),
 	       nw_state_name(was), s->received, s->sent,
 	       nw_stats_loss_pct(s), s->received ? ", avg " : "",
 	       nw_stats_avg_ms(s), s->received ? " ms" : "");
@@ -332,6 +330,11 @@ static int path_add(struct nw_mgr *nw, const char *name, const struct sa *a,
 		else {
 			snprintf(p->addr_s, sizeof(p->addr_s), "-");
 		}
+		if (strcmp(p->name, p->addr_s))
+			snprintf(p->label, sizeof(p->label), "%s (%s)",
+				 p->name, p->addr_s);
+		else
+			snprintf(p->label, sizeof(p->label), "%s", p->name);
 		if (unmeasured) {
 			snprintf(p->unmeasured, sizeof(p->unmeasured), "%s",
 				 unmeasured);

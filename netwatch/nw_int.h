@@ -45,6 +45,7 @@ struct nw_path {
 	struct nw_mgr *nw;
 	char name[96];                /**< as configured */
 	char addr_s[64];
+	char label[170];              /**< "name (address)", or the address */
 	struct sa addr;
 	const char *trunks[MAX_TRUNKS_PER_PATH];
 	size_t n_trunks;

@@ -106,7 +106,7 @@ static void on_result(struct nw_target *t, const struct nw_result *res,
 	else
 		nw_stats_lost(&pt->st);
 
-	if (pt->probes && list_count(&pt->probes->lst) < MAX_PROBES_KEPT) {
+	if (pt->probes && res->n <= MAX_PROBES_KEPT) {
 		struct odict *o;
 		char key[16];
 

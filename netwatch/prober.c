@@ -35,12 +35,8 @@
 enum {
 	SLOTS = 16384,                /**< echo requests in flight, per family */
 	GRID_MS = 10,                 /**< timeouts are told this late at most */
-	ECHO_LEN = 56,                /**< payload, as ping(8) sends */
-	ICMP_HDR = 8,
-	V4_ECHO = 8, V4_ECHOREPLY = 0,
+	V4_ECHOREPLY = 0,
 };
-
-static const char magic[] = "keepline-netwatch";
 
 struct icmp_sock {
 	struct nw_engine *e;
@@ -253,13 +249,6 @@ static void icmp_errqueue(struct icmp_sock *is)
 		if (m.ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING && m.have_tx)
 			nw_tsq_stamp(&is->tsq, m.ee.ee_data, &m.tx);
 	}
-}
-
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 
@@ -592,7 +581,7 @@ int nw_icmp_send(struct nw_engine *e, struct nw_probe *p)
 	const struct sa *dst = nw_target_addr(p->t);
 	struct icmp_sock *is = dst->u.sa.sa_family == AF_INET ? &e->v4 :
 		&e->v6;
-	uint8_t pkt[ICMP_HDR + ECHO_LEN];
+	uint8_t pkt[NW_ECHO_LEN];
 	ssize_t n;
 
 	if (is->kind == NW_ICMP_NONE)
@@ -610,17 +599,10 @@ int nw_icmp_send(struct nw_engine *e, struct nw_probe *p)
 			break;
 	}
 
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = is->family == AF_INET ? V4_ECHO : ICMP6_ECHO_REQUEST;
-	put16(pkt + 4, is->ident);
-	put16(pkt + 6, p->seq);
 	rand_bytes(p->cookie, NW_COOKIE);
-	memcpy(pkt + ICMP_HDR, p->cookie, NW_COOKIE);
-	memcpy(pkt + ICMP_HDR + NW_COOKIE, magic, sizeof(magic) - 1);
-	/* RFC 792 checksum for raw IPv4; the kernel writes ping sockets'
-	 * and every ICMPv6 one (RFC 3542 §3.1) */
-	if (is->kind == NW_ICMP_RAW && is->family == AF_INET)
-		put16(pkt + 2, gw_inet_csum(pkt, sizeof(pkt)));
+	nw_echo_write(pkt, is->family == AF_INET6, is->ident, p->seq,
+		      p->cookie, is->kind == NW_ICMP_RAW &&
+		      is->family == AF_INET);
 
 	nw_clock(&p->tx);
 	n = sendto(is->fd, pkt, sizeof(pkt), 0, &dst->u.sa, dst->len);

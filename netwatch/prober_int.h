@@ -11,12 +11,13 @@
 #include <linux/errqueue.h>
 
 #include "netwatch/prober.h"
+#include "netwatch/wire.h"
 
 struct gw_timer;
 struct gw_watch;
 
 enum {
-	NW_COOKIE = 8,
+	NW_COOKIE = NW_WIRE_COOKIE,
 	/** transmit stamps waiting for their probe, per socket */
 	NW_TSQ = 1024,
 };

@@ -51,12 +51,8 @@ static void path_status(const struct nw_path *p, struct odict *arr,
 			odict_entry_add(o, "why", ODICT_STRING, p->last_why);
 	}
 
-	if (strcmp(p->name, p->addr_s))
-		n = snprintf(line, sizeof(line), "path %s (%s) %s", p->name,
-			     p->addr_s, nw_state_name(p->hold.state));
-	else
-		n = snprintf(line, sizeof(line), "path %s %s", p->name,
-			     nw_state_name(p->hold.state));
+	n = snprintf(line, sizeof(line), "path %s %s", p->label,
+		     nw_state_name(p->hold.state));
 	if (p->unmeasured[0])
 		snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
 			 p->unmeasured);

@@ -8,17 +8,42 @@
 #include "netwatch/wire.h"
 
 enum {
+	V4_ECHO = 8,
+	V6_ECHO = 128,
 	V4_ECHOREPLY = 0,
 	V6_ECHOREPLY = 129,
 	IPV4_MIN = 20,
 };
 
 static const uint8_t udp_magic[4] = {'K', 'L', 'N', 'W'};
+static const char echo_magic[] = "keepline-netwatch";
 
 
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+
+void nw_echo_write(uint8_t *pkt, bool v6, uint16_t ident, uint16_t seq,
+		   const uint8_t *cookie, bool with_csum)
+{
+	memset(pkt, 0, NW_ECHO_LEN);
+	pkt[0] = v6 ? V6_ECHO : V4_ECHO;
+	put16(pkt + 4, ident);
+	put16(pkt + 6, seq);
+	memcpy(pkt + NW_ICMP_HDR, cookie, NW_WIRE_COOKIE);
+	memcpy(pkt + NW_ICMP_HDR + NW_WIRE_COOKIE, echo_magic,
+	       sizeof(echo_magic) - 1);
+	if (with_csum)
+		put16(pkt + 2, gw_inet_csum(pkt, NW_ECHO_LEN));
 }
 
 
@@ -61,8 +86,7 @@ void nw_udp_probe_write(uint8_t *d, uint16_t seq, const uint8_t *cookie)
 {
 	memset(d, 0, NW_UDP_PROBE_LEN);
 	memcpy(d, udp_magic, sizeof(udp_magic));
-	d[4] = (uint8_t)(seq >> 8);
-	d[5] = (uint8_t)seq;
+	put16(d + 4, seq);
 	memcpy(d + 6, cookie, NW_WIRE_COOKIE);
 }
 

@@ -34,6 +34,17 @@ struct nw_echo {
 bool nw_echo_parse(const uint8_t *buf, size_t n, bool v6, bool ip_header,
 		   struct nw_echo *e);
 
+enum { NW_ECHO_LEN = NW_ICMP_HDR + 56 };   /**< as ping(8) sends */
+
+/**
+ * Write an echo request (NW_ECHO_LEN bytes): identifier, sequence, the
+ * cookie and a marker. with_csum: the RFC 792 checksum too (a raw IPv4
+ * socket; the kernel writes a ping socket's and every ICMPv6 one, RFC
+ * 3542 §3.1).
+ */
+void nw_echo_write(uint8_t *pkt, bool v6, uint16_t ident, uint16_t seq,
+		   const uint8_t *cookie, bool with_csum);
+
 /** Write a UDP probe's payload (NW_UDP_PROBE_LEN bytes) */
 void nw_udp_probe_write(uint8_t *d, uint16_t seq, const uint8_t *cookie);
 

@@ -272,6 +272,18 @@ def probe_usage_errors_exit_2():
               " ".join(argv), r.returncode, r.stderr)
 
 
+def watcher(h, probes, hold):
+    """The daemon in ns A, watching B every second"""
+    return Daemon("""\
+netwatch:
+  targets: ["%s"]
+  interval: 1s
+  probes_per_check: %d
+  probe_timeout: 300ms
+  hold_down: %s
+""" % (h.B, probes, hold), wrap=h.wrap(h.a, []))
+
+
 def path_lines(d, needle):
     return [l for l in d.logs().splitlines()
             if "ev=path_state" in l and needle in l]
@@ -285,14 +297,7 @@ def hold_down_keeps_one_lost_probe_in_ten_up_and_a_dead_path_goes_down():
     need_root()
     hold = 3.0
     with Hop(delay_ms=1, drop_every=10) as h:
-        d = Daemon("""\
-netwatch:
-  targets: ["%s"]
-  interval: 1s
-  probes_per_check: 5
-  probe_timeout: 300ms
-  hold_down: 3s
-""" % h.B, wrap=h.wrap(h.a, []))
+        d = watcher(h, probes=5, hold="3s")
         with d:
             d.wait_log("Path %s is up, was unknown" % h.B, 5)
             time.sleep(8)
@@ -346,14 +351,7 @@ def a_method_refused_at_run_time_gives_way_and_comes_back():
     rule = ["OUTPUT", "-p", "icmp", "--icmp-type", "echo-request", "-j",
             "DROP"]
     with Hop(direct=True) as h:
-        d = Daemon("""\
-netwatch:
-  targets: ["%s"]
-  interval: 1s
-  probes_per_check: 1
-  probe_timeout: 300ms
-  hold_down: 2s
-""" % h.B, wrap=h.wrap(h.a, []))
+        d = watcher(h, probes=1, hold="2s")
         with d:
             d.wait_log("Path %s is up, was unknown" % h.B, 5)
             h.run(h.a, "iptables", "-A", *rule)
