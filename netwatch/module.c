@@ -62,13 +62,15 @@ static void log_state(struct nw_path *p, enum nw_state was)
 {
 	enum nw_state st = p->hold.state;
 	const struct nw_stats *s = &p->last;
-	char trunks[200] = "";
+	char trunks[200] = "", avg[32] = "";
 	size_t off = 0;
 
 	for (size_t i = 0; i < p->n_trunks && off < sizeof(trunks); i++)
 		off += (size_t)snprintf(trunks + off, sizeof(trunks) - off,
 					"%s%s", i ? "," : "", p->trunks[i]);
 
+	if (s->received)
+		snprintf(avg, sizeof(avg), ", avg %.3f ms", nw_stats_avg_ms(s));
 	++p->nw->state_changes;
 	gw_log(st == NW_UP ? GW_LOG_INFO : GW_LOG_WARN, "netwatch",
 	       "path_state",
@@ -81,11 +83,9 @@ static void log_state(struct nw_path *p, enum nw_state was)
 			 GW_FD("avg_ms", nw_stats_avg_ms(s)),
 			 GW_FD("jitter_ms", s->jitter_ns / 1e6),
 			 GW_FS("trunks", trunks)),
-	       "Path %s is %s, was %s: %u/%u answered, loss %.0f%%%s%.3f%s",
-	       p->label, nw_state_name(st),
-	       nw_state_name(was), s->received, s->sent,
-	       nw_stats_loss_pct(s), s->received ? ", avg " : "",
-	       nw_stats_avg_ms(s), s->received ? " ms" : "");
+	       "Path %s is %s, was %s: %u/%u answered, loss %.0f%%%s",
+	       p->label, nw_state_name(st), nw_state_name(was), s->received,
+	       s->sent, nw_stats_loss_pct(s), avg);
 }
 
 

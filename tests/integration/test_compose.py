@@ -155,18 +155,18 @@ def compose_rig_calls_timers_and_dead_peer():
         built = time.monotonic() - t0
 
         # 1. the default services: 10 bridged calls, RTP echoed back
-        # timer-uas starts here, well before timer-uac calls it: a callee
-        # not listening yet answers the bridged INVITE with an ICMP port
-        # unreachable, and the caller gets 503 (seen in a clean run)
-        compose("up", "-d", "keepline", "sipp-uas", "timer-uas", "sipp-uac",
-                timeout=120)
+        # the callees start here, well before their callers call: one not
+        # listening yet answers the bridged INVITE with an ICMP port
+        # unreachable, and the caller gets 503 (seen in clean runs)
+        compose("up", "-d", "keepline", "sipp-uas", "timer-uas", "talker",
+                "sipp-uac", timeout=120)
         wait_for(lambda: any(len(c["legs"]) == 2 and
                              c["legs"][1]["media"].get("rx_packets")
                              for c in calls()), 30,
                  "a bridged call with RTP from the callee",
                  lambda: logs("keepline")[-3000:])
         # 2. and beside them, the timed call and the doomed one
-        compose("up", "-d", "timer-uac", "phone-host", "talker", "phone",
+        compose("up", "-d", "timer-uac", "phone-host", "phone",
                 timeout=120)
 
         check(wait_exit("sipp-uac", 120) == 0, "sipp-uac failed",
