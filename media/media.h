@@ -64,6 +64,8 @@ int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
  * Answer an SDP offer (RFC 3264 §6): one audio stream; PCMU, PCMA and
  * telephone-event in the caller's order; our address and ports; the
  * direction mirrored. Applies the offer: remote address, direction.
+ * Every SDP of ours on a stream has its o= (RFC 4566 §5.2): one session
+ * id, the version one up at each new description.
  *
  * @param answerp  Our SDP (out), a mem string
  * @return 0; EPROTO malformed SDP; ENOTSUP no common codec or no audio;
@@ -95,6 +97,27 @@ int media_stream_offer(struct media_stream *ms,
 int media_stream_accept(struct media_stream *ms, const char *answer,
 			size_t len);
 
+/**
+ * A mid-call offer that came on the other leg of a bridge, carried to
+ * this one (RFC 3264 §8): our offer with the codecs of it that we carry
+ * (its payload numbers) and its direction as ours (its sendonly, our
+ * sendonly). Nothing changes until media_stream_reoffer_accept() reads
+ * the answer; media_stream_reoffer_drop() forgets the offer.
+ * @return as media_stream_answer()
+ */
+int media_stream_reoffer(struct media_stream *ms, const char *offer,
+			 size_t len, char **offerp);
+/** The answer to media_stream_reoffer()'s offer: applied on success,
+ *  else the offer forgotten and the stream as it was */
+int media_stream_reoffer_accept(struct media_stream *ms, const char *answer,
+				size_t len);
+void media_stream_reoffer_drop(struct media_stream *ms);
+
+/** Does sdp carry the o= (session and version) the peer's last SDP did:
+ *  a session refresh, not a new description (RFC 3264 §8)? */
+bool media_stream_same_offer(const struct media_stream *ms, const char *sdp,
+			     size_t len);
+
 /** (Re)start the silence backstop from now, e.g. when a call is answered */
 void media_stream_watch_silence(struct media_stream *ms);
 
@@ -111,6 +134,9 @@ void media_stream_relay(struct media_stream *a, struct media_stream *b);
 void media_stream_stats(const struct media_stream *ms, struct media_stats *st);
 /** Fill an object for `keepline calls` */
 void media_stream_describe(const struct media_stream *ms, struct odict *o);
+/** The peer's direction as its last SDP gave it: "sendrecv",
+ *  "sendonly" (it holds us), "recvonly", "inactive" */
+const char *media_stream_direction(const struct media_stream *ms);
 /** Local RTP address (our SDP c=/m=) */
 const struct sa *media_stream_laddr(const struct media_stream *ms);
 

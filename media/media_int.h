@@ -32,6 +32,17 @@ struct media_offer {
 	bool rtcp_mux;                /**< a=rtcp-mux (RFC 5761) */
 	bool peer_sends;              /**< offer is sendrecv or sendonly */
 	bool peer_receives;           /**< offer is sendrecv or recvonly */
+	char origin[128];             /**< its o= value: a new version is a
+					   new description (RFC 3264 §8) */
+};
+
+/** Our o= on one leg (RFC 4566 §5.2): the first SDP's user and session
+ *  id kept, the version counted up at each new description, whichever
+ *  libre session wrote it */
+struct media_origin {
+	char user_id[96];
+	uint64_t version;
+	bool set;
 };
 
 enum { TRACK_N = 16, TRACK_HEAD = 12 };
@@ -91,6 +102,10 @@ struct media_stream {
 	struct gw_timer *probe;       /**< silence probe, made when needed */
 	uint64_t probe_end;
 	bool mux_offered;             /**< our last offer had a=rtcp-mux */
+	struct media_origin origin;
+	struct sdp_session *pending;  /**< an offer of ours awaiting its
+					   answer: media_stream_reoffer() */
+	bool pending_mux;
 	bool rtcp_logged;             /**< rtcp_unreachable said for this leg */
 };
 
@@ -160,6 +175,22 @@ int media_sdp_answer_like(struct sdp_session **sessp,
 int media_sdp_offer(struct sdp_session **sessp, const struct sdp_session *like,
 		    const struct sa *laddr, uint16_t port, bool mux,
 		    char **offerp);
+
+/**
+ * Our offer for a new offer that came on the other leg of a bridge: its
+ * codecs we carry, with its payload numbers, its direction as ours, in
+ * a new session (*pendp, replaced) that the answer will be read into
+ * (media_sdp_accept()). theirs: what the offer said.
+ */
+int media_sdp_reoffer(struct sdp_session **pendp, const struct sa *laddr,
+		      uint16_t port, bool mux, const char *offer, size_t len,
+		      struct media_offer *theirs, char **offerp);
+
+/** Is origin (a media_offer's) the o= of text? */
+bool media_sdp_same_origin(const char *origin, const char *text, size_t len);
+
+/** Give our SDP text (a mem string, replaced) this leg's o= */
+int media_sdp_restamp(struct media_origin *o, char **textp);
 
 /** Read the answer to our offer */
 int media_sdp_accept(struct sdp_session *sess, const char *answer,

@@ -7,6 +7,9 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/libre.h"
@@ -125,6 +128,80 @@ static int encode(struct sdp_session *sess, bool offer, char **textp)
 }
 
 
+/* The value of the o= line of an SDP text (RFC 4566 §5.2), bounded by
+ * len and by the line's end; 0 if there is none */
+static size_t origin_of(const char *text, size_t len, const char **valp)
+{
+	for (size_t i = 0; i + 2 <= len; i++) {
+		size_t n = 0;
+
+		if ((i && text[i - 1] != '\n') || text[i] != 'o' ||
+		    text[i + 1] != '=')
+			continue;
+		while (i + 2 + n < len && text[i + 2 + n] != '\r' &&
+		       text[i + 2 + n] != '\n')
+			++n;
+		*valp = text + i + 2;
+		return n;
+	}
+
+	return 0;
+}
+
+
+bool media_sdp_same_origin(const char *origin, const char *text, size_t len)
+{
+	const char *v = NULL;
+	size_t n = origin_of(text, len, &v);
+
+	return n && strlen(origin) == n && !memcmp(origin, v, n);
+}
+
+
+int media_sdp_restamp(struct media_origin *o, char **textp)
+{
+	const char *v = NULL, *text = *textp;
+	size_t len = strlen(text), n = origin_of(text, len, &v);
+	const char *id_end, *ver_end;
+	char *out;
+	int w;
+
+	/* libre writes "o=- <id> <version> IN IP4 <addr>" */
+	id_end = n ? memchr(v, ' ', n) : NULL;
+	id_end = id_end ? memchr(id_end + 1, ' ', n - (size_t)(id_end + 1 - v))
+		: NULL;
+	ver_end = id_end ? memchr(id_end + 1, ' ',
+				  n - (size_t)(id_end + 1 - v)) : NULL;
+	if (!ver_end)
+		return EPROTO;
+
+	if (!o->set) {
+		if ((size_t)(id_end - v) >= sizeof(o->user_id))
+			return EPROTO;
+		memcpy(o->user_id, v, (size_t)(id_end - v));
+		o->user_id[id_end - v] = '\0';
+		o->version = strtoull(id_end + 1, NULL, 10);
+		o->set = true;
+		return 0;
+	}
+
+	++o->version;
+	out = mem_alloc(len + 64, NULL);
+	if (!out)
+		return ENOMEM;
+	w = snprintf(out, len + 64, "%.*so=%s %" PRIu64 "%s", (int)(v - 2 - text),
+		     text, o->user_id, o->version, ver_end);
+	if (w < 0 || (size_t)w >= len + 64) {
+		mem_deref(out);
+		return EPROTO;
+	}
+	mem_deref(*textp);
+	*textp = out;
+
+	return 0;
+}
+
+
 /* Decode the peer's SDP (an offer, or the answer to ours) and check it
  * leaves an audio stream with a common codec */
 static int decode(struct sdp_session *sess, const char *text, size_t len,
@@ -156,6 +233,15 @@ static int decode(struct sdp_session *sess, const char *text, size_t len,
 		goto out;
 	}
 
+	{
+		const char *v = NULL;
+		size_t n = origin_of(text, len, &v);
+
+		if (n >= sizeof(mo->origin))
+			n = 0;   /* too long to be libre's or anyone's */
+		memcpy(mo->origin, v ? v : "", n);
+		mo->origin[n] = '\0';
+	}
 	mo->raddr = *sdp_media_raddr(m);
 	sdp_media_raddr_rtcp(m, &mo->raddr_rtcp);   /* RFC 3605 a=rtcp */
 	mo->rtcp_mux = sdp_media_rattr(m, "rtcp-mux") != NULL;
@@ -206,6 +292,13 @@ int media_sdp_answer(struct sdp_session **sessp, const struct sa *laddr,
 }
 
 
+static enum sdp_dir flip(enum sdp_dir d)
+{
+	return (enum sdp_dir)(((d & SDP_RECVONLY) ? SDP_SENDONLY : 0) |
+			      ((d & SDP_SENDONLY) ? SDP_RECVONLY : 0));
+}
+
+
 int media_sdp_answer_like(struct sdp_session **sessp,
 			  const struct sdp_session *like,
 			  const struct sa *laddr, uint16_t port,
@@ -221,6 +314,13 @@ int media_sdp_answer_like(struct sdp_session **sessp,
 	err = session_new(&sess, laddr, port, like);
 	if (!err)
 		err = decode(sess, offer, len, true, mo);
+	/* a bridge: media flows on this leg only where it flows on the
+	 * other (a callee that answered recvonly receives, and sends
+	 * nothing for this leg's peer) */
+	if (!err && audio_media(like))
+		sdp_media_set_ldir(audio_media(sess),
+				   sdp_media_ldir(audio_media(sess)) &
+				   flip(sdp_media_rdir(audio_media(like))));
 	if (!err)
 		err = encode(sess, false, answerp);
 
@@ -266,4 +366,42 @@ int media_sdp_accept(struct sdp_session *sess, const char *answer,
 		return EINVAL;
 
 	return decode(sess, answer, len, false, mo);
+}
+
+
+int media_sdp_reoffer(struct sdp_session **pendp, const struct sa *laddr,
+		      uint16_t port, bool mux, const char *offer, size_t len,
+		      struct media_offer *theirs, char **offerp)
+{
+	struct sdp_session *scratch = NULL, *pend = NULL;
+	int err;
+
+	if (!pendp || !laddr || !offer || !theirs || !offerp)
+		return EINVAL;
+
+	/* read the offer as if answering it: what it has that we carry */
+	err = session_new(&scratch, laddr, port, NULL);
+	if (!err)
+		err = decode(scratch, offer, len, true, theirs);
+	if (!err)
+		err = session_new(&pend, laddr, port, scratch);
+	if (!err) {
+		/* what its peer does is what we do on this leg: a sendonly
+		 * offer (hold) becomes our sendonly offer */
+		sdp_media_set_ldir(audio_media_local(pend),
+				   flip(sdp_media_rdir(audio_media(scratch))));
+		err = mux_attr(audio_media_local(pend), mux);
+	}
+	if (!err)
+		err = encode(pend, true, offerp);
+
+	mem_deref(scratch);
+	if (err) {
+		mem_deref(pend);
+		return err;
+	}
+	mem_deref(*pendp);
+	*pendp = pend;
+
+	return 0;
 }

@@ -512,6 +512,7 @@ static void stream_destructor(void *data)
 	if (ms->port)
 		media_port_give(ms->mm, ms->port);
 	mem_deref(ms->sdp);
+	mem_deref(ms->pending);
 	mem_deref(ms->mm);
 }
 
@@ -696,9 +697,18 @@ void media_stream_describe(const struct media_stream *ms, struct odict *o)
 	odict_entry_add(o, "rtcp_tx", ODICT_INT, (int64_t)ms->st.rtcp_tx);
 	odict_entry_add(o, "dropped", ODICT_INT, (int64_t)ms->st.rx_bad);
 	odict_entry_add(o, "direction", ODICT_STRING,
-			ms->peer.peer_sends ?
-			(ms->peer.peer_receives ? "sendrecv" : "sendonly") :
-			(ms->peer.peer_receives ? "recvonly" : "inactive"));
+			media_stream_direction(ms));
+}
+
+
+const char *media_stream_direction(const struct media_stream *ms)
+{
+	if (!ms)
+		return "-";
+
+	return ms->peer.peer_sends ?
+		(ms->peer.peer_receives ? "sendrecv" : "sendonly") :
+		(ms->peer.peer_receives ? "recvonly" : "inactive");
 }
 
 

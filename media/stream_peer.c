@@ -48,14 +48,19 @@ static int reachable(const struct media_stream *ms,
 
 
 /* media_sdp_*() read the peer's SDP into mo (err: they could not): the
- * peer it names becomes the stream's, if we can reach it */
+ * peer it names becomes the stream's, if we can reach it; our SDP gets
+ * this leg's o= */
 static int take_peer(struct media_stream *ms, const struct media_offer *mo,
 		     int err, char **answerp)
 {
 	if (!err)
 		err = reachable(ms, mo, answerp);
+	if (!err && answerp)
+		err = media_sdp_restamp(&ms->origin, answerp);
 	if (!err)
 		set_peer(ms, mo);
+	else if (answerp)
+		*answerp = mem_deref(*answerp);
 
 	return err;
 }
@@ -94,15 +99,22 @@ int media_stream_answer_like(struct media_stream *ms,
 int media_stream_offer(struct media_stream *ms,
 		       const struct media_stream *caller, char **offerp)
 {
+	int err;
+
 	if (!ms || !offerp)
 		return EINVAL;
 
 	/* rtcp-mux is offered on a bridge leg when the caller offered it */
 	ms->mux_offered = caller && caller->peer.rtcp_mux;
 
-	return media_sdp_offer(&ms->sdp, caller ? caller->sdp : NULL,
-			       &ms->sdp_addr, ms->port, ms->mux_offered,
-			       offerp);
+	err = media_sdp_offer(&ms->sdp, caller ? caller->sdp : NULL,
+			      &ms->sdp_addr, ms->port, ms->mux_offered, offerp);
+	if (!err)
+		err = media_sdp_restamp(&ms->origin, offerp);
+	if (err && !ms->sdp)
+		*offerp = NULL;
+
+	return err;
 }
 
 
@@ -120,4 +132,77 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 	mo.rtcp_mux = mo.rtcp_mux && ms->mux_offered;
 
 	return take_peer(ms, &mo, err, NULL);
+}
+
+
+bool media_stream_same_offer(const struct media_stream *ms, const char *sdp,
+			     size_t len)
+{
+	return ms && sdp && ms->peer.origin[0] &&
+		media_sdp_same_origin(ms->peer.origin, sdp, len);
+}
+
+
+int media_stream_reoffer(struct media_stream *ms, const char *offer,
+			 size_t len, char **offerp)
+{
+	struct media_offer theirs = {0};
+	int err;
+
+	if (!ms || !offer || !offerp)
+		return EINVAL;
+
+	/* rtcp-mux as the other leg's peer now offers it */
+	err = media_sdp_reoffer(&ms->pending, &ms->sdp_addr, ms->port, false,
+				offer, len, &theirs, offerp);
+	if (!err && theirs.rtcp_mux) {
+		*offerp = mem_deref(*offerp);
+		err = media_sdp_reoffer(&ms->pending, &ms->sdp_addr, ms->port,
+					true, offer, len, &theirs, offerp);
+	}
+	if (!err)
+		err = media_sdp_restamp(&ms->origin, offerp);
+	if (err) {
+		ms->pending = mem_deref(ms->pending);
+		*offerp = mem_deref(*offerp);
+		return err;
+	}
+	ms->pending_mux = theirs.rtcp_mux;
+
+	return 0;
+}
+
+
+int media_stream_reoffer_accept(struct media_stream *ms, const char *answer,
+				size_t len)
+{
+	struct media_offer mo = {0};
+	int err;
+
+	if (!ms || !ms->pending || !answer)
+		return EINVAL;
+
+	err = media_sdp_accept(ms->pending, answer, len, &mo);
+	if (!err)
+		err = reachable(ms, &mo, NULL);
+	if (err) {
+		media_stream_reoffer_drop(ms);
+		return err;
+	}
+
+	mem_deref(ms->sdp);
+	ms->sdp = ms->pending;
+	ms->pending = NULL;
+	ms->mux_offered = ms->pending_mux;
+	mo.rtcp_mux = mo.rtcp_mux && ms->mux_offered;
+	set_peer(ms, &mo);
+
+	return 0;
+}
+
+
+void media_stream_reoffer_drop(struct media_stream *ms)
+{
+	if (ms)
+		ms->pending = mem_deref(ms->pending);
 }

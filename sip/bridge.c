@@ -37,6 +37,7 @@
 #include "gateway/reactor.h"
 #include "media/media.h"
 #include "netwatch/netwatch.h"
+#include "sip/call.h"
 #include "sip/sip_int.h"
 
 enum {
@@ -79,23 +80,26 @@ static void call_id_new(char *buf, size_t size)
 
 /* Read the callee's SDP and write the caller's answer to match, or,
  * when the caller made no offer, our offer of what the callee chose */
+/* Read the callee's SDP and write the caller's answer to match, or,
+ * when the caller made no offer, our offer of what the callee chose */
 static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 {
+	struct leg *a = &c->leg[0], *b = &c->leg[1];
 	int err;
 
-	err = media_stream_accept(c->out->ms, sip->sip_payload->pl_data,
+	err = media_stream_accept(b->ms, sip->sip_payload->pl_data,
 				  sip->sip_payload->pl_len);
 	if (err)
 		return err;
 
 	err = c->offer ?
-		media_stream_answer_like(c->ms, c->out->ms, c->offer,
+		media_stream_answer_like(a->ms, b->ms, c->offer,
 					 c->offer_len, answerp) :
-		media_stream_offer(c->ms, c->out->ms, answerp);
+		media_stream_offer(a->ms, b->ms, answerp);
 	if (err)
 		return err;
 
-	media_stream_relay(c->ms, c->out->ms);
+	media_stream_relay(a->ms, b->ms);
 
 	return 0;
 }
@@ -106,16 +110,17 @@ static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 static void reply_caller(struct call *c, int status, const char *answer)
 {
 	static const struct st_result none;
+	struct leg *a = &c->leg[0];
 	bool ok = status < 300 && status >= 200;
 	const struct st_result *res = ok ? &c->st_neg : &none;
 	char se[32];
 
-	nta_incoming_treply(c->irq, status, sip_status_phrase(status),
+	nta_incoming_treply(a->irq, status, sip_status_phrase(status),
 			    TAG_IF(status < 300 || answer,
-				   SIPTAG_CONTACT(sipua_contact(c->ua, c->tp))),
+				   SIPTAG_CONTACT(sipua_contact(c->ua, a->tp))),
 			    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
 			    TAG_IF(status < 300, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
-			    ST_2XX_TAGS(res, ok && c->st.cf->enabled, se),
+			    ST_2XX_TAGS(res, ok && a->st.cf->enabled, se),
 			    TAG_IF(answer, SIPTAG_CONTENT_TYPE_STR(
 					   "application/sdp")),
 			    TAG_IF(answer, SIPTAG_PAYLOAD_STR(answer)),
@@ -125,17 +130,17 @@ static void reply_caller(struct call *c, int status, const char *answer)
 
 static void callee_answered(struct call *c, sip_t const *sip)
 {
-	struct call_out *o = c->out;
+	struct leg *a = &c->leg[0], *b = &c->leg[1];
 	char *answer = NULL;
 	int err;
 
-	nta_leg_rtag(o->leg, sip->sip_to->a_tag);
-	nta_leg_client_route(o->leg, sip->sip_record_route, sip->sip_contact);
-	sipua_ack(c->ua, o->leg, o->route, sip);
+	nta_leg_rtag(b->nl, sip->sip_to->a_tag);
+	nta_leg_client_route(b->nl, sip->sip_record_route, sip->sip_contact);
+	sipua_ack(c->ua, b->nl, b->route, sip);
 
-	if (o->confirmed)
+	if (b->confirmed)
 		return;   /* a retransmitted 2xx: the ACK again was enough */
-	o->confirmed = true;
+	b->confirmed = true;
 	gw_timer_stop(c->guard);
 
 	if (c->state == CALL_ENDING) {
@@ -148,7 +153,7 @@ static void callee_answered(struct call *c, sip_t const *sip)
 	if (err) {
 		gw_log(GW_LOG_WARN, "sip", "bridge_sdp_refused",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
-				 GW_FS("target", o->target)),
+				 GW_FS("target", b->target)),
 		       "The callee's answer has no usable SDP, ending both "
 		       "legs");
 		reply_caller(c, 488, NULL);
@@ -158,18 +163,18 @@ static void callee_answered(struct call *c, sip_t const *sip)
 
 	reply_caller(c, 200, answer);
 	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
-	mem_deref(c->sdp);
-	c->sdp = answer;
-	c->offer_in_2xx = !c->offer;   /* delayed offer: the ACK answers */
-	media_stream_watch_silence(c->ms);
-	media_stream_watch_silence(o->ms);
+	mem_deref(a->sdp);
+	a->sdp = answer;
+	a->offer_in_2xx = !c->offer;   /* delayed offer: the ACK answers */
+	media_stream_watch_silence(a->ms);
+	media_stream_watch_silence(b->ms);
 
 	c->state = CALL_ANSWERED;
 	++c->ua->st.answered;
 	gw_log(GW_LOG_INFO, "sip", "call_answer",
 	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
-	st_answered(&c->st, &c->st_neg, false);
-	st_response(&o->st, sip);
+	st_answered(&a->st, &c->st_neg, false);
+	st_response(&b->st, sip, false);
 }
 
 
@@ -182,10 +187,9 @@ static int caller_status(struct call *c, int status)
 		gw_log(GW_LOG_WARN, "sip", "bridge_auth_failed",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
 				 GW_FI("status", status),
-				 GW_FS("trunk", c->out_trunk ?
-				       c->out_trunk->name : "-")),
+				 GW_FS("trunk", c->leg[1].trunk->name)),
 		       "Trunk %s refused our credentials, or we have none",
-		       c->out_trunk ? c->out_trunk->name : "-");
+		       c->leg[1].trunk->name);
 		return 503;
 	}
 
@@ -208,18 +212,18 @@ static int send_invite(struct call *c);
  * went out again. */
 static int answer_challenge(struct call *c, int status, sip_t const *sip)
 {
-	const struct gw_trunk *t = c->out_trunk;
-	struct call_out *o = c->out;
+	struct leg *b = &c->leg[1];
+	const struct gw_trunk *t = b->trunk;
 	int err;
 
-	if (o->auth_tries >= AUTH_TRIES_MAX)
+	if (b->auth_tries >= AUTH_TRIES_MAX)
 		return EACCES;
 
-	err = sipua_trunk_challenge(t, o->home, &o->auc, status, sip);
+	err = sipua_trunk_challenge(t, b->home, &b->auc, status, sip);
 	if (err)
 		return err;
 
-	++o->auth_tries;
+	++b->auth_tries;
 	gw_log(GW_LOG_INFO, "sip", "bridge_auth",
 	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FI("status", status),
 			 GW_FS("trunk", t->name), GW_FS("user", t->username)),
@@ -230,39 +234,15 @@ static int answer_challenge(struct call *c, int status, sip_t const *sip)
 }
 
 
-/* RFC 4028 §7.3: a 422 names the callee's Min-SE; the INVITE goes again
- * with it, at most twice per dialog. 0 if it went out again. */
-static int retry_422(struct call *c, sip_t const *sip)
-{
-	struct st_leg *st = &c->out->st;
-	unsigned long min_se = sip && sip->sip_min_se ?
-		sip->sip_min_se->min_delta : 0;
-
-	if (st->tries_422 >= 2 || min_se <= st->min_se || min_se > 86400)
-		return EPROTO;
-
-	++st->tries_422;
-	st->min_se = (uint32_t)min_se;
-	gw_log(GW_LOG_INFO, "sip", "st_retry_422",
-	       GW_FIELDS(GW_FS("call_id", c->out->call_id),
-			 GW_FU("min_se", st->min_se),
-			 GW_FU("attempt", st->tries_422)),
-	       "Session interval too small for the callee, sending the "
-	       "INVITE again with minSE=%u", st->min_se);
-
-	return send_invite(c);
-}
-
-
 static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 			   sip_t const *sip)
 {
 	struct call *c = (struct call *)magic;
-	struct call_out *o = c->out;
+	struct leg *b = &c->leg[1];
 	int status = nta_outgoing_status(orq);
 	char *answer = NULL;
 
-	o->status = status;
+	b->status = status;
 
 	if (status <= 100 || c->ended)
 		return 0;
@@ -290,10 +270,11 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 
 	/* a final refusal: NTA has ACKed it (RFC 3261 §17.1.1.3) */
 	if ((status == 401 || status == 407) && c->state == CALL_PROCEEDING &&
-	    orq == o->invite && !answer_challenge(c, status, sip))
+	    orq == b->invite && !answer_challenge(c, status, sip))
 		return 0;
 	if (status == 422 && c->state == CALL_PROCEEDING &&
-	    orq == o->invite && o->st.cf->enabled && !retry_422(c, sip))
+	    orq == b->invite && b->st.cf->enabled &&
+	    st_retry_422(&b->st, sip) && !send_invite(c))
 		return 0;
 
 	gw_timer_stop(c->guard);
@@ -303,7 +284,7 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 		gw_log(GW_LOG_INFO, "sip", "bridge_refused",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
 				 GW_FI("status", status),
-				 GW_FS("target", o->target)),
+				 GW_FS("target", b->target)),
 		       "Callee refused with %d", status);
 		if (to_caller)
 			reply_caller(c, to_caller, NULL);
@@ -314,86 +295,6 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 		 "callee_refused");
 
 	return 0;
-}
-
-
-/* Requests from the callee inside its dialog */
-static int callee_request(nta_leg_magic_t *magic, nta_leg_t *leg,
-			  nta_incoming_t *irq, sip_t const *sip)
-{
-	struct call *c = (struct call *)magic;
-	struct call_out *o = c->out;
-	struct st_result res;
-	char *answer = NULL, se[32];
-	bool offer;
-	int status;
-	(void)leg;
-
-	if (c->ended)
-		return 481;
-	status = call_dialog_check(c, true, irq, sip);
-	if (status)
-		return status;
-
-	switch (sip->sip_request->rq_method) {
-
-	case sip_method_bye:
-		nta_incoming_treply(irq, SIP_200_OK, TAG_END());
-		sipua_done(irq);
-		if (c->state != CALL_ENDING)
-			call_hangup(c, "bye_from_callee", NULL, true, false);
-		else if (!c->byes)
-			call_end(c, c->end_reason);
-		return 0;
-
-	case sip_method_invite:
-		/* a new offer from the callee is answered for its own leg;
-		 * it refreshes that leg's session (RFC 4028 §10). Without
-		 * one, we offer the SDP we last sent, unchanged, and the ACK
-		 * answers (RFC 3261 §14.2) */
-		if (c->state == CALL_ENDING || st_invite_pending(&o->st))
-			return 491;
-		offer = !sip->sip_payload || !sip->sip_payload->pl_len;
-		if (!offer && !sipua_has_sdp(sip)) {
-			sipua_reply(c->ua, irq, SIP_415_UNSUPPORTED_MEDIA);
-			return 0;
-		}
-		if (sipua_unsupported(c->ua, irq, sip) ||
-		    st_request_refused(&o->st, irq, sip, &res))
-			return 0;
-		if (offer)
-			answer = mem_ref(o->sdp);
-		else if (media_stream_answer(o->ms, sip->sip_payload->pl_data,
-					     sip->sip_payload->pl_len, &answer))
-			return 488;
-		o->offer_in_2xx = offer;
-		nta_incoming_treply(irq, SIP_200_OK,
-				    SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
-				    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
-				    ST_2XX_TAGS(&res, o->st.cf->enabled, se),
-				    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-				    SIPTAG_PAYLOAD_STR(answer), TAG_END());
-		mem_deref(o->sdp);
-		o->sdp = answer;
-		sipua_done(irq);
-		st_answered(&o->st, &res, true);
-		return 0;
-
-	case sip_method_update:
-		if (c->state == CALL_ENDING)
-			return 481;
-		return st_update(&o->st, irq, sip);
-
-	case sip_method_ack:
-		if (o->offer_in_2xx) {
-			o->offer_in_2xx = false;
-			(void)call_ack_answer(o->call_id, o->ms, sip, false);
-		}
-		return sipua_dialog_default(c->ua, irq, sip);
-
-	default:
-		return sipua_dialog_default(c->ua, irq, sip);
-	}
 }
 
 
@@ -421,33 +322,33 @@ static void guard_expired(void *arg)
  * challenge, or with a larger Min-SE after a 422 */
 static int send_invite(struct call *c)
 {
-	struct call_out *o = c->out;
-	const struct gw_session_timer_conf *cf = o->st.cf;
+	struct leg *b = &c->leg[1];
+	const struct gw_session_timer_conf *cf = b->st.cf;
 	msg_header_t *auth = NULL;
 	nta_outgoing_t *orq;
 	char se[16], min_se[16];
 
-	if (o->auc) {
-		url_t *url = url_hdup(o->home,
-				      URL_STRING_MAKE(o->target)->us_url);
+	if (b->auc) {
+		url_t *url = url_hdup(b->home,
+				      URL_STRING_MAKE(b->target)->us_url);
 
 		if (!url ||
-		    auc_authorization_headers(&o->auc, o->home, "INVITE", url,
+		    auc_authorization_headers(&b->auc, b->home, "INVITE", url,
 					      NULL, &auth) < 0 || !auth)
 			return EPROTO;
 	}
 
 	/* RFC 4028 §7.1: we support timers and ask for our default
 	 * interval, never below our Min-SE (raised by a 422, §7.3) */
-	snprintf(se, sizeof(se), "%u", cf->default_expires > o->st.min_se ?
-		 cf->default_expires : o->st.min_se);
-	snprintf(min_se, sizeof(min_se), "%u", o->st.min_se);
+	snprintf(se, sizeof(se), "%u", cf->default_expires > b->st.min_se ?
+		 cf->default_expires : b->st.min_se);
+	snprintf(min_se, sizeof(min_se), "%u", b->st.min_se);
 
 	orq = nta_outgoing_tcreate(
-		o->leg, callee_response, (nta_outgoing_magic_t *)c,
-		(url_string_t const *)o->route,
-		SIP_METHOD_INVITE, (url_string_t const *)o->target,
-		SIPTAG_CONTACT(sipua_contact(c->ua, o->tp)),
+		b->nl, callee_response, (nta_outgoing_magic_t *)c,
+		(url_string_t const *)b->route,
+		SIP_METHOD_INVITE, (url_string_t const *)b->target,
+		SIPTAG_CONTACT(sipua_contact(c->ua, b->tp)),
 		SIPTAG_USER_AGENT_STR(c->conf->sip.user_agent),
 		SIPTAG_ALLOW_STR(SIPUA_ALLOW),
 		TAG_IF(cf->enabled, SIPTAG_SUPPORTED_STR("timer")),
@@ -455,18 +356,18 @@ static int send_invite(struct call *c)
 		TAG_IF(cf->enabled, SIPTAG_MIN_SE_STR(min_se)),
 		TAG_IF(auth, SIPTAG_HEADER((sip_header_t const *)auth)),
 		SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-		SIPTAG_PAYLOAD_STR(o->sdp),
+		SIPTAG_PAYLOAD_STR(b->sdp),
 		TAG_END());
 	if (!orq)
 		return ENOMEM;
 
 	/* the challenged INVITE is done; it goes when the call goes */
-	if (o->invite) {
-		if (o->invite_old)
-			nta_outgoing_destroy(o->invite_old);
-		o->invite_old = o->invite;
+	if (b->invite) {
+		if (b->invite_old)
+			nta_outgoing_destroy(b->invite_old);
+		b->invite_old = b->invite;
 	}
-	o->invite = orq;
+	b->invite = orq;
 
 	return 0;
 }
@@ -511,107 +412,127 @@ static const struct gw_trunk *pick_trunk(struct call *c)
 }
 
 
-int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
+/* Read the caller's offer now; its answer waits for the callee. None
+ * (delayed offer): the callee gets all our codecs. 0 or a status. */
+static int caller_offer(struct call *c, sip_t const *sip)
 {
-	const struct gw_trunk *trunk = pick_trunk(c);
-	struct call_out *o;
-	struct sa local;
-	char call_id[64], *from = NULL, *answer = NULL;
+	char *answer = NULL;
 	int err;
 
 	if (sip->sip_payload && sip->sip_payload->pl_len &&
 	    !sipua_has_sdp(sip))
 		return 415;
+	if (!sipua_has_sdp(sip))
+		return 0;
 
-	/* read the caller's offer now; its answer waits for the callee.
-	 * None (delayed offer): the callee gets all our codecs */
-	if (sipua_has_sdp(sip)) {
-		err = media_stream_answer(c->ms, sip->sip_payload->pl_data,
-					  sip->sip_payload->pl_len, &answer);
-		mem_deref(answer);
-		if (err)
-			return 488;
+	err = media_stream_answer(c->leg[0].ms, sip->sip_payload->pl_data,
+				  sip->sip_payload->pl_len, &answer);
+	mem_deref(answer);
+	if (err)
+		return 488;
 
-		c->offer = mem_alloc(sip->sip_payload->pl_len + 1, NULL);
-		if (!c->offer)
-			return 500;
-		memcpy(c->offer, sip->sip_payload->pl_data,
-		       sip->sip_payload->pl_len);
-		c->offer[sip->sip_payload->pl_len] = '\0';
-		c->offer_len = sip->sip_payload->pl_len;
-	}
-
-	c->out = o = mem_zalloc(sizeof(*o), NULL);
-	if (!o)
+	c->offer = mem_alloc(sip->sip_payload->pl_len + 1, NULL);
+	if (!c->offer)
 		return 500;
-	if (st_leg_init(&o->st, c, true, trunk ? &trunk->session_timer :
-			&c->conf->session_timer))
+	memcpy(c->offer, sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+	c->offer[sip->sip_payload->pl_len] = '\0';
+	c->offer_len = sip->sip_payload->pl_len;
+
+	return 0;
+}
+
+
+/* Leg B: its trunk's next hop, a dialog of our own with a fresh Call-ID
+ * (the caller's user goes on in From, RFC 3261 §8.1.1.3), media on the
+ * address that reaches the trunk, and our offer. 0 or a status. */
+static int callee_leg(struct call *c, const struct gw_trunk *trunk,
+		      sip_t const *sip)
+{
+	struct leg *b = &c->leg[1];
+	char call_id[64], *from = NULL;
+	struct sa local;
+	int err;
+
+	if (leg_init(b, c, true, NULL, &trunk->session_timer))
 		return 500;
-	o->home = su_home_new(sizeof(*o->home));
-	if (!o->home)
+	c->n_legs = 2;
+	b->home = su_home_new(sizeof(*b->home));
+	if (!b->home)
 		return 500;
 
-	if (!trunk || next_hop(trunk, &o->next_hop)) {
+	if (next_hop(trunk, &b->peer) ||
+	    !sipua_trunk_route(trunk, b->route, sizeof(b->route))) {
 		gw_log(GW_LOG_ERROR, "sip", "bridge_no_route",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
-				 GW_FS("trunk", trunk ? trunk->name :
-				       c->route->trunk)),
+				 GW_FS("trunk", trunk->name)),
 		       "Trunk %s has no outbound_uri with an IP address "
-		       "(DNS is not used)", trunk ? trunk->name :
-		       c->route->trunk);
+		       "(DNS is not used)", trunk->name);
 		return 503;
 	}
 
 	/* the outbound trunk's max_calls and max_cps count this leg */
 	if (!sipua_limits_take(c->ua, trunk, c->call_id))
 		return 503;
-	c->out_trunk = trunk;
+	b->trunk = trunk;
+	str_dup(&b->target, c->route->target);
+	b->tp = trunk->transport;
 
-	str_dup(&o->target, c->route->target);
-	o->tp = trunk->transport;
-	/* the trunk is this leg's next hop for every request: over its
-	 * transport even when the callee's Contact names none */
-	if (!sipua_trunk_route(trunk, o->route, sizeof(o->route)))
-		return 503;
-
-	err = sipua_local_addr(&o->next_hop, &local);
+	err = sipua_local_addr(&b->peer, &local);
 	if (!err)
-		err = media_stream_alloc(&o->ms, c->ua->mm, &local,
+		err = media_stream_alloc(&b->ms, c->ua->mm, &local,
 					 call_media_ended, c);
-	media_stream_set_label(o->ms, c->call_id);
+	media_stream_set_label(b->ms, c->call_id);
 	if (!err)
-		err = media_stream_offer(o->ms, c->offer ? c->ms : NULL,
-					 &o->sdp);
+		err = media_stream_offer(b->ms, c->offer ? c->leg[0].ms : NULL,
+					 &b->sdp);
 	if (err)
 		return 503;
 
-	/* leg B: a dialog of our own, with a fresh Call-ID; the caller's
-	 * user goes on in From (RFC 3261 §8.1.1.3) */
 	call_id_new(call_id, sizeof(call_id));
-	str_dup(&o->call_id, call_id);
+	str_dup(&b->call_id, call_id);
 	/* any length: a fixed buffer cut long users into a bad From */
 	if (re_sdprintf(&from, "<sip:%s@%j>",
 			sip->sip_from && sip->sip_from->a_url->url_user ?
 			sip->sip_from->a_url->url_user : "keepline", &local))
 		return 500;
 
-	o->leg = nta_leg_tcreate(c->ua->agent, callee_request,
-				 (nta_leg_magic_t *)c,
-				 SIPTAG_CALL_ID_STR(call_id),
-				 SIPTAG_FROM_STR(from),
-				 SIPTAG_TO_STR(o->target),
-				 TAG_END());
+	b->nl = nta_leg_tcreate(c->ua->agent, leg_request,
+				(nta_leg_magic_t *)b,
+				SIPTAG_CALL_ID_STR(call_id),
+				SIPTAG_FROM_STR(from),
+				SIPTAG_TO_STR(b->target),
+				TAG_END());
 	mem_deref(from);
-	if (!o->leg)
+	if (!b->nl)
 		return 500;
-	nta_leg_tag(o->leg, NULL);
+	nta_leg_tag(b->nl, NULL);
 
-	if (send_invite(c))
-		return 500;
+	return send_invite(c) ? 500 : 0;
+}
+
+
+int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
+{
+	const struct gw_trunk *trunk = pick_trunk(c);
+	int status, err;
+
+	if (!trunk) {
+		gw_log(GW_LOG_ERROR, "sip", "bridge_no_route",
+		       GW_FIELDS(GW_FS("call_id", c->call_id),
+				 GW_FS("trunk", c->route->trunk)),
+		       "Trunk %s has no outbound_uri with an IP address "
+		       "(DNS is not used)", c->route->trunk);
+		return 503;
+	}
+
+	status = caller_offer(c, sip);
+	if (!status)
+		status = callee_leg(c, trunk, sip);
+	if (status)
+		return status;
 
 	/* the caller may CANCEL from now on */
-	nta_incoming_bind(irq, call_ack_cancel, (nta_incoming_magic_t *)c);
-	c->irq = irq;
+	leg_keep_invite(&c->leg[0], irq);
 	c->state = CALL_PROCEEDING;
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
@@ -621,10 +542,10 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 
 	gw_log(GW_LOG_INFO, "sip", "bridge_dial",
 	       GW_FIELDS(GW_FS("call_id", c->call_id),
-			 GW_FS("out_call_id", o->call_id),
-			 GW_FS("target", o->target),
+			 GW_FS("out_call_id", c->leg[1].call_id),
+			 GW_FS("target", c->leg[1].target),
 			 GW_FS("trunk", trunk->name)),
-	       "Calling %s via trunk %s", o->target, trunk->name);
+	       "Calling %s via trunk %s", c->leg[1].target, trunk->name);
 
 	return 0;
 }
@@ -632,13 +553,13 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 
 void bridge_cancel(struct call *c)
 {
-	struct call_out *o = c->out;
+	struct leg *b = &c->leg[1];
 
-	if (c->state != CALL_PROCEEDING || !o)
+	if (c->state != CALL_PROCEEDING || c->n_legs < 2)
 		return;
 
 	/* RFC 3261 §9.2: the cancelled INVITE is answered 487 */
-	if (nta_incoming_status(c->irq) < 200)
+	if (nta_incoming_status(c->leg[0].irq) < 200)
 		reply_caller(c, 487, NULL);
 
 	c->state = CALL_ENDING;
@@ -647,62 +568,8 @@ void bridge_cancel(struct call *c)
 
 	/* RFC 3261 §9.1: CANCEL leg B; its 487 (or a late 200, answered
 	 * with ACK and BYE) ends the call */
-	if (o->invite && o->status < 200)
-		nta_outgoing_cancel(o->invite);
+	if (b->invite && b->status < 200)
+		nta_outgoing_cancel(b->invite);
 
 	gw_timer_start(c->guard, CANCEL_LIMIT_MS, guard_expired, c);
-}
-
-
-void bridge_describe(const struct call *c, struct odict *legs)
-{
-	const struct call_out *o = c->out;
-	struct odict *leg = NULL, *media = NULL;
-	char buf[64];
-
-	if (odict_alloc(&leg, 8) || odict_alloc(&media, 16))
-		goto out;
-
-	odict_entry_add(leg, "role", ODICT_STRING, "outbound");
-	odict_entry_add(leg, "call_id", ODICT_STRING, o->call_id);
-	odict_entry_add(leg, "target", ODICT_STRING, o->target);
-	re_snprintf(buf, sizeof(buf), "%J", &o->next_hop);
-	odict_entry_add(leg, "signalling", ODICT_STRING, buf);
-	odict_entry_add(leg, "status", ODICT_INT, (int64_t)o->status);
-	st_describe(&o->st, leg);
-	if (o->ms) {
-		media_stream_describe(o->ms, media);
-		odict_entry_add(leg, "media", ODICT_OBJECT, media);
-	}
-	odict_entry_add(legs, "1", ODICT_OBJECT, leg);
-
- out:
-	mem_deref(media);
-	mem_deref(leg);
-}
-
-
-void bridge_destroy(struct call *c)
-{
-	struct call_out *o = c->out;
-
-	if (!o)
-		return;
-
-	if (o->invite)
-		nta_outgoing_destroy(o->invite);
-	if (o->invite_old)
-		nta_outgoing_destroy(o->invite_old);
-	if (o->bye)
-		nta_outgoing_destroy(o->bye);
-	if (o->leg)
-		nta_leg_destroy(o->leg);
-	mem_deref(o->ms);
-	mem_deref(o->call_id);
-	mem_deref(o->target);
-	mem_deref(o->sdp);
-	st_leg_close(&o->st);
-	if (o->home)
-		su_home_unref(o->home);   /* frees auc with it */
-	c->out = mem_deref(o);
 }

@@ -17,12 +17,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include <sofia-sip/msg_addr.h>
-
 #include "gateway/conf.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/media.h"
+#include "sip/call.h"
 #include "sip/route.h"
 #include "sip/sip_int.h"
 
@@ -53,22 +52,15 @@ static void call_destructor(void *data)
 	struct call *c = data;
 
 	list_unlink(&c->le);
-	sipua_limits_release(c->ua, c->trunk);
-	sipua_limits_release(c->ua, c->out_trunk);
+	sipua_limits_release(c->ua, c->leg[0].trunk);
+	sipua_limits_release(c->ua, c->leg[1].trunk);
 	sipua_stop_check(c->ua);
+	relay_close(c);
 	mem_deref(c->reap);
 	mem_deref(c->guard);
-	bridge_destroy(c);
+	leg_close(&c->leg[1]);
+	leg_close(&c->leg[0]);
 	mem_deref(c->offer);
-	mem_deref(c->sdp);
-	st_leg_close(&c->st);
-	if (c->irq)
-		nta_incoming_destroy(c->irq);
-	if (c->bye)
-		nta_outgoing_destroy(c->bye);
-	if (c->leg)
-		nta_leg_destroy(c->leg);
-	mem_deref(c->ms);
 	mem_deref(c->call_id);
 	mem_deref(c->from);
 	mem_deref(c->to_user);
@@ -91,11 +83,11 @@ void call_end(struct call *c, const char *reason)
 		return;
 	c->ended = true;
 
-	st_stop(&c->st);
-	if (c->out)
-		st_stop(&c->out->st);
+	relay_close(c);
+	for (unsigned i = 0; i < c->n_legs; i++)
+		st_stop(&c->leg[i].st);
 
-	media_stream_stats(c->ms, &ms);
+	media_stream_stats(c->leg[0].ms, &ms);
 	gw_log(GW_LOG_INFO, "sip", "call_end",
 	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("reason", reason),
 			 GW_FU("duration_ms", gw_now_ms() - c->created),
@@ -103,125 +95,12 @@ void call_end(struct call *c, const char *reason)
 			 GW_FU("tx_packets", ms.tx_pkts)),
 	       "Call ended (%s)", reason);
 
-	c->ms = mem_deref(c->ms);
-	if (c->out)
-		c->out->ms = mem_deref(c->out->ms);
+	for (unsigned i = 0; i < c->n_legs; i++)
+		c->leg[i].ms = mem_deref(c->leg[i].ms);
 	--c->ua->st.active;
 	++c->ua->st.ended;
 
 	gw_timer_start(c->reap, 0, call_reap, c);
-}
-
-
-static int bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
-			sip_t const *sip)
-{
-	struct call *c = (struct call *)magic;
-	(void)sip;
-
-	if (nta_outgoing_status(orq) < 200)
-		return 0;
-
-	/* any final answer, or NTA's own 408 after Timer F, counts */
-	if (c->byes && --c->byes == 0)
-		call_end(c, c->end_reason ? c->end_reason : "bye_sent");
-
-	return 0;
-}
-
-
-const char *call_next_hop(const struct call *c, bool callee)
-{
-	return callee ? c->out->route : c->hop;
-}
-
-
-/* Where a message came from: NTA keeps the source address with it */
-static int msg_source(msg_t *msg, struct sa *src)
-{
-	su_sockaddr_t su;
-	socklen_t sulen = sizeof(su);
-	int err;
-
-	if (!msg)
-		return EINVAL;
-	err = msg_get_address(msg, &su, &sulen);
-	msg_destroy(msg);
-
-	return err < 0 || sa_set_sa(src, &su.su_sa) ? EINVAL : 0;
-}
-
-
-/* The leg's trunk, or the address the dialog was set up with */
-static bool may_speak(const struct call *c, bool callee, const struct sa *src)
-{
-	const struct gw_trunk *t = callee ? c->out_trunk : c->trunk;
-	const struct sa *peer = callee ? &c->out->next_hop : &c->peer;
-
-	return sa_cmp(src, peer, SA_ADDR) || sipua_trunk_contains(t, src);
-}
-
-
-static void foreign_request(const struct call *c, bool callee,
-			    const char *method, const struct sa *src)
-{
-	char from[64];
-
-	if (src)
-		re_snprintf(from, sizeof(from), "%J", src);
-	else
-		snprintf(from, sizeof(from), "?");
-	gw_log(GW_LOG_WARN, "sip", "dialog_request_refused",
-	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("method", method),
-			 GW_FS("source", from),
-			 GW_FS("leg", callee ? "callee" : "caller")),
-	       "%s from %s refused: not the %s's trunk nor the dialog's peer",
-	       method, from, callee ? "callee" : "caller");
-}
-
-
-int call_dialog_check(struct call *c, bool callee, nta_incoming_t *irq,
-		      sip_t const *sip)
-{
-	struct sa src;
-	bool known;
-
-	if (!sip->sip_to || !sip->sip_to->a_tag)
-		return 481;
-	/* a CANCEL of ours reaches the INVITE's transaction, not the leg */
-	if (sip->sip_request->rq_method == sip_method_cancel)
-		return 481;
-
-	known = !msg_source(nta_incoming_getrequest(irq), &src);
-	if (known && may_speak(c, callee, &src))
-		return 0;
-
-	foreign_request(c, callee, sip->sip_request->rq_method_name,
-			known ? &src : NULL);
-
-	return 403;
-}
-
-
-static void send_bye(struct call *c, nta_leg_t *leg, nta_outgoing_t **orqp,
-		     const char *reason_hdr)
-{
-	const char *route = call_next_hop(c, c->out && leg == c->out->leg);
-
-	if (!leg || *orqp)
-		return;
-
-	*orqp = nta_outgoing_tcreate(leg, bye_response,
-				     (nta_outgoing_magic_t *)c,
-				     (url_string_t const *)route,
-				     SIP_METHOD_BYE, NULL,
-				     TAG_IF(reason_hdr,
-					    SIPTAG_REASON_STR(reason_hdr)),
-				     SIPTAG_USER_AGENT_STR(
-					     c->conf->sip.user_agent),
-				     TAG_END());
-	if (*orqp)
-		++c->byes;
 }
 
 
@@ -236,12 +115,31 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 	c->state = CALL_ENDING;
 
 	if (caller)
-		send_bye(c, c->leg, &c->bye, reason_hdr);
-	if (callee && c->out && c->out->confirmed)
-		send_bye(c, c->out->leg, &c->out->bye, reason_hdr);
+		leg_bye(&c->leg[0], reason_hdr);
+	if (callee && c->n_legs > 1 && c->leg[1].confirmed)
+		leg_bye(&c->leg[1], reason_hdr);
 
 	if (c->byes == 0)
 		call_end(c, c->end_reason);  /* none could be sent */
+}
+
+
+void call_bye_received(struct leg *l)
+{
+	struct call *c = l->c;
+
+	if (c->state == CALL_ENDING) {
+		/* our own BYEs are out: they end it, or this was the last */
+		if (!c->byes)
+			call_end(c, c->end_reason);
+		return;
+	}
+	/* a BYE from either side ends both */
+	if (c->state == CALL_PROCEEDING && !l->callee)
+		bridge_cancel(c);
+	else
+		call_hangup(c, l->callee ? "bye_from_callee" : "bye_received",
+			    NULL, l->callee, !l->callee);
 }
 
 
@@ -267,7 +165,7 @@ static void call_icmp_cleanup(struct call *c, const char *side)
 
 	/* RFC 3261 §15: no BYE to the caller before the ACK for our 2xx;
 	 * call_ack_cancel() ends the call when it comes or times out */
-	if (c->state == CALL_ANSWERED && c->irq) {
+	if (c->state == CALL_ANSWERED && c->leg[0].irq) {
 		c->bye_on_ack = true;
 		c->end_reason = "icmp";
 		return;
@@ -284,7 +182,7 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 		      void *arg)
 {
 	struct call *c = arg;
-	const char *side = ms == c->ms ? "caller" : "callee";
+	const char *side = ms == c->leg[0].ms ? "caller" : "callee";
 
 	if (r == MEDIA_END_ICMP) {
 		call_icmp_cleanup(c, side);
@@ -332,212 +230,37 @@ bool call_ack_answer(const char *call_id, struct media_stream *ms,
 }
 
 
-/* ACK for our 2xx, or CANCEL, or (sip NULL) no ACK in time */
-int call_ack_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq,
-		    sip_t const *sip)
+void call_acked(struct leg *l, sip_t const *sip)
 {
-	struct call *c = (struct call *)magic;
+	struct call *c = l->c;
+	bool initial = !l->callee && c->state == CALL_ANSWERED;
 
-	if (irq != c->irq)
-		return 0;
+	if (!sip) {
+		/* RFC 3261 §13.3.1.4: no ACK for our 2xx (Timer H) -> end
+		 * with BYE; the call and its ports go now, not when the BYE
+		 * is answered (its Timer F would hold them 32 s more) */
+		call_hangup(c, "ack_timeout", "SIP;cause=408;text=\"No ACK\"",
+			    true, true);
+		call_end(c, "ack_timeout");
+		return;
+	}
 
-	if (sip && sip->sip_request &&
-	    sip->sip_request->rq_method == sip_method_ack) {
-		bool initial = c->state == CALL_ANSWERED;
-
-		if (initial)
-			c->state = CALL_CONFIRMED;
-		nta_incoming_destroy(c->irq);
-		c->irq = NULL;
-		/* RFC 3261 §13.2.1: without an answer a new call has no
-		 * session; a re-INVITE's goes on as it was */
-		if (c->offer_in_2xx) {
-			c->offer_in_2xx = false;
-			if (!call_ack_answer(c->call_id, c->ms, sip, initial) &&
-			    initial) {
-				call_hangup(c, "sdp_refused", "SIP;cause=488;"
-					    "text=\"Not Acceptable Here\"",
-					    true, true);
-				return 0;
-			}
+	if (initial)
+		c->state = CALL_CONFIRMED;
+	/* RFC 3261 §13.2.1: without an answer a new call has no session;
+	 * a re-INVITE's goes on as it was */
+	if (l->offer_in_2xx) {
+		l->offer_in_2xx = false;
+		if (!call_ack_answer(c->call_id, l->ms, sip, initial) &&
+		    initial) {
+			call_hangup(c, "sdp_refused", "SIP;cause=488;"
+				    "text=\"Not Acceptable Here\"", true, true);
+			return;
 		}
-		if (c->bye_on_ack) {   /* call_icmp_cleanup() waited for it */
-			call_hangup(c, "icmp", icmp_reason, true, true);
-			call_end(c, "icmp");
-		}
-		return 0;
 	}
-
-	if (sip && sip->sip_request &&
-	    sip->sip_request->rq_method == sip_method_cancel) {
-		struct sa src;
-		bool known = !msg_source(
-			nta_incoming_getrequest_ackcancel(irq), &src);
-
-		/* a CANCEL copying the INVITE's Via matches its transaction
-		 * from anywhere: only the caller's trunk may cancel */
-		if (!known || !may_speak(c, false, &src)) {
-			foreign_request(c, false, "CANCEL",
-					known ? &src : NULL);
-			return 0;
-		}
-		/* RFC 3261 §9.2: only an INVITE not yet answered is cancelled;
-		 * NTA has answered the CANCEL itself, the 487 is ours */
-		if (c->state == CALL_PROCEEDING)
-			bridge_cancel(c);
-		return 0;
-	}
-
-	/* RFC 3261 §13.3.1.4: no ACK for our 2xx (Timer H) -> end with
-	 * BYE; the call and its ports go now, not when the BYE is answered
-	 * (its Timer F would hold them 32 s more) */
-	nta_incoming_destroy(c->irq);
-	c->irq = NULL;
-	call_hangup(c, "ack_timeout", "SIP;cause=408;text=\"No ACK\"", true,
-		    true);
-	call_end(c, "ack_timeout");
-
-	return 0;
-}
-
-
-/* An INVITE without a body asks us to offer (RFC 3261 §13.2.1, §14.1):
- * a re-INVITE gets the SDP we last sent, unchanged (RFC 3264 §8: same
- * version, nothing new), a new call all our codecs. The answer comes in
- * the ACK (call_ack_cancel()). */
-static int offer_in_2xx(struct call *c, char **offerp)
-{
-	if (c->sdp) {
-		*offerp = mem_ref(c->sdp);
-		return 0;
-	}
-
-	return media_stream_offer(c->ms, NULL, offerp);
-}
-
-
-/* Answer an offer (INVITE or re-INVITE) on c with our SDP, or make one
- * when the INVITE has none; with the session timer res (RFC 4028 §9) */
-static int call_answer(struct call *c, nta_incoming_t *irq, sip_t const *sip,
-		       const struct st_result *res)
-{
-	char *answer = NULL, se[32];
-	bool offer = !sip->sip_payload || !sip->sip_payload->pl_len;
-	int err;
-
-	if (!offer && !sipua_has_sdp(sip)) {
-		sipua_reply(c->ua, irq, SIP_415_UNSUPPORTED_MEDIA);
-		return EPROTO;
-	}
-
-	err = offer ? offer_in_2xx(c, &answer) :
-		media_stream_answer(c->ms, sip->sip_payload->pl_data,
-				    sip->sip_payload->pl_len, &answer);
-	if (err) {
-		/* RFC 3261 §20.43 warn-codes: 399 misc, 300 incompatible
-		 * network address formats, 304 media type not available */
-		const char *why = err == EPROTO ? "malformed" :
-			err == EAFNOSUPPORT ? "address_family" :
-			"no_common_codec";
-
-		gw_log(GW_LOG_WARN, "sip", "sdp_refused",
-		       GW_FIELDS(GW_FS("call_id", c->call_id),
-				 GW_FS("why", why)),
-		       "SDP offer refused: %s",
-		       err == EPROTO ? "malformed" :
-		       err == EAFNOSUPPORT ? "its media address is not in "
-		       "this leg's address family" :
-		       "no audio stream with PCMU, PCMA or telephone-event");
-		nta_incoming_treply(irq, SIP_488_NOT_ACCEPTABLE,
-				    SIPTAG_WARNING_STR(err == EPROTO ?
-				       "399 keepline \"malformed SDP\"" :
-				       err == EAFNOSUPPORT ?
-				       "300 keepline \"media address family "
-				       "not this leg's\"" :
-				       "304 keepline \"no common codec\""),
-				    TAG_END());
-		sipua_done(irq);
-		return err;
-	}
-
-	nta_incoming_bind(irq, call_ack_cancel, (nta_incoming_magic_t *)c);
-	c->irq = irq;
-
-	nta_incoming_treply(irq, SIP_200_OK,
-			    SIPTAG_CONTACT(sipua_contact(c->ua, c->tp)),
-			    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
-			    SIPTAG_ALLOW_STR(SIPUA_ALLOW),
-			    ST_2XX_TAGS(res, c->st.cf->enabled, se),
-			    SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-			    SIPTAG_PAYLOAD_STR(answer),
-			    TAG_END());
-
-	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
-	mem_deref(c->sdp);
-	c->sdp = answer;
-	c->offer_in_2xx = offer;
-
-	return 0;
-}
-
-
-/* Requests inside the dialog */
-static int call_request(nta_leg_magic_t *magic, nta_leg_t *leg,
-			nta_incoming_t *irq, sip_t const *sip)
-{
-	struct call *c = (struct call *)magic;
-	int status;
-	(void)leg;
-
-	if (c->ended)
-		return 481;
-	status = call_dialog_check(c, false, irq, sip);
-	if (status)
-		return status;
-
-	switch (sip->sip_request->rq_method) {
-
-	case sip_method_bye:
-		nta_incoming_treply(irq, SIP_200_OK,
-				    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
-				    TAG_END());
-		sipua_done(irq);
-		if (c->state == CALL_ENDING && !c->byes) {
-			call_end(c, c->end_reason);
-			return 0;
-		}
-		if (c->state == CALL_ENDING)
-			return 0;   /* our own BYEs are out: they end it */
-		/* a BYE from either side ends both */
-		if (c->state == CALL_PROCEEDING)
-			bridge_cancel(c);
-		else
-			call_hangup(c, "bye_received", NULL, false, true);
-		return 0;
-
-	case sip_method_invite: {
-		struct st_result res;
-
-		/* RFC 3261 §14.2: one offer at a time */
-		if (c->irq || c->state == CALL_ENDING ||
-		    st_invite_pending(&c->st))
-			return 491;
-		if (sipua_unsupported(c->ua, irq, sip) ||
-		    st_request_refused(&c->st, irq, sip, &res))
-			return 0;
-		/* a re-INVITE refreshes the session (RFC 4028 §10) */
-		if (!call_answer(c, irq, sip, &res))
-			st_answered(&c->st, &res, true);
-		return 0;
-	}
-
-	case sip_method_update:
-		if (c->state == CALL_ENDING)
-			return 481;
-		return st_update(&c->st, irq, sip);
-
-	default:
-		return sipua_dialog_default(c->ua, irq, sip);
+	if (c->bye_on_ack && !l->callee) {   /* call_icmp_cleanup() waited */
+		call_hangup(c, "icmp", icmp_reason, true, true);
+		call_end(c, "icmp");
 	}
 }
 
@@ -572,84 +295,127 @@ static char *url_user_dup(sip_t const *sip)
 }
 
 
-int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
+/* Admission, before anything is taken: a trunk's source, no extension
+ * we lack, a route, the session interval (RFC 4028 §6: 422), the trunk's
+ * limits. The trunk, or NULL when irq was answered. */
+static const struct gw_trunk *admit(struct sipua *ua, nta_incoming_t *irq,
+				    sip_t const *sip, const struct sa *src,
+				    const struct gw_route **routep,
+				    struct st_result *neg)
 {
-	const struct gw_route *route;
 	const struct gw_trunk *trunk;
-	struct st_result neg;
-	struct sa src, local;
-	struct call *c;
 	char *user;
-	int err;
-
-	if (msg_source(nta_incoming_getrequest(irq), &src))
-		return 500;
 
 	if (ua->stopping) {
 		++ua->st.rejected;
 		sipua_reply(ua, irq, 503, "Gateway shutting down");
-		return 0;
+		return NULL;
 	}
 
 	/* inbound only from a trunk's addresses */
-	trunk = sipua_trunk_by_source(ua->conf, &src);
-	if (!trunk)
-		return reject(ua, irq, sip, 403, "source is in no trunk's "
-			      "addresses", &src);
+	trunk = sipua_trunk_by_source(ua->conf, src);
+	if (!trunk) {
+		reject(ua, irq, sip, 403, "source is in no trunk's addresses",
+		       src);
+		return NULL;
+	}
 
 	if (sipua_unsupported(ua, irq, sip)) {
 		++ua->st.rejected;
-		return 0;
+		return NULL;
 	}
 
 	user = url_user_dup(sip);
-	route = sipua_route_find(ua->conf, user);
-	if (!route) {
-		mem_deref(user);
-		return reject(ua, irq, sip, 404, "no route matches", &src);
+	*routep = sipua_route_find(ua->conf, user);
+	mem_deref(user);
+	if (!*routep) {
+		reject(ua, irq, sip, 404, "no route matches", src);
+		return NULL;
+	}
+	if ((*routep)->action == GW_ROUTE_REJECT) {
+		reject(ua, irq, sip, (*routep)->code, "reject route", src);
+		return NULL;
 	}
 
-	if (route->action == GW_ROUTE_REJECT) {
-		mem_deref(user);
-		return reject(ua, irq, sip, route->code, "reject route", &src);
-	}
-
-	/* RFC 4028 §6: an interval below our Min-SE gets 422 before any
-	 * resource is taken */
-	if (st_check(ua, &trunk->session_timer, NULL, irq, sip, &neg)) {
-		mem_deref(user);
+	if (st_check(ua, &trunk->session_timer, NULL, irq, sip, neg)) {
 		++ua->st.rejected;
-		return 0;
+		return NULL;
 	}
 
-	/* trunks[].max_calls, max_cps: refused before anything is taken */
+	/* trunks[].max_calls, max_cps */
 	if (!sipua_limits_take(ua, trunk, sip->sip_call_id->i_id)) {
-		mem_deref(user);
 		++ua->st.rejected;
 		sipua_reply(ua, irq, SIP_503_SERVICE_UNAVAILABLE);
-		return 0;
+		return NULL;
 	}
 
-	c = mem_zalloc(sizeof(*c), call_destructor);
+	return trunk;
+}
+
+
+/* The caller's leg: the dialog from the UAS side (RFC 3261 §12.1.1),
+ * and its media on media.bind, else on the address that reaches it */
+static int caller_leg(struct call *c, nta_incoming_t *irq, sip_t const *sip,
+		      const struct sa *src)
+{
+	struct sipua *ua = c->ua;
+	struct leg *l = &c->leg[0];
+	struct sa local;
+	int err;
+
+	l->peer = *src;
+	l->tp = sipua_via_transport(sip);
+	/* symmetric signalling: requests to the caller go where its INVITE
+	 * came from, whatever host its Contact or Record-Route names */
+	re_snprintf(l->route, sizeof(l->route), "sip:%J;transport=%s", src,
+		    gw_transport_name(l->tp));
+	str_dup(&l->call_id, sip->sip_call_id->i_id);
+	st_peer_read(&l->st, sip);
+
+	if (sa_isset(&ua->conf->media.bind, SA_ADDR))
+		local = ua->conf->media.bind;
+	else if (sipua_local_addr(src, &local))
+		return EADDRNOTAVAIL;
+
+	err = media_stream_alloc(&l->ms, ua->mm, &local, call_media_ended, c);
+	media_stream_set_label(l->ms, c->call_id);
+	if (err)
+		return err;
+	media_stream_echo(l->ms, c->route->action == GW_ROUTE_ECHO);
+
+	l->nl = nta_leg_tcreate(ua->agent, leg_request, (nta_leg_magic_t *)l,
+				SIPTAG_CALL_ID(sip->sip_call_id),
+				SIPTAG_FROM(sip->sip_to),
+				SIPTAG_TO(sip->sip_from),
+				TAG_END());
+	if (!l->nl)
+		return EPROTO;
+	nta_leg_tag(l->nl, NULL);
+	nta_incoming_tag(irq, nta_leg_get_tag(l->nl));
+	nta_leg_server_route(l->nl, sip->sip_record_route, sip->sip_contact);
+
+	return 0;
+}
+
+
+static struct call *call_new(struct sipua *ua, sip_t const *sip,
+			     const struct gw_route *route,
+			     const struct gw_trunk *trunk)
+{
+	struct call *c = mem_zalloc(sizeof(*c), call_destructor);
+
 	if (!c) {
 		sipua_limits_release(ua, trunk);
-		mem_deref(user);
-		return 500;
+		return NULL;
 	}
 
 	c->ua = ua;
 	c->conf = mem_ref((void *)ua->conf);
-	c->to_user = user;
 	c->route = route;
-	c->trunk = trunk;
-	c->peer = src;
-	c->tp = sipua_via_transport(sip);
-	/* symmetric signalling: requests to the caller go where its INVITE
-	 * came from, whatever host its Contact or Record-Route names */
-	re_snprintf(c->hop, sizeof(c->hop), "sip:%J;transport=%s", &src,
-		    gw_transport_name(c->tp));
+	c->n_legs = 1;
 	c->created = gw_now_ms();
 	str_dup(&c->call_id, sip->sip_call_id->i_id);
+	c->to_user = url_user_dup(sip);
 	if (sip->sip_from)
 		re_sdprintf(&c->from, "%s@%s",
 			    sip->sip_from->a_url->url_user ?
@@ -657,27 +423,41 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 			    sip->sip_from->a_url->url_host ?
 			    sip->sip_from->a_url->url_host : "");
 
-	err = gw_timer_alloc(&c->reap, ua->r);
-	if (!err)
-		err = st_leg_init(&c->st, c, false, &trunk->session_timer);
-	if (err)
-		goto fail;
+	/* from here the trunk's count goes with the caller's leg */
+	if (leg_init(&c->leg[0], c, false, trunk, &trunk->session_timer) ||
+	    gw_timer_alloc(&c->reap, ua->r))
+		return mem_deref(c);
+
+	return c;
+}
+
+
+int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
+{
+	const struct gw_route *route = NULL;
+	const struct gw_trunk *trunk;
+	struct st_result neg;
+	struct sa src;
+	struct call *c;
+	int err;
+
+	if (sipua_msg_source(nta_incoming_getrequest(irq), &src))
+		return 500;
+
+	trunk = admit(ua, irq, sip, &src, &route, &neg);
+	if (!trunk)
+		return 0;
+
+	c = call_new(ua, sip, route, trunk);
+	if (!c)
+		return 500;
 	c->st_neg = neg;
-	c->st.peer_supports = sip_has_feature(sip->sip_supported, "timer") ||
-		sip_has_feature(sip->sip_require, "timer");
-	if (sip->sip_allow)
-		c->st.allow_update = sip_is_allowed(sip->sip_allow,
-						    sip_method_update,
-						    "UPDATE");
 
-	/* media on media.bind, else on the address that reaches the peer */
-	if (sa_isset(&ua->conf->media.bind, SA_ADDR))
-		local = ua->conf->media.bind;
-	else if (sipua_local_addr(&src, &local))
-		goto fail;
-
-	err = media_stream_alloc(&c->ms, ua->mm, &local, call_media_ended, c);
-	media_stream_set_label(c->ms, c->call_id);
+	err = caller_leg(c, irq, sip, &src);
+	if (err == EPROTO) {
+		mem_deref(c);
+		return 500;
+	}
 	if (err) {
 		gw_log(GW_LOG_ERROR, "sip", "media_unavailable",
 		       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FERR(err)),
@@ -687,26 +467,13 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		sipua_reply(ua, irq, SIP_503_SERVICE_UNAVAILABLE);
 		return 0;
 	}
-	media_stream_echo(c->ms, route->action == GW_ROUTE_ECHO);
-
-	/* the dialog, from the UAS side (RFC 3261 §12.1.1) */
-	c->leg = nta_leg_tcreate(ua->agent, call_request, (nta_leg_magic_t *)c,
-				 SIPTAG_CALL_ID(sip->sip_call_id),
-				 SIPTAG_FROM(sip->sip_to),
-				 SIPTAG_TO(sip->sip_from),
-				 TAG_END());
-	if (!c->leg)
-		goto fail;
-	nta_leg_tag(c->leg, NULL);
-	nta_incoming_tag(irq, nta_leg_get_tag(c->leg));
-	nta_leg_server_route(c->leg, sip->sip_record_route, sip->sip_contact);
 
 	gw_log(GW_LOG_INFO, "sip", "call_start",
 	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("from", c->from),
-			 GW_FS("to", user), GW_FS("trunk", trunk->name),
+			 GW_FS("to", c->to_user), GW_FS("trunk", trunk->name),
 			 GW_FS("route", route_names[route->action])),
 	       "Incoming call from %s to %s on trunk %s, route %s",
-	       c->from ? c->from : "?", user, trunk->name,
+	       c->from ? c->from : "?", c->to_user, trunk->name,
 	       route_names[route->action]);
 
 	list_append(&ua->calls, &c->le, c);
@@ -723,7 +490,15 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		return 0;
 	}
 
-	if (call_answer(c, irq, sip, &neg)) {
+	if (sip->sip_payload && sip->sip_payload->pl_len &&
+	    !sipua_has_sdp(sip)) {
+		sipua_reply(ua, irq, SIP_415_UNSUPPORTED_MEDIA);
+		err = EPROTO;
+	}
+	else {
+		err = leg_answer_here(&c->leg[0], irq, sip, &neg);
+	}
+	if (err) {
 		++ua->st.rejected;
 		call_end(c, "sdp_refused");
 		return 0;
@@ -733,13 +508,9 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	++ua->st.answered;
 	gw_log(GW_LOG_INFO, "sip", "call_answer",
 	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
-	st_answered(&c->st, &neg, false);
+	st_answered(&c->leg[0].st, &neg, false);
 
 	return 0;
-
- fail:
-	mem_deref(c);
-	return 500;
 }
 
 

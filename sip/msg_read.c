@@ -13,6 +13,7 @@
 
 #include "gateway/conf.h"
 #include "sip/sip_int.h"
+#include "sip/timer.h"
 
 
 enum gw_transport sipua_via_transport(sip_t const *sip)

@@ -18,9 +18,11 @@
 #include "gateway/conf.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
+#include "sip/call.h"
 #include "sip/sip_int.h"
 #include "sip/tls.h"
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/tport.h>
@@ -243,6 +245,21 @@ bool sipua_unsupported(struct sipua *ua, nta_incoming_t *irq,
 	sipua_done(irq);
 
 	return true;
+}
+
+
+int sipua_msg_source(msg_t *msg, struct sa *src)
+{
+	su_sockaddr_t su;
+	socklen_t sulen = sizeof(su);
+	int err;
+
+	if (!msg)
+		return EINVAL;
+	err = msg_get_address(msg, &su, &sulen);
+	msg_destroy(msg);
+
+	return err < 0 || sa_set_sa(src, &su.su_sa) ? EINVAL : 0;
 }
 
 

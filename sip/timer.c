@@ -25,6 +25,7 @@
 #include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/media.h"
+#include "sip/call.h"
 #include "sip/sip_int.h"
 
 /* §7.3: a UAC retries after 422 at most this often per dialog */
@@ -40,56 +41,19 @@ static const char timer_failed_reason[] =
 
 static const char *leg_call_id(const struct st_leg *st)
 {
-	return st->callee ? st->c->out->call_id : st->c->call_id;
+	return st->l->call_id;
 }
 
 
-static nta_leg_t *leg_of(const struct st_leg *st)
-{
-	return st->callee ? st->c->out->leg : st->c->leg;
-}
-
-
-static struct media_stream *stream_of(const struct st_leg *st)
-{
-	return st->callee ? st->c->out->ms : st->c->ms;
-}
-
-
-static char **sdp_of(struct st_leg *st)
-{
-	return st->callee ? &st->c->out->sdp : &st->c->sdp;
-}
-
-
-static const char *route_of(const struct st_leg *st)
-{
-	return call_next_hop(st->c, st->callee);
-}
-
-
-static enum gw_transport leg_tp(const struct st_leg *st)
-{
-	return st->callee ? st->c->out->tp : st->c->tp;
-}
-
-
-static const char *leg_name(const struct st_leg *st)
-{
-	return st->callee ? "callee" : "caller";
-}
-
-
-int st_leg_init(struct st_leg *st, struct call *c, bool callee,
+int st_leg_init(struct st_leg *st, struct leg *l,
 		const struct gw_session_timer_conf *cf)
 {
 	memset(st, 0, sizeof(*st));
-	st->c = c;
+	st->l = l;
 	st->cf = cf;
-	st->callee = callee;
 	st->min_se = cf->min_se;
 
-	return gw_timer_alloc(&st->tmr, c->ua->r);
+	return gw_timer_alloc(&st->tmr, l->c->ua->r);
 }
 
 
@@ -99,6 +63,16 @@ void st_leg_close(struct st_leg *st)
 	if (st->orq)
 		nta_outgoing_destroy(st->orq);
 	st->orq = NULL;
+}
+
+
+void st_peer_read(struct st_leg *st, sip_t const *sip)
+{
+	st->peer_supports |= sip_has_feature(sip->sip_supported, "timer") ||
+		sip_has_feature(sip->sip_require, "timer");
+	if (sip->sip_allow)
+		st->allow_update = sip_is_allowed(sip->sip_allow,
+						  sip_method_update, "UPDATE");
 }
 
 
@@ -143,7 +117,7 @@ static void arm(struct st_leg *st, bool refresh, uint64_t at)
 	 * old deadline, it is ended */
 	gw_log(GW_LOG_ERROR, "sip", "st_timer_failed",
 	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-			 GW_FS("leg", leg_name(st)),
+			 GW_FS("leg", leg_name(st->l)),
 			 GW_FU("session_expires", st->se), GW_FERR(err)),
 	       "Session timer cannot be armed (sessionExpires=%u), ending "
 	       "the call", st->se);
@@ -170,7 +144,7 @@ static void start(struct st_leg *st, const struct st_result *res,
 	if (first || !st->active)
 		gw_log(GW_LOG_INFO, "sip", "st_start",
 		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-				 GW_FS("leg", leg_name(st)),
+				 GW_FS("leg", leg_name(st->l)),
 				 GW_FU("session_expires", st->se),
 				 GW_FU("expiry_warning", warn),
 				 GW_FB("we_are_refresher", st->we_refresh)),
@@ -199,7 +173,7 @@ void st_stop(struct st_leg *st)
 	st->active = false;
 	gw_log(GW_LOG_INFO, "sip", "st_stop",
 	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-			 GW_FS("leg", leg_name(st))),
+			 GW_FS("leg", leg_name(st->l))),
 	       "Stopped session timer");
 }
 
@@ -248,7 +222,7 @@ bool st_request_refused(struct st_leg *st, nta_incoming_t *irq,
 {
 	st->peer_supports |= sip_has_feature(sip->sip_supported, "timer") ||
 		sip_has_feature(sip->sip_require, "timer");
-	return st_check(st->c->ua, st->cf, st, irq, sip, res);
+	return st_check(st->l->c->ua, st->cf, st, irq, sip, res);
 }
 
 
@@ -256,11 +230,11 @@ void st_answered(struct st_leg *st, const struct st_result *res,
 		 bool refresh)
 {
 	if (refresh)
-		++st->c->ua->st.st_refreshes_received;
+		++st->l->c->ua->st.st_refreshes_received;
 	if (!refresh && res->se)
 		gw_log(GW_LOG_INFO, "sip", "st_negotiated",
 		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-				 GW_FS("leg", leg_name(st)),
+				 GW_FS("leg", leg_name(st->l)),
 				 GW_FU("session_expires", res->se),
 				 GW_FU("min_se", res->min_se),
 				 GW_FS("refresher",
@@ -271,7 +245,7 @@ void st_answered(struct st_leg *st, const struct st_result *res,
 	else if (refresh && (st->active || res->se))
 		gw_log(GW_LOG_INFO, "sip", "st_refresh_received",
 		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-				 GW_FS("leg", leg_name(st)),
+				 GW_FS("leg", leg_name(st->l)),
 				 GW_FU("session_expires", res->se),
 				 GW_FS("refresher",
 				       st_refresher_name(res->refresher))),
@@ -311,7 +285,7 @@ static void from_response(struct st_leg *st, sip_t const *sip,
 	if (refresh)
 		gw_log(GW_LOG_INFO, "sip", "st_refresh_ok",
 		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-				 GW_FS("leg", leg_name(st)),
+				 GW_FS("leg", leg_name(st->l)),
 				 GW_FU("session_expires", res.se),
 				 GW_FB("we_are_refresher", res.we_refresh)),
 		       "Session refresh successful sessionExpires=%u "
@@ -320,7 +294,7 @@ static void from_response(struct st_leg *st, sip_t const *sip,
 	else if (res.se)
 		gw_log(GW_LOG_INFO, "sip", "st_negotiated",
 		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-				 GW_FS("leg", leg_name(st)),
+				 GW_FS("leg", leg_name(st->l)),
 				 GW_FU("session_expires", res.se),
 				 GW_FU("min_se", st->min_se),
 				 GW_FS("refresher",
@@ -333,9 +307,9 @@ static void from_response(struct st_leg *st, sip_t const *sip,
 }
 
 
-void st_response(struct st_leg *st, sip_t const *sip)
+void st_response(struct st_leg *st, sip_t const *sip, bool refresh)
 {
-	from_response(st, sip, false);
+	from_response(st, sip, refresh);
 }
 
 
@@ -343,54 +317,88 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 			    nta_outgoing_t *orq, sip_t const *sip);
 
 
+/* A re-INVITE (with sdp) or an UPDATE on st's leg with our interval
+ * (§7.4): the refresher as it is, or us when none runs */
+static nta_outgoing_t *st_request(struct st_leg *st, bool update,
+				  const char *sdp, nta_response_f *cb,
+				  nta_outgoing_magic_t *magic)
+{
+	struct leg *l = st->l;
+	struct call *c = l->c;
+	char se[32], min_se[16];
+	/* in the terms of this request, where we are the UAC */
+	bool uac = !st->active || st->we_refresh;
+	/* a relayed offer on a leg without timers starts none */
+	bool timer = st->active || st->cf->enabled;
+
+	snprintf(se, sizeof(se), "%u;refresher=%s",
+		 st->se > st->min_se ? st->se : st->min_se, uac ? "uac" : "uas");
+	snprintf(min_se, sizeof(min_se), "%u", st->min_se);
+
+	return nta_outgoing_tcreate(
+		l->nl, cb, magic, (url_string_t const *)l->route,
+		update ? sip_method_update : sip_method_invite,
+		update ? "UPDATE" : "INVITE", NULL,
+		SIPTAG_CONTACT(sipua_contact(c->ua, l->tp)),
+		SIPTAG_USER_AGENT_STR(c->conf->sip.user_agent),
+		TAG_IF(timer, SIPTAG_SUPPORTED_STR("timer")),
+		TAG_IF(timer, SIPTAG_SESSION_EXPIRES_STR(se)),
+		TAG_IF(timer, SIPTAG_MIN_SE_STR(min_se)),
+		TAG_IF(!update, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
+		TAG_IF(!update && sdp,
+		       SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+		TAG_IF(!update && sdp, SIPTAG_PAYLOAD_STR(sdp)),
+		TAG_END());
+}
+
+
+nta_outgoing_t *st_reinvite(struct st_leg *st, const char *sdp,
+			    nta_response_f *cb, nta_outgoing_magic_t *magic)
+{
+	return st_request(st, false, sdp, cb, magic);
+}
+
+
 /* §10: the refresh carries the negotiated interval, with ourselves as
  * refresher, and the SDP we last sent unchanged (same o= version) */
 static void refresh_send(struct st_leg *st)
 {
-	struct call *c = st->c;
+	struct leg *l = st->l;
+	struct call *c = l->c;
 	bool update = st->cf->use_update && st->allow_update &&
 		!st->update_refused;
-	char se[32], min_se[16];
-	char *sdp = *sdp_of(st);
 	nta_outgoing_t *orq;
 
 	if (c->ended || c->state == CALL_ENDING)
 		return;
 
-	/* RFC 3261 §14.1: not while the caller's own INVITE is open */
-	if (!st->callee && c->irq) {
+	/* RFC 3261 §14.1: not while an INVITE of the peer's is open on
+	 * this leg, nor while an offer crosses it */
+	if (l->irq || leg_invite_open(l) || relay_busy(l)) {
 		arm(st, true, gw_now_ms() + 500);
 		return;
 	}
 
 	if (st->se < st->min_se)
 		st->se = st->min_se;   /* a 422 raised the floor */
-	snprintf(se, sizeof(se), "%u;refresher=uac", st->se);
-	snprintf(min_se, sizeof(min_se), "%u", st->min_se);
-
-	orq = nta_outgoing_tcreate(
-		leg_of(st), refresh_response, (nta_outgoing_magic_t *)st,
-		(url_string_t const *)route_of(st),
-		update ? sip_method_update : sip_method_invite,
-		update ? "UPDATE" : "INVITE", NULL,
-		SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
-		SIPTAG_USER_AGENT_STR(c->conf->sip.user_agent),
-		SIPTAG_SUPPORTED_STR("timer"),
-		SIPTAG_SESSION_EXPIRES_STR(se),
-		SIPTAG_MIN_SE_STR(min_se),
-		TAG_IF(!update, SIPTAG_ALLOW_STR(SIPUA_ALLOW)),
-		TAG_IF(!update && sdp,
-		       SIPTAG_CONTENT_TYPE_STR("application/sdp")),
-		TAG_IF(!update && sdp, SIPTAG_PAYLOAD_STR(sdp)),
-		TAG_END());
-
-	gw_log(GW_LOG_INFO, "sip", "st_refresh_send",
-	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-			 GW_FS("leg", leg_name(st)),
-			 GW_FS("method", update ? "UPDATE" : "INVITE"),
-			 GW_FU("session_expires", st->se)),
-	       "Sending session refresh method=%s sessionExpires=%u",
-	       update ? "UPDATE" : "INVITE", st->se);
+	orq = st_request(st, update, l->sdp, refresh_response,
+			 (nta_outgoing_magic_t *)st);
+	if (orq)
+		gw_log(GW_LOG_INFO, "sip", "st_refresh_send",
+		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
+				 GW_FS("leg", leg_name(l)),
+				 GW_FS("method", update ? "UPDATE" : "INVITE"),
+				 GW_FU("session_expires", st->se)),
+		       "Sending session refresh method=%s sessionExpires=%u",
+		       update ? "UPDATE" : "INVITE", st->se);
+	else
+		gw_log(GW_LOG_WARN, "sip", "st_refresh_send_failed",
+		       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
+				 GW_FS("leg", leg_name(l)),
+				 GW_FS("method", update ? "UPDATE" : "INVITE")),
+		       "Session refresh could not be sent (method=%s); the "
+		       "session expires unless the next one goes",
+		       update ? "UPDATE" : "INVITE");
 
 	/* the last refresh's transaction is done with: its 2xx, if the
 	 * peer retransmits it, has been ACKed already */
@@ -416,14 +424,14 @@ static void hangup(struct st_leg *st, const char *why, const char *reason)
 {
 	st_stop(st);
 	/* behaviour 10: both legs of a bridge get the BYE */
-	call_hangup(st->c, why, reason, true, true);
+	call_hangup(st->l->c, why, reason, true, true);
 }
 
 
 static void st_fire(void *arg)
 {
 	struct st_leg *st = arg;
-	struct call *c = st->c;
+	struct call *c = st->l->c;
 
 	if (c->ended || c->state == CALL_ENDING)
 		return;
@@ -436,7 +444,7 @@ static void st_fire(void *arg)
 	++c->ua->st.st_expiries;
 	gw_log(GW_LOG_WARN, "sip", "st_expired",
 	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-			 GW_FS("leg", leg_name(st)),
+			 GW_FS("leg", leg_name(st->l)),
 			 GW_FU("session_expires", st->se),
 			 GW_FB("we_are_refresher", st->we_refresh)),
 	       "Session timer expired, terminating call");
@@ -447,9 +455,9 @@ static void st_fire(void *arg)
 /* RFC 3261 §14.1: after 491, the owner of the Call-ID (the one that
  * sent the dialog's INVITE: us on the callee's leg) waits 2.1-4 s,
  * the other 0-2 s, in units of 10 ms */
-static uint64_t glare_delay_ms(const struct st_leg *st)
+uint64_t st_glare_delay_ms(const struct st_leg *st)
 {
-	return st->callee ? 2100 + 10 * (uint64_t)arc4random_uniform(191) :
+	return st->l->callee ? 2100 + 10 * (uint64_t)arc4random_uniform(191) :
 		10 * (uint64_t)arc4random_uniform(201);
 }
 
@@ -458,7 +466,8 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 			    nta_outgoing_t *orq, sip_t const *sip)
 {
 	struct st_leg *st = (struct st_leg *)magic;
-	struct call *c = st->c;
+	struct leg *l = st->l;
+	struct call *c = l->c;
 	int status = nta_outgoing_status(orq);
 	bool invite = nta_outgoing_method(orq) == sip_method_invite;
 
@@ -467,13 +476,13 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 
 	if (status < 300) {
 		if (invite && sip)
-			sipua_ack(c->ua, leg_of(st), route_of(st), sip);
+			sipua_ack(c->ua, l->nl, l->route, sip);
 		if (orq != st->orq || !st->pending)
 			return 0;   /* a retransmitted 2xx: ACKed again */
 		st->pending = false;
 		if (invite && sip && sip->sip_payload &&
 		    sip->sip_payload->pl_len)
-			(void)media_stream_accept(stream_of(st),
+			(void)media_stream_accept(l->ms,
 						  sip->sip_payload->pl_data,
 						  sip->sip_payload->pl_len);
 		if (sip)
@@ -489,7 +498,7 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 
 	gw_log(GW_LOG_WARN, "sip", "st_refresh_failed",
 	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
-			 GW_FS("leg", leg_name(st)), GW_FI("status", status),
+			 GW_FS("leg", leg_name(st->l)), GW_FI("status", status),
 			 GW_FS("method", invite ? "INVITE" : "UPDATE")),
 	       "Session refresh failed with %d", status);
 
@@ -502,18 +511,13 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 		return 0;
 
 	case 491:
-		arm(st, true, gw_now_ms() + glare_delay_ms(st));
+		arm(st, true, gw_now_ms() + st_glare_delay_ms(st));
 		return 0;
 
 	case 422:
 		/* §7.3 (and §10 for refreshes): again with its Min-SE */
-		if (sip && sip->sip_min_se && st->tries_422 < TRIES_422_MAX &&
-		    sip->sip_min_se->min_delta > st->min_se &&
-		    sip->sip_min_se->min_delta <= 86400) {
-			++st->tries_422;
-			st->min_se = (uint32_t)sip->sip_min_se->min_delta;
+		if (st_retry_422(st, sip))
 			refresh_send(st);
-		}
 		return 0;
 
 	case 405:
@@ -537,11 +541,36 @@ static int refresh_response(nta_outgoing_magic_t *magic,
 }
 
 
+bool st_retry_422(struct st_leg *st, sip_t const *sip)
+{
+	unsigned long min_se = sip && sip->sip_min_se ?
+		sip->sip_min_se->min_delta : 0;
+
+	if (st->tries_422 >= TRIES_422_MAX || min_se <= st->min_se ||
+	    min_se > 86400)
+		return false;
+
+	++st->tries_422;
+	st->min_se = (uint32_t)min_se;
+	gw_log(GW_LOG_INFO, "sip", "st_retry_422",
+	       GW_FIELDS(GW_FS("call_id", leg_call_id(st)),
+			 GW_FS("leg", leg_name(st->l)),
+			 GW_FU("min_se", st->min_se),
+			 GW_FU("attempt", st->tries_422)),
+	       "Session interval too small for the %s, sending the %s "
+	       "again with minSE=%u", leg_name(st->l),
+	       st->active ? "refresh" : "INVITE", st->min_se);
+
+	return true;
+}
+
+
 int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 {
-	struct call *c = st->c;
+	struct leg *l = st->l;
+	struct call *c = l->c;
 	struct st_result res;
-	char se[32], *answer = NULL, **sdp = sdp_of(st);
+	char *answer = NULL;
 	bool offer = sip->sip_payload && sip->sip_payload->pl_len;
 
 	if (sipua_unsupported(c->ua, irq, sip))
@@ -556,22 +585,14 @@ int st_update(struct st_leg *st, nta_incoming_t *irq, sip_t const *sip)
 
 	if (offer) {
 		if (!sipua_has_sdp(sip) ||
-		    media_stream_answer(stream_of(st),
-					sip->sip_payload->pl_data,
+		    media_stream_answer(l->ms, sip->sip_payload->pl_data,
 					sip->sip_payload->pl_len, &answer))
 			return 488;
-		mem_deref(*sdp);
-		*sdp = answer;
+		mem_deref(l->sdp);
+		l->sdp = answer;
 	}
 
-	nta_incoming_treply(irq, SIP_200_OK,
-			    SIPTAG_CONTACT(sipua_contact(c->ua, leg_tp(st))),
-			    SIPTAG_SERVER_STR(c->conf->sip.user_agent),
-			    ST_2XX_TAGS(&res, st->cf->enabled, se),
-			    TAG_IF(offer, SIPTAG_CONTENT_TYPE_STR(
-					   "application/sdp")),
-			    TAG_IF(offer, SIPTAG_PAYLOAD_STR(answer)),
-			    TAG_END());
+	leg_reply_2xx(l, irq, &res, offer ? answer : NULL);
 	sipua_done(irq);
 	st_answered(st, &res, true);
 
@@ -588,8 +609,8 @@ void sipua_timer_status(const struct sipua *ua, struct odict *o)
 
 		if (c->ended)
 			continue;
-		dialogs += c->st.active;
-		dialogs += c->out && c->out->st.active;
+		for (unsigned i = 0; i < c->n_legs; i++)
+			dialogs += c->leg[i].st.active;
 	}
 
 	odict_entry_add(o, "running", ODICT_BOOL, true);
@@ -608,7 +629,7 @@ void st_describe(const struct st_leg *st, struct odict *leg)
 	uint64_t now = gw_now_ms();
 	/* refresher in the dialog's terms: we are its UAS on the caller's
 	 * leg and its UAC on the callee's */
-	bool uac_refreshes = st->callee == st->we_refresh;
+	bool uac_refreshes = st->l->callee == st->we_refresh;
 
 	if (!st->active || odict_alloc(&o, 8))
 		return;
@@ -616,7 +637,8 @@ void st_describe(const struct st_leg *st, struct odict *leg)
 	odict_entry_add(o, "interval_s", ODICT_INT, (int64_t)st->se);
 	odict_entry_add(o, "refresher", ODICT_STRING,
 			uac_refreshes ? "uac" : "uas");
-	odict_entry_add(o, "we_are", ODICT_STRING, st->callee ? "uac" : "uas");
+	odict_entry_add(o, "we_are", ODICT_STRING,
+			st->l->callee ? "uac" : "uas");
 	odict_entry_add(o, "we_refresh", ODICT_BOOL, st->we_refresh);
 	odict_entry_add(o, "next", ODICT_STRING,
 			!st->expire && !st->we_refresh ? "none" :
