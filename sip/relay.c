@@ -217,9 +217,10 @@ int relay_offer(struct leg *l, nta_incoming_t *irq, sip_t const *sip,
 	struct relay *r;
 	int err;
 
-	/* the far leg takes an offer once its dialog is confirmed and no
-	 * INVITE is open on it */
-	if (!to || c->state != CALL_CONFIRMED || !to->confirmed ||
+	/* the far leg takes an offer once both dialogs are confirmed (the
+	 * caller's ACK came; the callee's 2xx came first) and no INVITE is
+	 * open on it */
+	if (!to || c->state != CALL_CONFIRMED ||
 	    to->irq || leg_invite_open(to) || st_invite_pending(&to->st))
 		return 491;
 

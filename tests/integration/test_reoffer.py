@@ -1,0 +1,271 @@
+"""Mid-call changes across a bridge: hold and unhold from either side, a
+codec change, a far-end refusal, glare on each leg; INFO, REFER and NOTIFY
+inside a bridged call. sipp on both sides of the built gateway; RTP
+counted on the wire, per phase, between the gateway's own log lines."""
+
+import calendar
+import re
+import sys
+import time
+
+from kltest import TAP, Daemon, check, need_root, wait_for
+from sippkit import Capture, Sipp, free_port
+
+t = TAP()
+
+
+def gateway(callee):
+    port = free_port()
+    d = Daemon("""\
+sip:
+  listen: [udp:127.0.0.1:%d]
+trunks:
+  - name: lab
+    addresses: [127.0.0.1]
+    outbound_uri: sip:127.0.0.1:%d
+routes:
+  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
+     trunk: lab}
+media:
+  rtp_ports: %s
+""" % (port, callee.sip_port, callee.sip_port, rtp_range()))
+    d.sip = "127.0.0.1:%d" % port
+    return d
+
+
+def rtp_range():
+    # 40 ports of their own: these tests run beside test_bridge.py
+    import os
+    base = 34000 + (os.getpid() % 100) * 40
+    return "%d-%d" % (base, base + 39)
+
+
+def both(a, b, d):
+    ra, rb = a.wait(), b.wait()
+    check(ra == 0 and rb == 0, "sipp exits: caller %d, callee %d" % (ra, rb),
+          "== caller", a.report(), "== callee", b.report(), d.logs())
+
+
+def log_times(logs, event):
+    """Wall-clock times of each log line with ev=event"""
+    out = []
+    for m in re.finditer(r"(?m)^(\S+)T(\S+)Z \S+ [^\n]* ev=%s\b" % event,
+                         logs):
+        day, clock = m.group(1), m.group(2)
+        secs, frac = clock.split(".")
+        t0 = calendar.timegm(time.strptime(day + " " + secs,
+                                           "%Y-%m-%d %H:%M:%S"))
+        out.append(t0 + float("0." + frac))
+    return out
+
+
+def note(text):
+    """A figure for the record: a TAP comment"""
+    print("# " + text)
+    sys.stdout.flush()
+
+
+class Clock:
+    """Capture stamps packets with time.monotonic(); the log with the wall
+    clock: this maps one onto the other"""
+
+    def __init__(self):
+        self.off = time.time() - time.monotonic()
+
+    def count(self, cap, sport, dport, start, end):
+        return sum(1 for x in cap.times.get((sport, dport), [])
+                   if start <= x + self.off < end)
+
+
+def bridged_ports(d, *sipps):
+    def up():
+        cs = d.calls()
+        if cs and len(cs[0]["legs"]) == 2 and \
+                cs[0]["legs"][1].get("media", {}).get("rx_packets"):
+            return cs[0]
+    c = wait_for(up, 5, "a bridged call with RTP", d.logs,
+                 *[s.report for s in sipps])
+    return [int(leg["media"]["local"].rsplit(":", 1)[1])
+            for leg in c["legs"]]
+
+
+def directions(d):
+    cs = d.calls()
+    return [leg["media"]["direction"] for leg in cs[0]["legs"]] if cs else []
+
+
+def origins(messages, sent_by_us):
+    """The o= lines of the SDPs a sipp log shows the gateway sent: our
+    session id must stay, our version go up (RFC 3264 §8)"""
+    out = []
+    for block in messages.split("-----------------------------------------"
+                                "------"):
+        if "message received" not in block:
+            continue
+        m = re.search(r"(?m)^o=(\S+) (\d+) (\d+) ", block)
+        if m and m.group(1) == sent_by_us:
+            out.append((m.group(2), int(m.group(3))))
+    return out
+
+
+def received_at(messages, first_line):
+    """Times (wall clock) at which sipp received messages starting so"""
+    out = []
+    for m in re.finditer(r"-{20,} (\S+ \S+)\n\S+ message received "
+                         r"\[\d+\] bytes :\n\n" + re.escape(first_line),
+                         messages):
+        day, clock = m.group(1).split(" ")
+        secs, frac = clock.split(".")
+        out.append(time.mktime(time.strptime(day + " " + secs,
+                                             "%Y-%m-%d %H:%M:%S")) +
+                   float("0." + frac))
+    return out
+
+
+@t.test
+def caller_hold_unhold_and_codec_change_cross_the_bridge():
+    need_root("capturing RTP on lo needs root")
+    b = Sipp("uas_bridge_reoffer.xml", None, duration_ms=1500,
+             extra=["-rtp_echo"])
+    clock = Clock()
+    with gateway(b) as d, Capture() as cap:
+        b.start()
+        a = Sipp("uac_bridge_reoffer.xml", d.sip, service="+442079460000",
+                 duration_ms=1500).start()
+        a_port, b_port = bridged_ports(d, a, b)
+        wait_for(lambda: log_times(d.logs(), "reoffer_relayed"), 5,
+                 "the hold carried across", d.logs)
+        held = directions(d)
+        both(a, b, d)
+        logs = d.logs()
+
+        hold, unhold = (log_times(logs, "reoffer_relayed") + [0, 0])[:2]
+        check(unhold - hold > 1.0, "two re-offers carried", logs)
+        # the callee is held: sipp's echo keeps coming, none reaches the
+        # caller; the caller's audio still reaches the callee
+        ph2 = (hold + 0.2, unhold - 0.1)
+        ph3 = (unhold + 0.2, unhold + 1.3)
+        c = {k: clock.count(cap, s, t, *ph) for k, s, t, ph in (
+            ("up2", a.media_port, a_port, ph2),
+            ("out2", b_port, b.media_port, ph2),
+            ("echo2", b.media_port, b_port, ph2),
+            ("down2", a_port, a.media_port, ph2),
+            ("down3", a_port, a.media_port, ph3),
+            ("out3", b_port, b.media_port, ph3))}
+        note("caller hold, packets per phase: %s" % c)
+        check(c["up2"] >= 40 and c["out2"] >= 40 and c["echo2"] >= 40,
+              "during the hold the caller's RTP flows on: %s" % c)
+        check(c["down2"] <= 2, "the held callee's RTP reached the caller: "
+              "%s" % c)
+        check(c["down3"] >= 40 and c["out3"] >= 40,
+              "after the unhold RTP flows both ways: %s" % c)
+        check(held == ["sendonly", "recvonly"],
+              "keepline calls during the hold: %s" % held)
+
+        # our o= on each leg: one session id, a new version per offer
+        for who, msgs in (("-", b.messages()), ("-", a.messages())):
+            o = origins(msgs, who)
+            check(len(o) >= 3 and len(set(s for s, _ in o)) == 1 and
+                  all(o[i][1] < o[i + 1][1] for i in range(len(o) - 1)),
+                  "o= lines: %s" % o)
+        check(re.search(r"ev=refer_declined call_id=1-\S+ leg=caller", logs),
+              "refer_declined logged", logs)
+
+
+@t.test
+def callee_hold_reaches_the_caller():
+    need_root("capturing RTP on lo needs root")
+    b = Sipp("uas_bridge_hold.xml", None, duration_ms=1500,
+             extra=["-rtp_echo"])
+    clock = Clock()
+    with gateway(b) as d, Capture() as cap:
+        b.start()
+        a = Sipp("uac_bridge_held.xml", d.sip, service="+442079460000",
+                 duration_ms=1500).start()
+        a_port, b_port = bridged_ports(d, a, b)
+        both(a, b, d)
+        logs = d.logs()
+        hold, unhold = (log_times(logs, "reoffer_relayed") + [0, 0])[:2]
+        check(unhold - hold > 1.0, "two re-offers carried", logs)
+        check(re.search(r"ev=reoffer_relayed \S+ from=callee to=caller "
+                        r"direction=sendonly far_direction=recvonly", logs),
+              "the hold from the callee", logs)
+        ph2 = (hold + 0.2, unhold - 0.1)
+        ph3 = (unhold + 0.2, unhold + 1.0)
+        up2 = clock.count(cap, a.media_port, a_port, *ph2)
+        out2 = clock.count(cap, b_port, b.media_port, *ph2)
+        out3 = clock.count(cap, b_port, b.media_port, *ph3)
+        note("callee hold: caller sent %d, callee got %d on hold, %d after"
+             % (up2, out2, out3))
+        check(up2 >= 40, "the caller kept sending: %d" % up2)
+        check(out2 <= 2, "the callee on hold got %d packets" % out2)
+        check(out3 >= 30, "after the unhold the callee gets RTP: %d" % out3)
+
+
+@t.test
+def far_refusal_answers_the_same_and_keeps_media():
+    need_root("capturing RTP on lo needs root")
+    b = Sipp("uas_bridge_488.xml", None, duration_ms=1500,
+             extra=["-rtp_echo"])
+    clock = Clock()
+    with gateway(b) as d, Capture() as cap:
+        b.start()
+        a = Sipp("uac_bridge_reoffer_refused.xml", d.sip,
+                 service="+442079460000", duration_ms=1500).start()
+        a_port, b_port = bridged_ports(d, a, b)
+        wait_for(lambda: log_times(d.logs(), "reoffer_refused"), 5,
+                 "the refusal", d.logs)
+        after = directions(d)
+        both(a, b, d)
+        logs = d.logs()
+        check(re.search(r"ev=reoffer_refused \S+ from=caller to=callee "
+                        r"status=488", logs), "reoffer_refused", logs)
+        t0 = log_times(logs, "reoffer_refused")[0]
+        down = clock.count(cap, a_port, a.media_port, t0 + 0.2, t0 + 1.3)
+        out = clock.count(cap, b_port, b.media_port, t0 + 0.2, t0 + 1.3)
+        note("after the 488: %d to the caller, %d to the callee" % (down, out))
+        check(down >= 40 and out >= 40,
+              "RTP both ways after the refusal: %d, %d" % (down, out))
+        check(after == ["sendrecv", "sendrecv"],
+              "media as before: %s" % after)
+
+
+@t.test
+def glare_on_the_callee_leg_is_tried_again_in_2_1_to_4_s():
+    b = Sipp("uas_bridge_491.xml", None, duration_ms=1000,
+             extra=["-rtp_echo"])
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_bridge_hold_once.xml", d.sip, service="+44123",
+                 duration_ms=1000).start()
+        both(a, b, d)
+        ts = received_at(b.messages(), "INVITE sip:")
+        check(len(ts) == 3, "the dial, the offer, the retry: %s" % ts,
+              b.messages()[-4000:])
+        gap = ts[2] - ts[1]
+        note("callee leg: tried again after %.3f s" % gap)
+        check(2.05 <= gap <= 4.1, "retry after %.3f s" % gap)
+        check(re.search(r"ev=reoffer_relayed \S+ from=caller", d.logs()),
+              "relayed once the retry was answered", d.logs())
+
+
+@t.test
+def glare_on_the_caller_leg_both_ways():
+    b = Sipp("uas_bridge_hold_once.xml", None, duration_ms=1000,
+             extra=["-rtp_echo"])
+    with gateway(b) as d:
+        b.start()
+        a = Sipp("uac_bridge_glare.xml", d.sip, service="+44123",
+                 duration_ms=1000).start()
+        both(a, b, d)
+        ts = received_at(a.messages(), "INVITE sip:")
+        check(len(ts) == 2, "the offer and its retry: %s" % ts,
+              a.messages()[-4000:])
+        gap = ts[1] - ts[0]
+        note("caller leg: tried again after %.3f s" % gap)
+        check(0 <= gap <= 2.1, "retry after %.3f s" % gap)
+        check(re.search(r"ev=reoffer_relayed \S+ from=callee", d.logs()),
+              "relayed once the retry was answered", d.logs())
+
+
+t.run()
