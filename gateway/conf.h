@@ -49,11 +49,25 @@ struct gw_session_timer_conf {
 	uint32_t max_se;              /**< [s]: longer intervals lowered */
 };
 
+/** A trunk's outbound_uri, read once when the configuration loads */
+struct gw_outbound {
+	struct sa hop;                /**< its host and port (default 5060,
+					   5061 over TLS) */
+	char host[64];                /**< the host as written, no [] */
+	uint16_t port;                /**< as written, 0: none */
+	char route[320];              /**< the next hop for NTA: the URI, with
+					   ;transport= of the trunk's
+					   transport when it names none (an
+					   address alone means UDP, RFC 3263
+					   §4.1) */
+};
+
 struct gw_trunk {
 	char *name;
 	struct gw_cidr *addresses;
 	size_t n_addresses;
 	char *outbound_uri;
+	struct gw_outbound out;       /**< set when outbound_uri is */
 	enum gw_transport transport;
 	char *username;
 	char *password;

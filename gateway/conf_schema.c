@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gateway/libre.h"
+#include <re_uri.h>
 #include "gateway/conf_int.h"
 
 #define OFF(field) offsetof(struct gw_conf, field)
@@ -140,52 +141,54 @@ static void init_trunk(struct conf_parser *p, void *item)
 }
 
 
-/* The host of a sip:/sips: URI is an IP address (no DNS: a lookup would
- * block the gateway's one thread) */
-static bool uri_host_is_ip(const char *uri)
+/* outbound_uri into t->out: the host must be an IP address (no DNS: a
+ * lookup would block the gateway's one thread). NULL, or what is wrong. */
+static const char *outbound_read(struct gw_trunk *t)
 {
-	const char *h = strchr(uri, ':') + 1, *at = strchr(h, '@'), *end;
-	char host[64];
-	struct sa sa;
-	size_t len;
+	struct gw_outbound *o = &t->out;
+	const char *uri = t->outbound_uri, *q;
+	struct uri u;
+	struct pl pl;
+	int n;
 
-	if (at)
-		h = at + 1;
+	if (strncmp(uri, "sip:", 4) && strncmp(uri, "sips:", 5))
+		return " is not a sip: or sips: URI";
+	pl_set_str(&pl, uri);
+	if (uri_decode(&u, &pl) || !u.host.l ||
+	    pl_strcpy(&u.host, o->host, sizeof(o->host)))
+		return ": no host Keepline can read in it";
+	o->port = u.port;
+	if (sa_set_str(&o->hop, o->host, o->port ? o->port :
+		       t->transport == GW_TP_TLS ? 5061 : 5060))
+		return ": the host must be an IP address (Keepline does no "
+			"DNS lookups)";
 
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (!end)
-			return false;
-		++h;
-	}
+	if (t->transport == GW_TP_UDP || !strncmp(uri, "sips:", 5) ||
+	    strcasestr(uri, ";transport="))
+		n = snprintf(o->route, sizeof(o->route), "%s", uri);
 	else {
-		end = h + strcspn(h, ":;>?");
+		/* URI parameters go before any ?headers */
+		q = strchr(uri, '?');
+		n = snprintf(o->route, sizeof(o->route), "%.*s;transport=%s%s",
+			     (int)(q ? (size_t)(q - uri) : strlen(uri)), uri,
+			     gw_transport_name(t->transport), q ? q : "");
 	}
 
-	len = (size_t)(end - h);
-	if (!len || len >= sizeof(host))
-		return false;
-	memcpy(host, h, len);
-	host[len] = '\0';
-
-	return 0 == sa_set_str(&sa, host, 0);
+	return n > 0 && (size_t)n < sizeof(o->route) ? NULL : ": too long";
 }
 
 
 static void check_trunk(struct conf_parser *p, void *item, yaml_node_t *map)
 {
 	struct gw_trunk *t = item;
+	const char *why;
 	yaml_node_t *n;
 
 	n = conf_map_get(p, map, "outbound_uri");
-	if (t->outbound_uri && strncmp(t->outbound_uri, "sip:", 4) &&
-	    strncmp(t->outbound_uri, "sips:", 5))
-		conf_error(p, n, "outbound_uri",
-			   "'%s' is not a sip: or sips: URI", t->outbound_uri);
-	else if (t->outbound_uri && !uri_host_is_ip(t->outbound_uri))
-		conf_error(p, n, "outbound_uri", "'%s': the host must be an IP "
-			   "address (Keepline does no DNS lookups)",
-			   t->outbound_uri);
+	why = t->outbound_uri ? outbound_read(t) : NULL;
+	if (why)
+		conf_error(p, n, "outbound_uri", "'%s'%s", t->outbound_uri,
+			   why);
 
 	/* (an addresses key with bad entries is reported on its own) */
 	if (!t->outbound_uri && !conf_map_get(p, map, "addresses"))

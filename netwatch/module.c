@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "gateway/libre.h"
-#include <re_uri.h>
 
 #include "gateway/conf.h"
 #include "gateway/daemon.h"
@@ -363,33 +362,11 @@ static int trunk_paths(struct nw_mgr *nw, const struct gw_trunk *t)
 {
 	int err = 0;
 
+	/* read when the configuration loaded: always an address */
 	if (t->outbound_uri) {
-		struct pl pl;
-		struct uri uri;
-		struct sa a;
-		char hs[128], why[400];
+		struct nw_path *p;
 
-		pl_set_str(&pl, t->outbound_uri);
-		if (uri_decode(&uri, &pl) ||
-		    pl_strcpy(&uri.host, hs, sizeof(hs))) {
-			snprintf(why, sizeof(why), "outbound_uri '%s' has no "
-				 "host", t->outbound_uri);
-			err = path_add(nw, t->outbound_uri, NULL, t->name, why,
-				       NULL);
-		}
-		else if (sa_set_str(&a, hs, uri.port ? uri.port :
-				    (t->transport == GW_TP_TLS ? 5061 :
-				     5060))) {
-			snprintf(why, sizeof(why), "%s is a name: netwatch "
-				 "does not use DNS; give the trunk an address "
-				 "or list one in netwatch.targets", hs);
-			err = path_add(nw, hs, NULL, t->name, why, NULL);
-		}
-		else {
-			struct nw_path *p;
-
-			err = path_add(nw, hs, &a, t->name, NULL, &p);
-		}
+		err = path_add(nw, t->out.host, &t->out.hop, t->name, NULL, &p);
 	}
 
 	for (size_t i = 0; !err && i < t->n_addresses; i++) {

@@ -50,23 +50,6 @@ enum {
 };
 
 
-/* The next hop from the trunk's outbound_uri. No DNS here: a blocking
- * lookup would stall the reactor, so the host must be an address. */
-static int next_hop(const struct gw_trunk *t, struct sa *hop)
-{
-	char host[128], port[8];
-	unsigned p;
-
-	if (sipua_trunk_hostport(t, host, sizeof(host), port, sizeof(port)))
-		return EINVAL;
-
-	p = *port ? (unsigned)atoi(port) :
-		(t->transport == GW_TP_TLS ? 5061 : 5060);
-
-	return sa_set_str(hop, host, (uint16_t)p) ? EDESTADDRREQ : 0;
-}
-
-
 static void call_id_new(char *buf, size_t size)
 {
 	uuid_t u;
@@ -460,8 +443,9 @@ static int callee_leg(struct call *c, const struct gw_trunk *trunk,
 	if (!b->home)
 		return 500;
 
-	if (next_hop(trunk, &b->peer) ||
-	    !sipua_trunk_route(trunk, b->route, sizeof(b->route))) {
+	/* the trunk is this leg's next hop for every request: over its
+	 * transport even when the callee's Contact names none */
+	if (!trunk->outbound_uri) {
 		gw_log(GW_LOG_ERROR, "sip", "bridge_no_route",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
 				 GW_FS("trunk", trunk->name)),
@@ -469,6 +453,9 @@ static int callee_leg(struct call *c, const struct gw_trunk *trunk,
 		       "(DNS is not used)", trunk->name);
 		return 503;
 	}
+
+	b->peer = trunk->out.hop;
+	snprintf(b->route, sizeof(b->route), "%s", trunk->out.route);
 
 	/* the outbound trunk's max_calls and max_cps count this leg */
 	if (!sipua_limits_take(c->ua, trunk, c->call_id))

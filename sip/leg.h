@@ -36,7 +36,7 @@ struct leg {
 	const struct gw_trunk *trunk; /**< inbound trunk, or outbound one */
 	struct sa peer;               /**< caller: where its SIP came from;
 					   callee: the trunk's next hop */
-	char route[300];              /**< next hop of every request of ours
+	char route[320];              /**< next hop of every request of ours
 					   on it: peer (caller), the trunk's
 					   outbound_uri (callee); no DNS */
 	struct media_stream *ms;

@@ -177,7 +177,7 @@ static void reg_send(void *arg)
 {
 	struct sipua_reg *r = arg;
 	msg_header_t *auth = NULL;
-	char expires[16], route[300];
+	char expires[16];
 
 	if (r->orq) {
 		nta_outgoing_destroy(r->orq);
@@ -196,23 +196,32 @@ static void reg_send(void *arg)
 
 	r->orq = nta_outgoing_tcreate(
 		r->leg, reg_response, (nta_outgoing_magic_t *)r,
-		(url_string_t const *)sipua_trunk_route(r->trunk, route,
-							 sizeof(route)),
+		(url_string_t const *)r->trunk->out.route,
 		SIP_METHOD_REGISTER, (url_string_t const *)r->registrar,
 		SIPTAG_CONTACT(sipua_contact(r->ua, r->trunk->transport)),
 		SIPTAG_EXPIRES_STR(expires),
 		SIPTAG_USER_AGENT_STR(r->ua->conf->sip.user_agent),
 		TAG_IF(auth, SIPTAG_HEADER((sip_header_t const *)auth)),
 		TAG_END());
-	if (!r->orq)
-		reg_retry(r);
+	if (r->orq)
+		return;
+
+	gw_log(GW_LOG_WARN, "sip", "register_send_failed",
+	       GW_FIELDS(GW_FS("trunk", r->trunk->name),
+			 GW_FS("registrar", r->registrar),
+			 GW_FU("retry_s", r->retry)),
+	       "REGISTER for trunk %s could not be sent; trying again in "
+	       "%u s", r->trunk->name, r->retry);
+	reg_retry(r);
 }
 
 
 static int reg_new(struct sipua *ua, const struct gw_trunk *t)
 {
 	struct sipua_reg *r;
-	char host[128], port[8], callid[64];
+	const struct gw_outbound *o = &t->out;
+	bool v6 = strchr(o->host, ':') != NULL;
+	char callid[64];
 	uuid_t u;
 	char us[37];
 	int err = ENOMEM;
@@ -232,14 +241,13 @@ static int reg_new(struct sipua *ua, const struct gw_trunk *t)
 
 	/* AOR user@registrar-host; the registrar is the URI without user
 	 * (RFC 3261 §10.2: Request-URI names the domain) */
-	if (sipua_trunk_hostport(t, host, sizeof(host), port, sizeof(port))) {
-		err = EINVAL;
-		goto out;
-	}
-	if (re_sdprintf(&r->aor, "sip:%s@%s", t->username ? t->username :
-			"keepline", host) ||
-	    re_sdprintf(&r->registrar, "sip:%s%s%s", host, *port ? ":" : "",
-			port))
+	if (re_sdprintf(&r->aor, "sip:%s@%s%s%s", t->username ? t->username :
+			"keepline", v6 ? "[" : "", o->host, v6 ? "]" : "") ||
+	    (o->port ?
+	     re_sdprintf(&r->registrar, "sip:%s%s%s:%u", v6 ? "[" : "",
+			 o->host, v6 ? "]" : "", o->port) :
+	     re_sdprintf(&r->registrar, "sip:%s%s%s", v6 ? "[" : "",
+			 o->host, v6 ? "]" : "")))
 		goto out;
 
 	uuid_generate_random(u);

@@ -100,20 +100,12 @@ int sipua_reply(struct sipua *ua, nta_incoming_t *irq, int status,
 		char const *phrase);
 /** The message has a body, and it is SDP */
 bool sipua_has_sdp(sip_t const *sip);
-/** The trunk's next hop for NTA: outbound_uri, with ;transport= of the
- *  trunk's transport when the URI names none (an IP address alone means
- *  UDP, RFC 3263 §4.1). NULL when it has no outbound_uri. */
-const char *sipua_trunk_route(const struct gw_trunk *t, char *buf,
-			      size_t size);
 /** Our Contact for dialogs over transport tp (with ;transport= for TCP
  *  and TLS, so the peer's requests come back the same way) */
 sip_contact_t const *sipua_contact(const struct sipua *ua,
 				   enum gw_transport tp);
 /** The transport a request came over, from its top Via */
 enum gw_transport sipua_via_transport(sip_t const *sip);
-/** The host and port (empty if none) of a trunk's outbound_uri */
-int sipua_trunk_hostport(const struct gw_trunk *t, char *host, size_t hsize,
-			 char *port, size_t psize);
 /**
  * Take up a 401/407 challenge with the trunk's digest credentials, into
  * *aucp (allocated in home). 0, EACCES (no credentials), EPROTO.

@@ -73,30 +73,6 @@ int sipua_dialog_default(struct sipua *ua, nta_incoming_t *irq,
 }
 
 
-const char *sipua_trunk_route(const struct gw_trunk *t, char *buf,
-			      size_t size)
-{
-	const char *uri = t->outbound_uri, *q;
-	int n;
-
-	if (!uri)
-		return NULL;
-
-	if (t->transport == GW_TP_UDP || !strncasecmp(uri, "sips:", 5) ||
-	    strcasestr(uri, ";transport="))
-		n = snprintf(buf, size, "%s", uri);
-	else {
-		/* URI parameters go before any ?headers */
-		q = strchr(uri, '?');
-		n = snprintf(buf, size, "%.*s;transport=%s%s",
-			     (int)(q ? (size_t)(q - uri) : strlen(uri)), uri,
-			     gw_transport_name(t->transport), q ? q : "");
-	}
-
-	return n > 0 && (size_t)n < size ? buf : NULL;
-}
-
-
 sip_contact_t const *sipua_contact(const struct sipua *ua,
 				   enum gw_transport tp)
 {
@@ -143,26 +119,6 @@ static void contacts_make(struct sipua *ua)
 			strchr(host, ':') && host[0] != '[' ? "]" : "",
 			n->tpn_port, n->tpn_proto);
 	}
-}
-
-
-int sipua_trunk_hostport(const struct gw_trunk *t, char *host, size_t hsize,
-			 char *port, size_t psize)
-{
-	char buf[256];
-	url_t url[1];
-
-	if (!t->outbound_uri || strlen(t->outbound_uri) >= sizeof(buf))
-		return EINVAL;
-
-	strcpy(buf, t->outbound_uri);
-	if (url_d(url, buf) < 0 || !url->url_host ||
-	    (size_t)snprintf(host, hsize, "%s", url->url_host) >= hsize ||
-	    (size_t)snprintf(port, psize, "%s",
-			     url->url_port ? url->url_port : "") >= psize)
-		return EINVAL;
-
-	return 0;
 }
 
 
