@@ -43,6 +43,9 @@ struct media_stats {
 
 int media_mgr_alloc(struct media_mgr **mmp, struct gw_reactor *r,
 		    const struct gw_conf *conf);
+/** media.bind, when set, must be an address of this host: logged
+ *  (media_bind_unusable) and the bind error returned if not */
+int media_bind_check(const struct gw_conf *conf);
 /** Ports in use / in the range, for status */
 void media_mgr_ports(const struct media_mgr *mm, unsigned *used,
 		     unsigned *total);
@@ -56,6 +59,7 @@ void media_mgr_ports(const struct media_mgr *mm, unsigned *used,
  * @param laddr  Local address for the sockets and for our SDP
  * @param endh   Called when the stream wants its call ended
  * @param arg    Handler argument
+ * @return 0; ENOSPC every port pair of media.rtp_ports is taken
  */
 int media_stream_alloc(struct media_stream **msp, struct media_mgr *mm,
 		       const struct sa *laddr, media_end_h *endh, void *arg);

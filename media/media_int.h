@@ -23,6 +23,7 @@ struct media_mgr {
 	struct list streams;          /**< every stream, for ICMP cleanup */
 	struct media_icmp *icmp;      /**< the intake; judges when icmp.enabled */
 	unsigned icmp_records;        /**< peers with ICMP errors counted */
+	bool recverr_logged;          /**< media_recverr_failed said */
 };
 
 /** Negotiated view of the peer's SDP, from media_sdp_answer() */
@@ -146,8 +147,12 @@ bool media_icmp_contended(const struct media_mgr *mm, const struct sa *peer);
 /** Read a stream socket's error queue and judge each error */
 void media_icmp_drain(struct media_mgr *mm, int fd, const struct sa *local);
 
-/** Bind an RTP/RTCP pair on laddr; fds[0] RTP, fds[1] RTCP */
-int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp);
+/** One UDP socket for RTP or RTCP on laddr:port, IP_RECVERR on (a
+ * failed setsockopt() puts its errno in *recverr_err, if given) */
+int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp,
+		    int *recverr_err);
+/** A free RTP/RTCP pair on laddr; fds[0] RTP, fds[1] RTCP. ENOSPC: none
+ *  left; another bind error (EADDRNOTAVAIL...) as it came */
 int media_port_take(struct media_mgr *mm, const struct sa *laddr,
 		    uint16_t *portp, int fds[2]);
 void media_port_give(struct media_mgr *mm, uint16_t port);

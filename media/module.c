@@ -20,7 +20,9 @@ static int media_alloc(void **statep, const struct gw_conf *conf,
 	struct media_mgr *mm;
 	int err;
 
-	err = media_mgr_alloc(&mm, gw_daemon_reactor(d), conf);
+	err = media_bind_check(conf);
+	if (!err)
+		err = media_mgr_alloc(&mm, gw_daemon_reactor(d), conf);
 	if (!err)
 		*statep = mm;
 

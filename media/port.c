@@ -4,7 +4,9 @@
  * RTP takes an even port and RTCP the next one (RFC 3550 §11). Pairs are
  * handed out round-robin from a cursor, so a port just released is not
  * reused at once (late packets of the old call would land in the new
- * one). A pair another process holds is skipped.
+ * one). A pair another process holds is skipped. No pair left is
+ * ENOSPC, told apart from a media.bind that is no address of this host
+ * (checked at start-up, media_bind_check()).
  */
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 
 #include "gateway/conf.h"
 #include "gateway/libre.h"
+#include "gateway/log.h"
 #include "gateway/reactor.h"
 #include "media/media_int.h"
 
@@ -77,10 +80,12 @@ void media_mgr_ports(const struct media_mgr *mm, unsigned *used,
 }
 
 
-int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp)
+int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp,
+		    int *recverr_err)
 {
 	struct sa a = *laddr;
 	int fd, on = 1;
+	bool ok;
 
 	sa_set_port(&a, port);
 
@@ -90,9 +95,12 @@ int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp)
 
 	/* ICMP errors our RTP provokes are queued, not lost (icmp_io.c);
 	 * a dual-stack IPv6 socket gets ICMPv4 errors through IP_RECVERR */
-	setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	ok = !setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	if (sa_af(&a) == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+		ok &= !setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on,
+				  sizeof(on));
+	if (!ok && recverr_err)
+		*recverr_err = errno;
 
 	if (bind(fd, &a.u.sa, a.len)) {
 		int err = errno;
@@ -106,22 +114,47 @@ int media_port_bind(const struct sa *laddr, uint16_t port, int *fdp)
 }
 
 
+/* Said once per media plane: the error queue is how this host's dead
+ * peers are found when the raw ICMP intake is not running */
+static void recverr_warn(struct media_mgr *mm, int err)
+{
+	if (mm->recverr_logged)
+		return;
+	mm->recverr_logged = true;
+	gw_log(GW_LOG_WARN, "media", "media_recverr_failed",
+	       GW_FIELDS(GW_FERR(err)),
+	       "setsockopt(IP_RECVERR) failed on an RTP socket: ICMP errors "
+	       "about its packets are not queued, so a dead peer is found "
+	       "only by the raw ICMP intake or the RTP timeout");
+}
+
+
 int media_port_take(struct media_mgr *mm, const struct sa *laddr,
 		    uint16_t *portp, int fds[2])
 {
-	for (unsigned n = 0; n < mm->npairs; n++) {
+	/* every free pair is tried once; a pair another process holds is
+	 * passed over, any other bind error ends the search at once */
+	for (unsigned n = 0; n < mm->npairs && mm->nused < mm->npairs; n++) {
 		unsigned i = (mm->cursor + n) % mm->npairs;
 		uint16_t port = (uint16_t)(mm->first + 2 * i);
+		int recverr = 0, err;
 
 		if (mm->used[i])
 			continue;
 
-		if (media_port_bind(laddr, port, &fds[0]))
-			continue;
-		if (media_port_bind(laddr, (uint16_t)(port + 1), &fds[1])) {
-			close(fds[0]);
-			continue;
+		err = media_port_bind(laddr, port, &fds[0], &recverr);
+		if (!err) {
+			err = media_port_bind(laddr, (uint16_t)(port + 1),
+					      &fds[1], &recverr);
+			if (err)
+				close(fds[0]);
 		}
+		if (err == EADDRINUSE)
+			continue;
+		if (err)
+			return err;
+		if (recverr)
+			recverr_warn(mm, recverr);
 
 		mm->used[i] = 1;
 		++mm->nused;
@@ -130,7 +163,32 @@ int media_port_take(struct media_mgr *mm, const struct sa *laddr,
 		return 0;
 	}
 
-	return EADDRINUSE;
+	return ENOSPC;
+}
+
+
+int media_bind_check(const struct gw_conf *conf)
+{
+	const struct sa *b = &conf->media.bind;
+	char addr[64];
+	int fd, err;
+
+	if (!sa_isset(b, SA_ADDR))
+		return 0;
+
+	err = media_port_bind(b, 0, &fd, NULL);
+	if (!err) {
+		close(fd);
+		return 0;
+	}
+
+	re_snprintf(addr, sizeof(addr), "%j", b);
+	gw_log(GW_LOG_ERROR, "media", "media_bind_unusable",
+	       GW_FIELDS(GW_FS("bind", addr), GW_FERR(err)),
+	       "media.bind %s cannot take RTP sockets (%s): it must be an "
+	       "address of this host", addr, strerror(err));
+
+	return err;
 }
 
 

@@ -601,7 +601,8 @@ void media_stream_set_mux(struct media_stream *ms, bool on)
 		return;
 	}
 
-	err = media_port_bind(&ms->laddr, (uint16_t)(ms->port + 1), &ms->fd[1]);
+	err = media_port_bind(&ms->laddr, (uint16_t)(ms->port + 1), &ms->fd[1],
+			      NULL);
 	if (!err)
 		err = gw_watch_alloc(&ms->w[1], ms->mm->r, ms->fd[1],
 				     GW_FD_READ | GW_FD_ERROR, rtcp_event, ms);

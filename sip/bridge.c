@@ -465,9 +465,12 @@ static int callee_leg(struct call *c, const struct gw_trunk *trunk,
 	b->tp = trunk->transport;
 
 	err = sipua_local_addr(&b->peer, &local);
-	if (!err)
+	if (!err) {
 		err = media_stream_alloc(&b->ms, c->ua->mm, &local,
 					 call_media_ended, c);
+		if (err)
+			sipua_media_refused(c->ua, c->call_id, err);
+	}
 	media_stream_set_label(b->ms, c->call_id);
 	if (!err)
 		err = media_stream_offer(b->ms, c->offer ? c->leg[0].ms : NULL,

@@ -459,9 +459,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		return 500;
 	}
 	if (err) {
-		gw_log(GW_LOG_ERROR, "sip", "media_unavailable",
-		       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FERR(err)),
-		       "No RTP ports for a new call");
+		sipua_media_refused(ua, c->call_id, err);
 		mem_deref(c);
 		++ua->st.rejected;
 		sipua_reply(ua, irq, SIP_503_SERVICE_UNAVAILABLE);

@@ -17,6 +17,7 @@
 #include "gateway/conf.h"
 #include "gateway/log.h"
 #include "gateway/reactor.h"
+#include "media/media.h"
 #include "sip/sip_int.h"
 
 enum {
@@ -198,4 +199,37 @@ void sipua_limits_describe(const struct sipua *ua, struct odict *o)
 
 	odict_entry_add(o, "trunks", ODICT_OBJECT, trunks);
 	mem_deref(trunks);
+}
+
+
+enum { MEDIA_LOG_EVERY_MS = 10000 };
+
+void sipua_media_refused(struct sipua *ua, const char *call_id, int err)
+{
+	const struct gw_port_range *pr = &ua->conf->media.rtp_ports;
+	uint64_t now = gw_now_ms();
+	unsigned used, total;
+
+	if (err != ENOSPC) {
+		gw_log(GW_LOG_ERROR, "sip", "media_unavailable",
+		       GW_FIELDS(GW_FS("call_id", call_id), GW_FERR(err)),
+		       "No RTP socket for a new call: %s", strerror(err));
+		return;
+	}
+
+	++ua->media_refused;
+	if (ua->media_log_at && now - ua->media_log_at < MEDIA_LOG_EVERY_MS)
+		return;
+
+	media_mgr_ports(ua->mm, &used, &total);
+	gw_log(GW_LOG_WARN, "sip", "media_ports_exhausted",
+	       GW_FIELDS(GW_FS("call_id", call_id), GW_FU("ports", total),
+			 GW_FU("first", pr->first), GW_FU("last", pr->last),
+			 GW_FU("refused", ua->media_refused)),
+	       "RTP ports %u-%u all taken (%u in use): %llu call(s) refused "
+	       "with 503 and Retry-After since the last report",
+	       (unsigned)pr->first, (unsigned)pr->last, used,
+	       (unsigned long long)ua->media_refused);
+	ua->media_log_at = now;
+	ua->media_refused = 0;
 }

@@ -60,6 +60,9 @@ struct sipua {
 	uint64_t conns_logged;
 	uint64_t conns_log_at;
 	char conns_worst[64];         /**< the busiest source last capped */
+	/* limits.c: calls refused for want of RTP ports */
+	uint64_t media_refused;       /**< since media_ports_exhausted said */
+	uint64_t media_log_at;
 };
 
 /* limits.c: trunks[].max_calls and max_cps */
@@ -77,6 +80,13 @@ bool sipua_limits_take(struct sipua *ua, const struct gw_trunk *t,
 		       const char *call_id);
 void sipua_limits_release(struct sipua *ua, const struct gw_trunk *t);
 void sipua_limits_describe(const struct sipua *ua, struct odict *o);
+/**
+ * A call's leg got no media stream (err from media_stream_alloc()): the
+ * range used up (ENOSPC) is a warning said at most every 10 s with the
+ * calls refused meanwhile (media_ports_exhausted); anything else an
+ * error of its own (media_unavailable). The caller answers 503.
+ */
+void sipua_media_refused(struct sipua *ua, const char *call_id, int err);
 
 /* conns.c */
 /** Sweep the TCP/TLS connections every 250 ms, closing those over the

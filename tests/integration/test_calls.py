@@ -146,6 +146,45 @@ def hold_stops_the_echo_and_unhold_resumes_it():
 
 
 @t.test
+def used_up_rtp_ports_get_503_and_come_back():
+    """Two port pairs: two calls at once take them, four more get 503
+    with Retry-After (uac_limits.xml checks it); said once in the log; the
+    ports come back when the calls end, and the next calls are answered."""
+    port = free_port()
+    base = 20000 + (os.getpid() % 200) * 100
+    d = Daemon("""\
+sip:
+  listen: [udp:127.0.0.1:%d]
+trunks:
+  - name: lab
+    addresses: [127.0.0.1]
+routes:
+  - {match: echo, action: echo}
+media:
+  rtp_ports: %d-%d
+""" % (port, base, base + 3))
+    d.sip = "127.0.0.1:%d" % port
+    with d:
+        s = Sipp("uac_limits.xml", d.sip, duration_ms=3000, calls=6)
+        rc = s.run(timeout=30)
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        st = d.request({"cmd": "status"})["subsystems"]
+        check(st["sip"]["answered"] == 2 and st["sip"]["rejected"] == 4,
+              "two answered, four refused", st)
+        check(st["media"]["ports_used"] == 0, "ports back", st)
+        said = re.findall(r"ev=media_ports_exhausted .*", d.logs())
+        check(len(said) == 1 and re.search(r"refused=1\b", said[0]) and
+              "media_unavailable" not in d.logs(), "said once", d.logs())
+
+        s = Sipp("uac_limits.xml", d.sip, duration_ms=0, calls=2)
+        rc = s.run(timeout=30)
+        check(rc == 0, "sipp exit %d" % rc, s.report())
+        st = d.request({"cmd": "status"})["subsystems"]["sip"]
+        check(st["answered"] == 4 and st["rejected"] == 4,
+              "the next calls answered", st)
+
+
+@t.test
 def silence_ends_the_call_with_bye_and_reason():
     with gateway("  rtp_timeout: 2s\n") as d:
         t0 = time.monotonic()

@@ -158,6 +158,19 @@ def second_daemon_on_same_socket_is_refused():
 
 
 @t.test
+def media_bind_not_on_this_host_stops_the_start():
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine
+    d = Daemon("media: {bind: 192.0.2.1}\n")
+    d.start(wait=False)
+    rc = d.proc.wait(timeout=5)
+    check(rc != 0, "daemon started with an unusable media.bind", d.logs())
+    check(re.search(r"ERROR media: media.bind 192.0.2.1 cannot take RTP "
+                    r"sockets \(Cannot assign requested address\): it must "
+                    r"be an address of this host ev=media_bind_unusable",
+                    d.logs()), "message", d.logs())
+
+
+@t.test
 def stale_socket_of_a_killed_daemon_is_replaced():
     with Daemon() as first:
         first.stop(signal.SIGKILL)

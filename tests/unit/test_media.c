@@ -181,7 +181,7 @@ int test_media_ports(void)
 	sa_set_str(&laddr, "127.0.0.1", 0);
 	TEST_ERR(media_port_take(mm, &laddr, &port[0], fds[0]));
 	TEST_EQUALS(41002, port[0]);
-	TEST_EQUALS(EADDRINUSE, media_port_take(mm, &laddr, &port[1],
+	TEST_EQUALS(ENOSPC, media_port_take(mm, &laddr, &port[1],
 						 fds[1]));
 	media_mgr_ports(mm, &used, &total);
 	TEST_EQUALS(2, used);
@@ -192,6 +192,19 @@ int test_media_ports(void)
 	media_port_give(mm, port[0]);
 	TEST_ERR(media_port_take(mm, &laddr, &port[2], fds[2]));
 	TEST_EQUALS(41002, port[2]);
+
+	/* no address of this host: said at once, not as "no ports left" */
+	close(fds[2][0]);
+	close(fds[2][1]);
+	fds[2][0] = fds[2][1] = -1;
+	media_port_give(mm, port[2]);
+	sa_set_str(&laddr, "192.0.2.1", 0);
+	TEST_EQUALS(EADDRNOTAVAIL, media_port_take(mm, &laddr, &port[1],
+						   fds[1]));
+	conf->media.bind = laddr;
+	TEST_EQUALS(EADDRNOTAVAIL, media_bind_check(conf));
+	sa_set_str(&conf->media.bind, "127.0.0.1", 0);
+	TEST_ERR(media_bind_check(conf));
 
  out:
 	for (int i = 0; i < 3; i++)
