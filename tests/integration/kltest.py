@@ -158,9 +158,54 @@ re_sip = __import__("re").compile(r"^sip:", __import__("re").M)
 
 
 def _free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A SIP port for a gateway: below the kernel's ephemeral range, as
+    sipp's are (sippkit.quiet_port()), so no socket of another test is
+    handed it between this check and the gateway's bind"""
+    import sippkit
+    return sippkit.quiet_port()
+
+
+# RTP ports: each integration file has a block of its own in 20000-32159,
+# between sipp's ports (10000-19999) and the ephemeral range (32768-),
+# so files that run side by side never share one; a file's daemons take
+# ranges from its block in turn.
+RTP_FILES = ["test_bridge", "test_calls", "test_cli", "test_compose",
+             "test_config", "test_control", "test_daemon", "test_flood",
+             "test_hostile", "test_icmp", "test_netwatch", "test_reflector",
+             "test_reload", "test_reoffer", "test_timers", "test_tls"]
+RTP_BLOCK = 760
+_rtp_next = [0]
+
+
+def rtp_ports(n=100):
+    """'first-last': n ports (n even) of this file's block"""
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    i = RTP_FILES.index(name) if name in RTP_FILES else len(RTP_FILES)
+    n += n % 2
+    if _rtp_next[0] + n > RTP_BLOCK:
+        _rtp_next[0] = 0
+    first = 20000 + i * RTP_BLOCK + _rtp_next[0]
+    _rtp_next[0] += n
+    return "%d-%d" % (first, first + n - 1)
+
+
+def gateway_yaml(trunks="", routes="", media="", listen=("udp",), sip="",
+                 extra="", rtp=100):
+    """The configuration of a gateway under test, written one way for
+    every file: SIP on 127.0.0.1, a port per transport in listen (below
+    the ephemeral range), RTP from this file's block; trunks and routes
+    are YAML list items, media and sip more keys of those sections; rtp a
+    count of ports, or a range the test took with rtp_ports().
+    Returns (yaml, {transport: port})."""
+    ports = {tp: _free_udp_port() for tp in listen}
+    return ("sip:\n  listen: [%s]\n%s" % (
+        ", ".join("\"%s:127.0.0.1:%d\"" % (tp, p) for tp, p in ports.items()),
+        "".join("  %s\n" % ln for ln in sip.splitlines())) +
+        ("trunks:\n%s" % trunks if trunks else "") +
+        ("routes:\n%s" % routes if routes else "") +
+        "media:\n  rtp_ports: %s\n%s" % (
+            rtp if isinstance(rtp, str) else rtp_ports(rtp), "".join("  %s\n" % ln for ln in media.splitlines())) +
+        extra, ports)
 
 
 class Daemon:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import \
 from cryptography.x509.oid import NameOID
 import datetime
 
+import kltest
 from kltest import Daemon, Scratch, check
 
 A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -117,10 +118,10 @@ class Reflector(Daemon):
         self.host = host
         self.addr = ("[%s]:%d" if ":" in host else "%s:%d") % (host,
                                                                self.port)
-        self.sip = "127.0.0.1:%d" % free_udp_port()
+        self.sip = "127.0.0.1:%d" % kltest._free_udp_port()
         super().__init__(scratch=scratch, extra_yaml="""\
 sip: {listen: ["udp:%s"]}
-media: {rtp_ports: %d-%d}
+media: {rtp_ports: %s}
 reflector:
   enabled: true
   identity: {private_key_path: %s}
@@ -132,7 +133,7 @@ reflector:
   access: {pairing_enabled: true, %s}
   quotas: {cooldown_sec: 0, %s}
   logging: {audit_log_path: %s}
-%s""" % (self.sip, self.data[0] + 100, self.data[0] + 199, self.key_path,
+%s""" % (self.sip, kltest.rtp_ports(100), self.key_path,
          self.addr,
          self.data[0], self.data[1], network, access, quotas,
          self.audit_path, extra))

@@ -35,8 +35,8 @@ _next_quiet = []
 
 def quiet_port(span=1, even=False):
     """The first of span UDP ports that are free now (on every address),
-    below the kernel's ephemeral range (32768-60999 here), which Keepline's
-    test media ranges (20000-39999) avoid too: the kernel never hands these
+    below the kernel's ephemeral range (32768-60999 here) and the test
+    gateways' RTP ranges (kltest.rtp_ports(): 20000-32159): the kernel never hands these
     out to another socket between this check and sipp's bind, as it can an
     ephemeral one. A process takes them in turn from a random start, so
     its own sipps never overlap (sipp binds media_port + 1..3 as well)."""

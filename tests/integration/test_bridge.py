@@ -1,36 +1,27 @@
 """The bridge route: Keepline as a B2BUA between a sipp caller and a sipp
 callee, with RTP relayed through both legs and checked on the wire."""
 
-import os
 import re
 import time
 
 from kltest import (TAP, Daemon, Scratch, call_end_counts, check,
-                    need_root, run, wait_for)
-from sippkit import Capture, Sipp, free_port
+                    gateway_yaml, need_root, run, wait_for)
+from sippkit import Capture, Sipp
 
 t = TAP()
 
 
 def gateway(callee, credentials="", media=""):
     """Trunk "lab" reaches the callee; numbers +44... are bridged to it."""
-    port = free_port()
-    base = 30000 + (os.getpid() % 200) * 20
-    d = Daemon("""\
-sip:
-  listen: [udp:127.0.0.1:%d]
-trunks:
-  - name: lab
-    addresses: [127.0.0.1]
-    outbound_uri: sip:127.0.0.1:%d
-%sroutes:
-  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
-     trunk: lab}
-media:
-  rtp_ports: %d-%d
-%s""" % (port, callee.sip_port, credentials, callee.sip_port, base,
-         base + 19, media))
-    d.sip = "127.0.0.1:%d" % port
+    y, ports = gateway_yaml(
+        trunks="  - name: lab\n    addresses: [127.0.0.1]\n"
+        "    outbound_uri: sip:127.0.0.1:%d\n%s" % (callee.sip_port,
+                                                   credentials),
+        routes="  - {match: \"+44*\", action: bridge, target: "
+        "\"sip:uas@127.0.0.1:%d\", trunk: lab}\n" % callee.sip_port,
+        media=media, rtp=20)
+    d = Daemon(y)
+    d.sip = "127.0.0.1:%d" % ports["udp"]
     return d
 
 
@@ -208,19 +199,16 @@ def tcp_trunk_carries_the_outbound_leg_over_tcp():
     # trunk transport: tcp; the caller comes over UDP, the callee (sipp
     # with -t t1) only hears TCP
     b = Sipp("uas_answer_rtp.xml", None, extra=["-rtp_echo", "-t", "t1"])
-    port = free_port(kind=__import__("socket").SOCK_STREAM)
-    base = 30000 + (os.getpid() % 200) * 20 + 10
-    with Daemon("""\
-sip: {listen: ["udp:127.0.0.1:%d", "tcp:127.0.0.1:%d"]}
-trunks:
-  - {name: lab, addresses: [127.0.0.1], outbound_uri: "sip:127.0.0.1:%d",
-     transport: tcp}
-routes: [{match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
-          trunk: lab}]
-media: {rtp_ports: %d-%d}
-""" % (port, port, b.sip_port, b.sip_port, base, base + 9)) as d:
+    y, ports = gateway_yaml(
+        listen=("udp", "tcp"),
+        trunks="  - {name: lab, addresses: [127.0.0.1], outbound_uri: "
+        "\"sip:127.0.0.1:%d\",\n     transport: tcp}\n" % b.sip_port,
+        routes="  - {match: \"+44*\", action: bridge, target: "
+        "\"sip:uas@127.0.0.1:%d\", trunk: lab}\n" % b.sip_port, rtp=10)
+    port = ports["tcp"]
+    with Daemon(y) as d:
         b.start()
-        a = Sipp("uac_echo_rtp.xml", "127.0.0.1:%d" % port,
+        a = Sipp("uac_echo_rtp.xml", "127.0.0.1:%d" % ports["udp"],
                  service="+44123", duration_ms=1000).start()
         both(a, b)
         got = b.messages()
@@ -247,7 +235,7 @@ trunks: [{name: lab, outbound_uri: "sip:127.0.0.1:5060", transport: tcp}]
 @t.test
 def silent_callee_ends_both_legs():
     b = Sipp("uas_answer_rtp.xml", None)          # answers, sends no RTP
-    with gateway(b, media="  rtp_timeout: 2s\n") as d:
+    with gateway(b, media="rtp_timeout: 2s") as d:
         b.start()
         t0 = time.monotonic()
         a = Sipp("uac_rtp_wait_bye.xml", d.sip, service="+44123").start()

@@ -6,29 +6,23 @@ import re
 import time
 
 import kltest
-from kltest import TAP, Daemon, call_end_counts, check, wait_for
-from sippkit import Capture, RawUac, Sipp, free_port
+from kltest import (TAP, Daemon, call_end_counts, check, gateway_yaml,
+                    rtp_ports, wait_for)
+from sippkit import Capture, RawUac, Sipp
 
 t = TAP()
 
 
 def gateway(extra=""):
-    """A daemon with one trunk (127.0.0.1) and a few routes."""
-    port = free_port()
-    base = 20000 + (os.getpid() % 200) * 100
-    d = Daemon("""\
-sip:
-  listen: [udp:127.0.0.1:%d]
-trunks:
-  - name: lab
-    addresses: [127.0.0.1]
-routes:
-  - {match: echo, action: echo}
-  - {match: busy, action: reject, code: 486}
-media:
-  rtp_ports: %d-%d
-%s""" % (port, base, base + 99, extra))
-    d.sip = "127.0.0.1:%d" % port
+    """A daemon with one trunk (127.0.0.1) and a few routes; extra: more
+    media keys"""
+    y, ports = gateway_yaml(
+        trunks="  - name: lab\n    addresses: [127.0.0.1]\n",
+        routes="  - {match: echo, action: echo}\n"
+        "  - {match: busy, action: reject, code: 486}\n",
+        media=extra)
+    d = Daemon(y)
+    d.sip = "127.0.0.1:%d" % ports["udp"]
     return d
 
 
@@ -150,20 +144,11 @@ def used_up_rtp_ports_get_503_and_come_back():
     """Two port pairs: two calls at once take them, four more get 503
     with Retry-After (uac_limits.xml checks it); said once in the log; the
     ports come back when the calls end, and the next calls are answered."""
-    port = free_port()
-    base = 20000 + (os.getpid() % 200) * 100
-    d = Daemon("""\
-sip:
-  listen: [udp:127.0.0.1:%d]
-trunks:
-  - name: lab
-    addresses: [127.0.0.1]
-routes:
-  - {match: echo, action: echo}
-media:
-  rtp_ports: %d-%d
-""" % (port, base, base + 3))
-    d.sip = "127.0.0.1:%d" % port
+    y, ports = gateway_yaml(
+        trunks="  - name: lab\n    addresses: [127.0.0.1]\n",
+        routes="  - {match: echo, action: echo}\n", rtp=4)
+    d = Daemon(y)
+    d.sip = "127.0.0.1:%d" % ports["udp"]
     with d:
         s = Sipp("uac_limits.xml", d.sip, duration_ms=3000, calls=6)
         rc = s.run(timeout=30)
@@ -186,7 +171,7 @@ media:
 
 @t.test
 def silence_ends_the_call_with_bye_and_reason():
-    with gateway("  rtp_timeout: 2s\n") as d:
+    with gateway("rtp_timeout: 2s") as d:
         t0 = time.monotonic()
         s = Sipp("uac_rtp_timeout.xml", d.sip)
         rc = s.run()
@@ -260,14 +245,12 @@ def shutdown_waits_for_bye_answers_then_gives_up():
 
 @t.test
 def echo_call_over_tcp():
-    port = free_port(kind=__import__("socket").SOCK_STREAM)
-    base = 20000 + (os.getpid() % 200) * 100 + 50
-    with Daemon("""\
-sip: {listen: ["udp:127.0.0.1:%d", "tcp:127.0.0.1:%d"]}
-trunks: [{name: lab, addresses: [127.0.0.1]}]
-routes: [{match: echo, action: echo}]
-media: {rtp_ports: %d-%d}
-""" % (port, port, base, base + 49)) as d:
+    y, ports = gateway_yaml(
+        listen=("udp", "tcp"),
+        trunks="  - {name: lab, addresses: [127.0.0.1]}\n",
+        routes="  - {match: echo, action: echo}\n", rtp=50)
+    port = ports["tcp"]
+    with Daemon(y) as d:
         s = Sipp("uac_echo_rtp.xml", "127.0.0.1:%d" % port,
                  duration_ms=1000, extra=["-t", "t1"])
         rc = s.run()
@@ -318,15 +301,16 @@ def public_addresses_go_in_contact_and_sdp():
     address and RTP from the NAT side is still echoed."""
     import socket
     import struct
-    port = free_port()
-    base = 20000 + (os.getpid() % 200) * 100 + 60
+    rtp_range = rtp_ports(10)
+    base, last = map(int, rtp_range.split("-"))
+    y, ports = gateway_yaml(
+        sip="public_address: 203.0.113.10",
+        trunks="  - {name: lab, addresses: [127.0.0.1]}\n",
+        routes="  - {match: echo, action: echo}\n",
+        media="public_address: 198.51.100.7", rtp=rtp_range)
+    port = ports["udp"]
     ua = RawUac(port, "echo", "nat-call")
-    with Daemon("""\
-sip: {listen: ["udp:127.0.0.1:%d"], public_address: 203.0.113.10}
-trunks: [{name: lab, addresses: [127.0.0.1]}]
-routes: [{match: echo, action: echo}]
-media: {rtp_ports: %d-%d, public_address: 198.51.100.7}
-""" % (port, base, base + 9)) as d:
+    with Daemon(y) as d:
         ua.send("INVITE", 1, ua.sdp())
         ok = ua.final()
         check(ok.startswith("SIP/2.0 200 ") and
@@ -336,7 +320,7 @@ media: {rtp_ports: %d-%d, public_address: 198.51.100.7}
               re.search(r"(?m)^o=\S+ \d+ \d+ IN IP4 198\.51\.100\.7\r?$",
                         ok), "public addresses in the 200", ok)
         rtp = int(re.search(r"m=audio (\d+)", ok).group(1))
-        check(base <= rtp <= base + 9, "RTP port %d" % rtp)
+        check(base <= rtp <= last, "RTP port %d" % rtp)
         ua.send("ACK", 1)
 
         # the NAT delivers to the local address: echoed all the same

@@ -6,8 +6,9 @@ import glob
 import os
 import time
 
+import kltest
 from kltest import TAP, Daemon, Skip, check, rss_kb, rss_settles
-from sippkit import Sipp, free_port
+from sippkit import Sipp
 
 t = TAP()
 
@@ -19,7 +20,7 @@ SECONDS = 10
 def flood_of_invites_is_answered_and_memory_returns():
     if os.environ.get("KEEPLINE_ASAN") == "yes":
         raise Skip("a sanitized build is not measured at 3,000 calls/s")
-    port = free_port()
+    port = kltest._free_udp_port()
     with Daemon("""\
 sip: {listen: [udp:127.0.0.1:%d]}
 trunks: [{name: lab, addresses: [127.0.0.1]}]

@@ -416,8 +416,8 @@ trunks:
 routes:
   - {match: "*", action: echo}
 media:
-  rtp_ports: 30400-30449
-""" % (port, port), wrap=["prlimit", "--nofile=1024:%d" % hard]) as d, \
+  rtp_ports: %s
+""" % (port, port, kltest.rtp_ports(50)), wrap=["prlimit", "--nofile=1024:%d" % hard]) as d, \
             Responsive(d) as probe:
         flood = tcp_flood(port, ["127.0.0.2"], 1100)
         try:
@@ -477,9 +477,9 @@ routes:
      trunk: local}
   - {match: "*", action: echo}
 media:
-  rtp_ports: 30500-30599
+  rtp_ports: %s
   rtp_timeout: 300s   # the held call of the memory test sends no RTP
-""" % (port, callee.sip_port, extra, callee.sip_port))
+""" % (port, callee.sip_port, extra, callee.sip_port, kltest.rtp_ports(100)))
     return d, callee, "127.0.0.1:%d" % port
 
 
@@ -604,8 +604,8 @@ trunks:
 routes:
   - {match: "*", action: echo}
 media:
-  rtp_ports: 30600-30699
-""" % port) as d:
+  rtp_ports: %s
+""" % (port, kltest.rtp_ports(100))) as d:
         gw = "127.0.0.1:%d" % port
         flood = Sipp("uac_limits.xml", gw, local_ip="127.0.0.2", calls=100,
                      duration_ms=0, extra=["-r", "50"])

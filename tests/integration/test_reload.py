@@ -11,12 +11,13 @@ import os
 import re
 import signal
 
+import kltest
 from kltest import TAP, Daemon, check, wait_for
-from sippkit import Sipp, free_port
+from sippkit import Sipp
 
 t = TAP()
 
-BASE = 20000 + (os.getpid() % 200) * 100 + 60
+BASE = int(kltest.rtp_ports(30).split("-")[0])
 
 CONF = """\
 sip:
@@ -58,7 +59,7 @@ def call(d, scenario, ip="127.0.0.1"):
 
 @t.test
 def reload_applies_to_new_calls_and_keeps_the_established_ones():
-    port = free_port()
+    port = kltest._free_udp_port()
     d = Daemon(CONF % dict(BEFORE, port=port))
     d.sip = "127.0.0.1:%d" % port
     with d:

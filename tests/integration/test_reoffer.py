@@ -8,36 +8,22 @@ import re
 import sys
 import time
 
-from kltest import TAP, Daemon, check, need_root, wait_for
-from sippkit import Capture, Sipp, free_port
+from kltest import TAP, Daemon, check, gateway_yaml, need_root, wait_for
+from sippkit import Capture, Sipp
 
 t = TAP()
 
 
 def gateway(callee):
-    port = free_port()
-    d = Daemon("""\
-sip:
-  listen: [udp:127.0.0.1:%d]
-trunks:
-  - name: lab
-    addresses: [127.0.0.1]
-    outbound_uri: sip:127.0.0.1:%d
-routes:
-  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
-     trunk: lab}
-media:
-  rtp_ports: %s
-""" % (port, callee.sip_port, callee.sip_port, rtp_range()))
-    d.sip = "127.0.0.1:%d" % port
+    y, ports = gateway_yaml(
+        trunks="  - name: lab\n    addresses: [127.0.0.1]\n"
+        "    outbound_uri: sip:127.0.0.1:%d\n" % callee.sip_port,
+        routes="  - {match: \"+44*\", action: bridge, target: "
+        "\"sip:uas@127.0.0.1:%d\", trunk: lab}\n" % callee.sip_port,
+        rtp=40)
+    d = Daemon(y)
+    d.sip = "127.0.0.1:%d" % ports["udp"]
     return d
-
-
-def rtp_range():
-    # 40 ports of their own: these tests run beside test_bridge.py
-    import os
-    base = 34000 + (os.getpid() % 100) * 40
-    return "%d-%d" % (base, base + 39)
 
 
 def both(a, b, d):

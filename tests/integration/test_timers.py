@@ -12,12 +12,11 @@ addresses that select a trunk, and so that trunk's session_timer settings.
 """
 
 import json
-import os
 import re
 import threading
 import time
 
-from kltest import TAP, Daemon, check, wait_for
+from kltest import TAP, Daemon, check, gateway_yaml, wait_for
 from sippkit import Sipp
 
 t = TAP()
@@ -78,31 +77,27 @@ class Rig:
                 "  - {match: \"%s*\", action: bridge, target: "
                 "\"sip:uas@127.0.0.1:%d\", trunk: out_%s}\n"
                 % (number, b.sip_port, name))
-        base = 32000 + (os.getpid() % 100) * 60
-        self.d = Daemon("""\
-session_timer: {default_expires: 90, min_se: 90}
-trunks:
+        y, ports = gateway_yaml(
+            trunks="""\
   - {name: plain, addresses: [%s]}
   - name: update
     addresses: [%s]
     session_timer: {prefer_refresher: uas, use_update: true}
   - {name: long, addresses: [%s], session_timer: {default_expires: 1800}}
   - {name: off, addresses: [%s], session_timer: {enabled: false}}
-%sroutes:
-%s  - {match: "*", action: echo}
-media:
-  rtp_ports: %d-%d
-  rtp_timeout: 300s
-""" % (PLAIN, UPDATE, LONG, OFF, "".join(trunks), "".join(routes), base,
-            base + 59))
+%s""" % (PLAIN, UPDATE, LONG, OFF, "".join(trunks)),
+            routes="%s  - {match: \"*\", action: echo}\n" % "".join(routes),
+            media="rtp_timeout: 300s", rtp=60,
+            extra="session_timer: {default_expires: 90, min_se: 90}\n")
+        self.d = Daemon(y)
+        self.sip = "127.0.0.1:%d" % ports["udp"]
         self.samples = []
         self._stop = threading.Event()
         self.text = None
 
     def start(self):
         self.d.start()
-        sip = self.d.conf and re.search(r"udp:(127\.0\.0\.1:\d+)",
-                                        open(self.d.conf).read()).group(1)
+        sip = self.sip
         for b in self.callees.values():
             b.start()
         time.sleep(0.3)   # callees bound before the first INVITE
@@ -136,6 +131,17 @@ media:
             check(rb == 0, "callee %s exit %d" % (CASES[name][4], rb),
                   b.report())
 
+    def call_ids(self, name):
+        """The Call-IDs of a case's dialogs: its caller's (sipp's default,
+        call 1 of that process on its address) and, bridged, ours to the
+        callee (bridge_dial names it)"""
+        ids = {"1-%d@%s" % (self.callers[name].proc.pid, CASES[name][1])}
+        for m in re.finditer(r"ev=bridge_dial call_id=(\S+) "
+                             r"out_call_id=(\S+)", self.d.logs()):
+            if m.group(1) in ids:
+                ids.add(m.group(2))
+        return ids
+
     def seen(self, number):
         """Every sample of the call to number: [(time, call)]"""
         return [(ts, c) for ts, calls in self.samples for c in calls
@@ -157,21 +163,30 @@ def rig():
     return RIG
 
 
-def log_lines(needle):
-    return [ln for ln in rig().d.logs().splitlines() if needle in ln]
+def log_lines(needle, name):
+    """The log lines with needle of one case's dialogs only: sixteen run at
+    once, and a phrase another dialog logs must not pass for this one's"""
+    ids = rig().call_ids(name)
+    out = []
+    for ln in rig().d.logs().splitlines():
+        m = re.search(r"(?<![\w])call_id=(\S+)", ln)
+        if needle in ln and m and m.group(1) in ids:
+            out.append(ln)
+    return out
 
 
 @t.test
 def uas_422_below_min_se_then_200_without_min_se():
     rig().pair("422")   # behaviours 1 and 3
-    check(log_lines("rejecting with 422 sessionExpires=60 minSE=90"),
+    check(log_lines("rejecting with 422 sessionExpires=60 minSE=90", "422"),
           "422 logged", rig().d.logs()[-3000:])
 
 
 @t.test
 def other_required_extension_gets_420():
     rig().pair("420")
-    check(log_lines("Request requires what we do not support: 100rel"),
+    check(log_lines("Request requires what we do not support: 100rel",
+                    "420"),
           "420 logged")
 
 
@@ -183,7 +198,7 @@ def uas_raises_interval_for_uac_without_timers():
 @t.test
 def uas_chooses_timer_when_uac_supports_but_asks_none():
     rig().pair("no_se")   # behaviours 4 and 8 (our BYE at 60 s)
-    check(log_lines("Session timer expired, terminating call"),
+    check(log_lines("Session timer expired, terminating call", "no_se"),
           "expiry logged")
 
 
@@ -195,8 +210,8 @@ def uas_refresh_by_update_falls_back_to_reinvite_on_501():
 @t.test
 def uas_refresh_errors_491_422_408():
     rig().pair("errors")   # behaviour 9
-    check(log_lines("Session refresh failed with 491") and
-          log_lines("Session refresh failed with 408"),
+    check(log_lines("Session refresh failed with 491", "errors") and
+          log_lines("Session refresh failed with 408", "errors"),
           "refresh failures logged")
 
 
@@ -209,7 +224,7 @@ def uas_unanswered_refresh_ends_call_at_expiry():
 def uac_422_retried_with_larger_min_se():
     rig().pair("out_422")   # behaviour 5
     check(log_lines("Negotiated session timer from response "
-                    "sessionExpires=120 minSE=120 refresher=uas"),
+                    "sessionExpires=120 minSE=120 refresher=uas", "out_422"),
           "negotiation from response logged")
 
 
@@ -262,6 +277,14 @@ def uas_refreshes_at_half_interval_with_same_sdp():
           "session timer shown", st)
     check(rig().text and "timer 90s" in rig().text,
           "text `keepline calls` shows the timer", rig().text)
+    for phrase in ("Started session timer sessionExpires=90 expiryWarning=60 "
+                   "weAreRefresher=true",
+                   "Sending session refresh method=INVITE sessionExpires=90",
+                   "Session refresh successful sessionExpires=90 "
+                   "weAreRefresher=true"):
+        check(log_lines(phrase, "we_refresh"),
+              "log line %r of this dialog" % phrase,
+              "\n".join(log_lines("", "we_refresh")))
 
 
 @t.test
@@ -272,20 +295,18 @@ def uas_refreshes_for_uac_without_timers():
 @t.test
 def uas_expiry_rearmed_by_reinvite_and_update():
     rig().pair("with_timer")   # behaviours 7 and 8
+    # the caller refreshes: we only receive, then cut it off at expiry
+    # (our own refreshes are uas_refreshes_at_half_interval's dialog)
     for phrase in ("Negotiated session timer from INVITE sessionExpires=90 "
                    "minSE=90 refresher=uac",
                    "Started session timer sessionExpires=90 expiryWarning=60 "
                    "weAreRefresher=false",
-                   "Started session timer sessionExpires=90 expiryWarning=60 "
-                   "weAreRefresher=true",
                    "Session refresh received, reset expiry timer",
-                   "Sending session refresh",
-                   "Session refresh successful",
                    "Session timer expired, terminating call",
                    "Stopped session timer"):
-        lines = log_lines(phrase)
-        check(lines and all("call_id=" in ln for ln in lines),
-              "log line %r with the Call-ID" % phrase)
+        check(log_lines(phrase, "with_timer"),
+              "log line %r of this dialog" % phrase,
+              "\n".join(log_lines("", "with_timer")))
 
 
 @t.test

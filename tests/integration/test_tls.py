@@ -43,9 +43,9 @@ def make_cert(dirpath, cn, days=2, name="agent.pem", key_of=None):
 
 
 def tls_gateway(scratch, certdir):
-    udp = free_port()
+    udp = kltest._free_udp_port()
     tls = free_port(kind=socket.SOCK_STREAM)
-    base = 20000 + (os.getpid() % 200) * 100 + 80
+    base = int(kltest.rtp_ports(10).split("-")[0])
     d = Daemon("""\
 sip:
   listen: ["udp:127.0.0.1:%d", "tls:127.0.0.1:%d"]
@@ -207,8 +207,8 @@ def tls_trunk_carries_the_whole_outbound_leg():
     lsock.listen(4)
     lsock.settimeout(5)
     trunk_port = lsock.getsockname()[1]
-    udp, tls = free_port(), free_port(kind=socket.SOCK_STREAM)
-    base = 20000 + (os.getpid() % 200) * 100 + 90
+    udp, tls = kltest._free_udp_port(), free_port(kind=socket.SOCK_STREAM)
+    base = int(kltest.rtp_ports(10).split("-")[0])
     caller = RawUac(udp, "+44123", "tls-trunk")
     sdp = ("v=0\no=t 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\n"
            "t=0 0\nm=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\n")
