@@ -19,7 +19,7 @@
  *
  * A caller's INVITE without SDP (delayed offer): the callee is offered
  * all our codecs, and the caller gets, in our 200, an offer of what the
- * callee chose; its ACK answers (call_ack_cancel()). Provisional
+ * callee chose; its ACK answers (call_acked()). Provisional
  * responses then go to the caller without SDP (an offer in a 18x needs
  * 100rel, which we do not do).
  */

@@ -164,7 +164,7 @@ static void call_icmp_cleanup(struct call *c, const char *side)
 	}
 
 	/* RFC 3261 §15: no BYE to the caller before the ACK for our 2xx;
-	 * call_ack_cancel() ends the call when it comes or times out */
+	 * call_acked() ends the call when it comes or times out */
 	if (c->state == CALL_ANSWERED && c->leg[0].irq) {
 		c->bye_on_ack = true;
 		c->end_reason = "icmp";

@@ -445,11 +445,66 @@ void sipua_set_netwatch(struct sipua *ua, const struct nw_mgr *nw)
 }
 
 
+/* The agent on the first sip.listen entry, a transport for each other
+ * one; every failure logged (listen_failed) */
+static int agent_listen(struct sipua *ua)
+{
+	const struct gw_conf *conf = ua->conf;
+	char url[128];
+	int err;
+
+	listen_url(url, sizeof(url), &conf->sip.listen[0],
+		   conf->sip.public_address);
+
+	/* NTATAG_UA: NTA retransmits our 2xx to INVITE until the ACK comes
+	 * (RFC 3261 §13.3.1.4) and passes that ACK to the transaction */
+	ua->agent = nta_agent_create(gw_reactor_su_root(ua->r),
+				     (url_string_t const *)url, agent_message,
+				     (nta_agent_magic_t *)ua,
+				     NTATAG_UA(1),
+				     NTATAG_MERGE_482(1),
+				     /* the 487 is ours, for a CANCEL we
+				      * accept (leg.c, irq_event()) */
+				     NTATAG_CANCEL_487(0),
+				     /* a trunk endpoint answers no STUN; and
+				      * Sofia's STUN error path leaks */
+				     TPTAG_STUN_SERVER(0),
+				     TPTAG_CERTIFICATE(conf->sip.tls_certificates),
+				     TPTAG_IDLE((unsigned)
+						conf->sip.connection_idle),
+				     TAG_END());
+	if (!ua->agent)
+		goto fail;
+
+	for (size_t i = 1; i < conf->sip.n_listen; i++) {
+		listen_url(url, sizeof(url), &conf->sip.listen[i],
+			   conf->sip.public_address);
+		if (nta_agent_add_tport(ua->agent, (url_string_t const *)url,
+					TPTAG_STUN_SERVER(0),
+					TPTAG_CERTIFICATE(
+						conf->sip.tls_certificates),
+					TPTAG_IDLE((unsigned)
+						   conf->sip.connection_idle),
+					TAG_END()) < 0)
+			goto fail;
+	}
+
+	return 0;
+
+ fail:
+	err = errno ? errno : EADDRNOTAVAIL;
+	gw_log(GW_LOG_ERROR, "sip", "listen_failed",
+	       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
+	       "Cannot listen for SIP on %s", url);
+
+	return err;
+}
+
+
 int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 		const struct gw_conf *conf, struct media_mgr *mm)
 {
 	struct sipua *ua;
-	char url[128];
 	int err = 0;
 
 	if (!up || !r || !conf || !mm || conf->sip.n_listen == 0)
@@ -467,54 +522,10 @@ int sipua_alloc(struct sipua **up, struct gw_reactor *r,
 	su_log_redirect(NULL, sofia_logger, NULL);
 
 	err = tls_ready(conf);
+	if (!err)
+		err = agent_listen(ua);
 	if (err)
 		goto out;
-
-	listen_url(url, sizeof(url), &conf->sip.listen[0],
-		   conf->sip.public_address);
-
-	/* NTATAG_UA: NTA retransmits our 2xx to INVITE until the ACK comes
-	 * (RFC 3261 §13.3.1.4) and passes that ACK to the transaction */
-	ua->agent = nta_agent_create(gw_reactor_su_root(r),
-				     (url_string_t const *)url, agent_message,
-				     (nta_agent_magic_t *)ua,
-				     NTATAG_UA(1),
-				     NTATAG_MERGE_482(1),
-				     /* the 487 is ours, for a CANCEL we
-				      * accept (call_ack_cancel()) */
-				     NTATAG_CANCEL_487(0),
-				     /* a trunk endpoint answers no STUN; and
-				      * Sofia's STUN error path leaks */
-				     TPTAG_STUN_SERVER(0),
-				     TPTAG_CERTIFICATE(conf->sip.tls_certificates),
-				     TPTAG_IDLE((unsigned)
-						conf->sip.connection_idle),
-				     TAG_END());
-	if (!ua->agent) {
-		err = errno ? errno : EADDRNOTAVAIL;
-		gw_log(GW_LOG_ERROR, "sip", "listen_failed",
-		       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
-		       "Cannot listen for SIP on %s", url);
-		goto out;
-	}
-
-	for (size_t i = 1; i < conf->sip.n_listen; i++) {
-		listen_url(url, sizeof(url), &conf->sip.listen[i],
-			   conf->sip.public_address);
-		if (nta_agent_add_tport(ua->agent, (url_string_t const *)url,
-					TPTAG_STUN_SERVER(0),
-					TPTAG_CERTIFICATE(
-						conf->sip.tls_certificates),
-					TPTAG_IDLE((unsigned)
-						   conf->sip.connection_idle),
-					TAG_END()) < 0) {
-			err = errno ? errno : EADDRNOTAVAIL;
-			gw_log(GW_LOG_ERROR, "sip", "listen_failed",
-			       GW_FIELDS(GW_FS("url", url), GW_FERR(err)),
-			       "Cannot listen for SIP on %s", url);
-			goto out;
-		}
-	}
 
 	ua->home = su_home_new(sizeof(*ua->home));
 	if (!ua->home) {

@@ -9,7 +9,7 @@ import sys
 import time
 
 from kltest import TAP, Daemon, check, gateway_yaml, need_root, wait_for
-from sippkit import Capture, Sipp
+from sippkit import Capture, RawUac, Sipp
 
 t = TAP()
 
@@ -252,6 +252,53 @@ def glare_on_the_caller_leg_both_ways():
         check(0 <= gap <= 2.1, "retry after %.3f s" % gap)
         check(re.search(r"ev=reoffer_relayed \S+ from=callee", d.logs()),
               "relayed once the retry was answered", d.logs())
+
+
+@t.test
+def telephone_events_pass_both_ways_unchanged():
+    """RFC 4733 DTMF in RTP: a caller's telephone-event packets reach the
+    callee (sipp echoing) and come back, payload type and bytes intact"""
+    import struct
+    b = Sipp("uas_answer_rtp.xml", None, duration_ms=3000,
+             extra=["-rtp_echo"])
+    with gateway(b) as d:
+        b.start()
+        time.sleep(0.3)   # the callee bound before our INVITE
+        ua = RawUac(int(d.sip.rsplit(":", 1)[1]), "+44123", "dtmf-call")
+        try:
+            sdp = ua.sdp().replace("RTP/AVP 0\r\n", "RTP/AVP 0 101\r\n") + \
+                "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"
+            ua.send("INVITE", 1, sdp)
+            ok = ua.final()
+            check(ok.startswith("SIP/2.0 200 "), "answered", ok, d.logs())
+            ua.send("ACK", 1)
+            ours = int(re.search(r"m=audio (\d+)", ok).group(1))
+            sent, back = [], []
+            for seq in range(20):
+                # event 5, volume 10, duration growing (RFC 4733 §2.3)
+                pkt = struct.pack("!BBHII", 0x80, 101, seq, 8000, 4242) + \
+                    struct.pack("!BBH", 5, 10, 160 * (seq + 1))
+                sent.append(pkt)
+                ua.sock.sendto(pkt, ("127.0.0.1", ours))
+                time.sleep(0.02)
+            deadline = time.monotonic() + 2
+            ua.sock.settimeout(0.2)
+            while time.monotonic() < deadline and len(back) < 20:
+                try:
+                    data = ua.sock.recv(2048)
+                except OSError:
+                    continue
+                if data[:1] == b"\x80" and data[1] & 0x7F == 101:
+                    back.append(data)
+            note("telephone-event: %d sent, %d back" % (len(sent),
+                                                       len(back)))
+            check(len(back) >= 18 and all(p in sent for p in back),
+                  "events back unchanged: %d of %d" % (len(back), len(sent)))
+            ua.send("BYE", 2)
+            ua.final()
+        finally:
+            ua.close()
+        b.wait()
 
 
 t.run()
