@@ -84,6 +84,7 @@ static const struct {
 	TEST(test_icmp_record_ttl),
 	TEST(test_icmp_rtcp_not_evidence),
 	TEST(test_media_rtcp_mux),
+	TEST(test_media_reoffer),
 	TEST(test_utf8),
 	TEST(test_child_exit_and_output),
 	TEST(test_child_flood_is_bounded),

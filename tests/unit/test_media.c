@@ -384,3 +384,95 @@ int test_media_rtcp_mux(void)
 	mem_deref(conf);
 	return err;
 }
+
+
+/* The o= value of an SDP text */
+static void origin(const char *sdp, char *buf, size_t size)
+{
+	const char *o = strstr(sdp, "\r\no=");
+	size_t n = o ? strcspn(o + 4, "\r\n") : 0;
+
+	snprintf(buf, size, "%.*s", (int)n, o ? o + 4 : "");
+}
+
+
+int test_media_reoffer(void)
+{
+	struct gw_reactor *r = NULL;
+	struct media_mgr *mm = NULL;
+	struct gw_conf *conf = NULL;
+	struct media_stream *a = NULL, *b = NULL;
+	struct sa laddr;
+	char *sdp = NULL, o1[128], o2[128];
+	const char *hold = OFFER("m=audio 4000 RTP/AVP 8\r\n",
+				 "a=rtpmap:8 PCMA/8000\r\na=sendonly\r\n");
+	const char *held = "v=0\r\no=callee 1 2 IN IP4 192.0.2.20\r\ns=-\r\n"
+		"c=IN IP4 192.0.2.20\r\nt=0 0\r\nm=audio 5000 RTP/AVP 8\r\n"
+		"a=rtpmap:8 PCMA/8000\r\na=recvonly\r\n";
+	const char *caller = OFFER("m=audio 4000 RTP/AVP 0 8\r\n", "");
+	const char *callee = "v=0\r\no=callee 1 1 IN IP4 192.0.2.20\r\n"
+		"s=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+		"m=audio 5000 RTP/AVP 0 8\r\n";
+	int err = 0;
+
+	TEST_ERR(gw_conf_default(&conf));
+	conf->media.rtp_ports.first = 41300;
+	conf->media.rtp_ports.last = 41309;
+	TEST_ERR(gw_reactor_alloc(&r));
+	TEST_ERR(media_mgr_alloc(&mm, r, conf));
+	sa_set_str(&laddr, "127.0.0.1", 0);
+	TEST_ERR(media_stream_alloc(&a, mm, &laddr, NULL, NULL));
+	TEST_ERR(media_stream_alloc(&b, mm, &laddr, NULL, NULL));
+
+	/* a bridge: the caller's offer on a, ours to the callee on b */
+	TEST_ERR(media_stream_answer(a, caller, strlen(caller), &sdp));
+	sdp = mem_deref(sdp);
+	TEST_ERR(media_stream_offer(b, a, &sdp));
+	origin(sdp, o1, sizeof(o1));
+	sdp = mem_deref(sdp);
+	TEST_ERR(media_stream_accept(b, callee, strlen(callee)));
+	TEST_ASSERT(media_stream_same_offer(b, callee, strlen(callee)));
+	TEST_ASSERT(!media_stream_same_offer(b, held, strlen(held)));
+
+	/* the caller holds with PCMA only: b's offer says so, same o=
+	 * session, the next version */
+	TEST_ERR(media_stream_reoffer(b, hold, strlen(hold), &sdp));
+	TEST_ASSERT(strstr(sdp, "m=audio ") && strstr(sdp, " RTP/AVP 8\r\n"));
+	TEST_ASSERT(strstr(sdp, "a=sendonly\r\n"));
+	TEST_ASSERT(!strstr(sdp, "PCMU"));
+	origin(sdp, o2, sizeof(o2));
+	TEST_ASSERT(strlen(o1) > 10 && strlen(o2) > 10);
+	TEST_ASSERT(!strncmp(o1, o2, (size_t)(strchr(strchr(o1, ' ') + 1,
+							' ') - o1)));
+	TEST_ASSERT(strcmp(o1, o2) != 0);
+	sdp = mem_deref(sdp);
+
+	/* nothing changed before the answer; a bad one changes nothing */
+	TEST_EQUALS(0, strcmp("sendrecv", media_stream_direction(b)));
+	TEST_EQUALS(EPROTO, media_stream_reoffer_accept(b, "junk", 4));
+	TEST_EQUALS(0, strcmp("sendrecv", media_stream_direction(b)));
+	TEST_EQUALS(EINVAL, media_stream_reoffer_accept(b, held,
+							strlen(held)));
+
+	/* again, and the callee's recvonly is taken: then the caller's
+	 * answer says recvonly, and we send the caller nothing */
+	TEST_ERR(media_stream_reoffer(b, hold, strlen(hold), &sdp));
+	sdp = mem_deref(sdp);
+	TEST_ERR(media_stream_reoffer_accept(b, held, strlen(held)));
+	TEST_EQUALS(0, strcmp("recvonly", media_stream_direction(b)));
+	TEST_ERR(media_stream_answer_like(a, b, hold, strlen(hold), &sdp));
+	TEST_ASSERT(strstr(sdp, "a=recvonly\r\n"));
+	TEST_ASSERT(strstr(sdp, " RTP/AVP 8\r\n"));
+	TEST_EQUALS(0, strcmp("sendonly", media_stream_direction(a)));
+	TEST_ASSERT(!a->sends && b->sends);
+
+ out:
+	mem_deref(sdp);
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(mm);
+	mem_deref(r);
+	mem_deref(conf);
+
+	return err;
+}

@@ -104,6 +104,7 @@ int test_icmp_peer_moves(void);
 int test_icmp_record_ttl(void);
 int test_icmp_rtcp_not_evidence(void);
 int test_media_rtcp_mux(void);
+int test_media_reoffer(void);
 int test_utf8(void);
 int test_child_exit_and_output(void);
 int test_child_flood_is_bounded(void);
