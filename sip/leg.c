@@ -271,11 +271,12 @@ void leg_sdp_refused(struct leg *l, nta_incoming_t *irq, int err)
 int leg_answer_here(struct leg *l, nta_incoming_t *irq, sip_t const *sip,
 		    const struct st_result *res)
 {
-	bool offer = !sip->sip_payload || !sip->sip_payload->pl_len;
+	/* no SDP in the request: our 2xx makes the offer */
+	bool we_offer = !sip->sip_payload || !sip->sip_payload->pl_len;
 	char *answer = NULL;
 	int err;
 
-	err = offer ? offer_in_2xx(l, &answer) :
+	err = we_offer ? offer_in_2xx(l, &answer) :
 		media_stream_answer(l->ms, sip->sip_payload->pl_data,
 				    sip->sip_payload->pl_len, &answer);
 	if (err) {
@@ -289,7 +290,7 @@ int leg_answer_here(struct leg *l, nta_incoming_t *irq, sip_t const *sip,
 	/* kept: a refresh re-sends it unchanged (RFC 4028 §10) */
 	mem_deref(l->sdp);
 	l->sdp = answer;
-	l->offer_in_2xx = offer;
+	l->offer_in_2xx = we_offer;
 
 	return 0;
 }

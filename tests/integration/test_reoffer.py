@@ -255,6 +255,67 @@ def glare_on_the_caller_leg_both_ways():
 
 
 @t.test
+def a_media_move_reaches_the_callee_and_rtp_follows():
+    """The caller re-INVITEs with another port (o= version 2): the callee
+    is offered again, and the callee's RTP, relayed, goes to the new port
+    at once, without a packet from the caller to latch on"""
+    import socket
+    b = Sipp("uas_bridge_move.xml", None, duration_ms=1000)
+    with gateway(b) as d:
+        b.start()
+        time.sleep(0.3)   # the callee bound before our INVITE
+        ua = RawUac(int(d.sip.rsplit(":", 1)[1]), "+44123", "move-call")
+        new = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            new.bind(("127.0.0.1", 0))
+            new.settimeout(0.2)
+            ua.send("INVITE", 1, ua.sdp())
+            ok = ua.final()
+            check(ok.startswith("SIP/2.0 200 "), "answered", ok, d.logs())
+            ua.send("ACK", 1)
+            before = count_rtp(ua.sock, 1.0)
+            moved = ua.sdp().replace("o=t 1 1", "o=t 1 2").replace(
+                "m=audio %d " % ua.port, "m=audio %d " % new.getsockname()[1])
+            ua.send("INVITE", 2, moved)
+            ok = ua.final()
+            check(ok.startswith("SIP/2.0 200 "), "re-INVITE answered", ok,
+                  d.logs())
+            ua.send("ACK", 2)
+            after_new = count_rtp(new, 1.0)
+            after_old = count_rtp(ua.sock, 0.3)
+            note("media move: %d to the old port before, %d to the new "
+                 "after, %d to the old after" % (before, after_new,
+                                                 after_old))
+            check(before >= 30 and after_new >= 30 and after_old <= 2,
+                  "RTP follows the move: %d, %d, %d"
+                  % (before, after_new, after_old), d.logs())
+            check(re.search(r"ev=reoffer_relayed \S+ from=caller to=callee",
+                            d.logs()), "the callee was asked", d.logs())
+            ua.send("BYE", 3)
+            ua.final()
+        finally:
+            new.close()
+            ua.close()
+        rb = b.wait()
+        check(rb == 0, "callee sipp exit %d" % rb, b.report())
+
+
+def count_rtp(sock, seconds):
+    """RTP packets read on sock for so long (SIP skipped)"""
+    n, end = 0, time.monotonic() + seconds
+    sock.settimeout(0.05)
+    while time.monotonic() < end:
+        try:
+            data = sock.recv(2048)
+        except OSError:
+            continue
+        if data[:1] == b"\x80":
+            n += 1
+    sock.settimeout(5)
+    return n
+
+
+@t.test
 def telephone_events_pass_both_ways_unchanged():
     """RFC 4733 DTMF in RTP: a caller's telephone-event packets reach the
     callee (sipp echoing) and come back, payload type and bytes intact"""
