@@ -138,8 +138,9 @@ static size_t origin_of(const char *text, size_t len, const char **valp)
 		if ((i && text[i - 1] != '\n') || text[i] != 'o' ||
 		    text[i + 1] != '=')
 			continue;
+		/* a NUL ends it too: what is kept of it is a C string */
 		while (i + 2 + n < len && text[i + 2 + n] != '\r' &&
-		       text[i + 2 + n] != '\n')
+		       text[i + 2 + n] != '\n' && text[i + 2 + n] != '\0')
 			++n;
 		*valp = text + i + 2;
 		return n;

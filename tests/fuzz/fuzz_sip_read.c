@@ -21,6 +21,7 @@
 #include "gateway/conf.h"
 #include "sip/route.h"
 #include "sip/sip_int.h"
+#include "sip/timer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
