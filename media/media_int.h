@@ -33,15 +33,16 @@ struct media_offer {
 	bool rtcp_mux;                /**< a=rtcp-mux (RFC 5761) */
 	bool peer_sends;              /**< offer is sendrecv or sendonly */
 	bool peer_receives;           /**< offer is sendrecv or recvonly */
-	char origin[128];             /**< its o= value: a new version is a
-					   new description (RFC 3264 §8) */
+	uint64_t origin;              /**< a hash of its o= value, 0: none;
+					   a new version is a new description
+					   (RFC 3264 §8) */
 };
 
 /** Our o= on one leg (RFC 4566 §5.2): the first SDP's user and session
  *  id kept, the version counted up at each new description, whichever
  *  libre session wrote it */
 struct media_origin {
-	char user_id[96];
+	char user_id[32];             /**< libre's "- <u32>" */
 	uint64_t version;
 	bool set;
 };
@@ -191,8 +192,8 @@ int media_sdp_reoffer(struct sdp_session **pendp, const struct sa *laddr,
 		      uint16_t port, bool mux, const char *offer, size_t len,
 		      struct media_offer *theirs, char **offerp);
 
-/** Is origin (a media_offer's) the o= of text? */
-bool media_sdp_same_origin(const char *origin, const char *text, size_t len);
+/** Is origin (a media_offer's) that of the o= of text? */
+bool media_sdp_same_origin(uint64_t origin, const char *text, size_t len);
 
 /** Give our SDP text (a mem string, replaced) this leg's o= */
 int media_sdp_restamp(struct media_origin *o, char **textp);

@@ -150,12 +150,24 @@ static size_t origin_of(const char *text, size_t len, const char **valp)
 }
 
 
-bool media_sdp_same_origin(const char *origin, const char *text, size_t len)
+/* FNV-1a of an o= value, never 0 (0: none) */
+static uint64_t origin_hash(const char *v, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)v[i]) * 1099511628211ULL;
+
+	return h ? h : 1;
+}
+
+
+bool media_sdp_same_origin(uint64_t origin, const char *text, size_t len)
 {
 	const char *v = NULL;
 	size_t n = origin_of(text, len, &v);
 
-	return n && strlen(origin) == n && !memcmp(origin, v, n);
+	return n && origin == origin_hash(v, n);
 }
 
 
@@ -238,10 +250,7 @@ static int decode(struct sdp_session *sess, const char *text, size_t len,
 		const char *v = NULL;
 		size_t n = origin_of(text, len, &v);
 
-		if (n >= sizeof(mo->origin))
-			n = 0;   /* too long to be libre's or anyone's */
-		memcpy(mo->origin, v ? v : "", n);
-		mo->origin[n] = '\0';
+		mo->origin = n ? origin_hash(v, n) : 0;
 	}
 	mo->raddr = *sdp_media_raddr(m);
 	sdp_media_raddr_rtcp(m, &mo->raddr_rtcp);   /* RFC 3605 a=rtcp */

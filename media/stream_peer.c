@@ -138,7 +138,7 @@ int media_stream_accept(struct media_stream *ms, const char *answer,
 bool media_stream_same_offer(const struct media_stream *ms, const char *sdp,
 			     size_t len)
 {
-	return ms && sdp && ms->peer.origin[0] &&
+	return ms && sdp && ms->peer.origin &&
 		media_sdp_same_origin(ms->peer.origin, sdp, len);
 }
 

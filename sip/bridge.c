@@ -67,7 +67,7 @@ static void call_id_new(char *buf, size_t size)
  * when the caller made no offer, our offer of what the callee chose */
 static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 {
-	struct leg *a = &c->leg[0], *b = &c->leg[1];
+	struct leg *a = c->leg[0], *b = c->leg[1];
 	int err;
 
 	err = media_stream_accept(b->ms, sip->sip_payload->pl_data,
@@ -93,7 +93,7 @@ static int answer_caller(struct call *c, sip_t const *sip, char **answerp)
 static void reply_caller(struct call *c, int status, const char *answer)
 {
 	static const struct st_result none;
-	struct leg *a = &c->leg[0];
+	struct leg *a = c->leg[0];
 	bool ok = status < 300 && status >= 200;
 	const struct st_result *res = ok ? &c->st_neg : &none;
 	char se[32];
@@ -113,7 +113,7 @@ static void reply_caller(struct call *c, int status, const char *answer)
 
 static void callee_answered(struct call *c, sip_t const *sip)
 {
-	struct leg *a = &c->leg[0], *b = &c->leg[1];
+	struct leg *a = c->leg[0], *b = c->leg[1];
 	char *answer = NULL;
 	int err;
 
@@ -170,9 +170,9 @@ static int caller_status(struct call *c, int status)
 		gw_log(GW_LOG_WARN, "sip", "bridge_auth_failed",
 		       GW_FIELDS(GW_FS("call_id", c->call_id),
 				 GW_FI("status", status),
-				 GW_FS("trunk", c->leg[1].trunk->name)),
+				 GW_FS("trunk", c->leg[1]->trunk->name)),
 		       "Trunk %s refused our credentials, or we have none",
-		       c->leg[1].trunk->name);
+		       c->leg[1]->trunk->name);
 		return 503;
 	}
 
@@ -195,7 +195,7 @@ static int send_invite(struct call *c);
  * went out again. */
 static int answer_challenge(struct call *c, int status, sip_t const *sip)
 {
-	struct leg *b = &c->leg[1];
+	struct leg *b = c->leg[1];
 	const struct gw_trunk *t = b->trunk;
 	int err;
 
@@ -221,7 +221,7 @@ static int callee_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
 			   sip_t const *sip)
 {
 	struct call *c = (struct call *)magic;
-	struct leg *b = &c->leg[1];
+	struct leg *b = c->leg[1];
 	int status = nta_outgoing_status(orq);
 	char *answer = NULL;
 
@@ -305,7 +305,7 @@ static void guard_expired(void *arg)
  * challenge, or with a larger Min-SE after a 422 */
 static int send_invite(struct call *c)
 {
-	struct leg *b = &c->leg[1];
+	struct leg *b = c->leg[1];
 	const struct gw_session_timer_conf *cf = b->st.cf;
 	msg_header_t *auth = NULL;
 	nta_outgoing_t *orq;
@@ -408,7 +408,7 @@ static int caller_offer(struct call *c, sip_t const *sip)
 	if (!sipua_has_sdp(sip))
 		return 0;
 
-	err = media_stream_answer(c->leg[0].ms, sip->sip_payload->pl_data,
+	err = media_stream_answer(c->leg[0]->ms, sip->sip_payload->pl_data,
 				  sip->sip_payload->pl_len, &answer);
 	mem_deref(answer);
 	if (err)
@@ -431,12 +431,13 @@ static int caller_offer(struct call *c, sip_t const *sip)
 static int callee_leg(struct call *c, const struct gw_trunk *trunk,
 		      sip_t const *sip)
 {
-	struct leg *b = &c->leg[1];
 	char call_id[64], *from = NULL;
 	struct sa local;
+	struct leg *b;
 	int err;
 
-	if (leg_init(b, c, true, NULL, &trunk->session_timer))
+	b = c->leg[1] = leg_alloc(c, true, NULL, &trunk->session_timer);
+	if (!b)
 		return 500;
 	c->n_legs = 2;
 	b->home = su_home_new(sizeof(*b->home));
@@ -455,7 +456,9 @@ static int callee_leg(struct call *c, const struct gw_trunk *trunk,
 	}
 
 	b->peer = trunk->out.hop;
-	snprintf(b->route, sizeof(b->route), "%s", trunk->out.route);
+	str_dup(&b->route, trunk->out.route);
+	if (!b->route)
+		return 500;
 
 	/* the outbound trunk's max_calls and max_cps count this leg */
 	if (!sipua_limits_take(c->ua, trunk, c->call_id))
@@ -473,7 +476,7 @@ static int callee_leg(struct call *c, const struct gw_trunk *trunk,
 	}
 	media_stream_set_label(b->ms, c->call_id);
 	if (!err)
-		err = media_stream_offer(b->ms, c->offer ? c->leg[0].ms : NULL,
+		err = media_stream_offer(b->ms, c->offer ? c->leg[0]->ms : NULL,
 					 &b->sdp);
 	if (err)
 		return 503;
@@ -522,7 +525,7 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 		return status;
 
 	/* the caller may CANCEL from now on */
-	leg_keep_invite(&c->leg[0], irq);
+	leg_keep_invite(c->leg[0], irq);
 	c->state = CALL_PROCEEDING;
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
@@ -532,10 +535,10 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 
 	gw_log(GW_LOG_INFO, "sip", "bridge_dial",
 	       GW_FIELDS(GW_FS("call_id", c->call_id),
-			 GW_FS("out_call_id", c->leg[1].call_id),
-			 GW_FS("target", c->leg[1].target),
+			 GW_FS("out_call_id", c->leg[1]->call_id),
+			 GW_FS("target", c->leg[1]->target),
 			 GW_FS("trunk", trunk->name)),
-	       "Calling %s via trunk %s", c->leg[1].target, trunk->name);
+	       "Calling %s via trunk %s", c->leg[1]->target, trunk->name);
 
 	return 0;
 }
@@ -543,13 +546,13 @@ int bridge_start(struct call *c, nta_incoming_t *irq, sip_t const *sip)
 
 void bridge_cancel(struct call *c)
 {
-	struct leg *b = &c->leg[1];
+	struct leg *b = c->leg[1];
 
 	if (c->state != CALL_PROCEEDING || c->n_legs < 2)
 		return;
 
 	/* RFC 3261 §9.2: the cancelled INVITE is answered 487 */
-	if (nta_incoming_status(c->leg[0].irq) < 200)
+	if (nta_incoming_status(c->leg[0]->irq) < 200)
 		reply_caller(c, 487, NULL);
 
 	c->state = CALL_ENDING;

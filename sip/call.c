@@ -52,14 +52,17 @@ static void call_destructor(void *data)
 	struct call *c = data;
 
 	list_unlink(&c->le);
-	sipua_limits_release(c->ua, c->leg[0].trunk);
-	sipua_limits_release(c->ua, c->leg[1].trunk);
+	for (int i = 0; i < 2; i++)
+		if (c->leg[i])
+			sipua_limits_release(c->ua, c->leg[i]->trunk);
 	sipua_stop_check(c->ua);
 	relay_close(c);
 	mem_deref(c->reap);
 	mem_deref(c->guard);
-	leg_close(&c->leg[1]);
-	leg_close(&c->leg[0]);
+	for (int i = 1; i >= 0; i--) {
+		leg_close(c->leg[i]);
+		mem_deref(c->leg[i]);
+	}
 	mem_deref(c->offer);
 	mem_deref(c->call_id);
 	mem_deref(c->from);
@@ -85,9 +88,9 @@ void call_end(struct call *c, const char *reason)
 
 	relay_close(c);
 	for (unsigned i = 0; i < c->n_legs; i++)
-		st_stop(&c->leg[i].st);
+		st_stop(&c->leg[i]->st);
 
-	media_stream_stats(c->leg[0].ms, &ms);
+	media_stream_stats(c->leg[0]->ms, &ms);
 	gw_log(GW_LOG_INFO, "sip", "call_end",
 	       GW_FIELDS(GW_FS("call_id", c->call_id), GW_FS("reason", reason),
 			 GW_FU("duration_ms", gw_now_ms() - c->created),
@@ -96,7 +99,7 @@ void call_end(struct call *c, const char *reason)
 	       "Call ended (%s)", reason);
 
 	for (unsigned i = 0; i < c->n_legs; i++)
-		c->leg[i].ms = mem_deref(c->leg[i].ms);
+		c->leg[i]->ms = mem_deref(c->leg[i]->ms);
 	--c->ua->st.active;
 	++c->ua->st.ended;
 
@@ -115,9 +118,9 @@ void call_hangup(struct call *c, const char *reason, const char *reason_hdr,
 	c->state = CALL_ENDING;
 
 	if (caller)
-		leg_bye(&c->leg[0], reason_hdr);
-	if (callee && c->n_legs > 1 && c->leg[1].confirmed)
-		leg_bye(&c->leg[1], reason_hdr);
+		leg_bye(c->leg[0], reason_hdr);
+	if (callee && c->n_legs > 1 && c->leg[1]->confirmed)
+		leg_bye(c->leg[1], reason_hdr);
 
 	if (c->byes == 0)
 		call_end(c, c->end_reason);  /* none could be sent */
@@ -165,7 +168,7 @@ static void call_icmp_cleanup(struct call *c, const char *side)
 
 	/* RFC 3261 §15: no BYE to the caller before the ACK for our 2xx;
 	 * call_acked() ends the call when it comes or times out */
-	if (c->state == CALL_ANSWERED && c->leg[0].irq) {
+	if (c->state == CALL_ANSWERED && c->leg[0]->irq) {
 		c->bye_on_ack = true;
 		c->end_reason = "icmp";
 		return;
@@ -182,7 +185,7 @@ void call_media_ended(struct media_stream *ms, enum media_end_reason r,
 		      void *arg)
 {
 	struct call *c = arg;
-	const char *side = ms == c->leg[0].ms ? "caller" : "callee";
+	const char *side = ms == c->leg[0]->ms ? "caller" : "callee";
 
 	if (r == MEDIA_END_ICMP) {
 		call_icmp_cleanup(c, side);
@@ -359,7 +362,7 @@ static int caller_leg(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 		      const struct sa *src)
 {
 	struct sipua *ua = c->ua;
-	struct leg *l = &c->leg[0];
+	struct leg *l = c->leg[0];
 	struct sa local;
 	int err;
 
@@ -367,8 +370,9 @@ static int caller_leg(struct call *c, nta_incoming_t *irq, sip_t const *sip,
 	l->tp = sipua_via_transport(sip);
 	/* symmetric signalling: requests to the caller go where its INVITE
 	 * came from, whatever host its Contact or Record-Route names */
-	re_snprintf(l->route, sizeof(l->route), "sip:%J;transport=%s", src,
-		    gw_transport_name(l->tp));
+	if (re_sdprintf(&l->route, "sip:%J;transport=%s", src,
+			gw_transport_name(l->tp)))
+		return EPROTO;
 	str_dup(&l->call_id, sip->sip_call_id->i_id);
 	st_peer_read(&l->st, sip);
 
@@ -424,8 +428,10 @@ static struct call *call_new(struct sipua *ua, sip_t const *sip,
 			    sip->sip_from->a_url->url_host : "");
 
 	/* from here the trunk's count goes with the caller's leg */
-	if (leg_init(&c->leg[0], c, false, trunk, &trunk->session_timer) ||
-	    gw_timer_alloc(&c->reap, ua->r))
+	c->leg[0] = leg_alloc(c, false, trunk, &trunk->session_timer);
+	if (!c->leg[0])
+		sipua_limits_release(ua, trunk);
+	if (!c->leg[0] || gw_timer_alloc(&c->reap, ua->r))
 		return mem_deref(c);
 
 	return c;
@@ -494,7 +500,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 		err = EPROTO;
 	}
 	else {
-		err = leg_answer_here(&c->leg[0], irq, sip, &neg);
+		err = leg_answer_here(c->leg[0], irq, sip, &neg);
 	}
 	if (err) {
 		++ua->st.rejected;
@@ -506,7 +512,7 @@ int call_incoming(struct sipua *ua, nta_incoming_t *irq, sip_t const *sip)
 	++ua->st.answered;
 	gw_log(GW_LOG_INFO, "sip", "call_answer",
 	       GW_FIELDS(GW_FS("call_id", c->call_id)), "Call answered");
-	st_answered(&c->leg[0].st, &neg, false);
+	st_answered(&c->leg[0]->st, &neg, false);
 
 	return 0;
 }

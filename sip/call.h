@@ -45,8 +45,8 @@ struct call {
 	char *from;                   /**< caller's URI */
 	char *to_user;                /**< request-URI user */
 	const struct gw_route *route;
-	struct leg leg[2];            /**< [0] the caller's, [1] the
-					   callee's (bridge) */
+	struct leg *leg[2];           /**< [0] the caller's, [1] the
+					   callee's (bridge only) */
 	unsigned n_legs;
 	char *offer;                  /**< the caller's SDP (bridge) */
 	size_t offer_len;

@@ -15,7 +15,7 @@ void call_describe(const struct call *c, struct odict *o)
 	odict_entry_add(o, "call_id", ODICT_STRING, c->call_id);
 	odict_entry_add(o, "route", ODICT_STRING,
 			call_route_name(c->route->action));
-	odict_entry_add(o, "trunk", ODICT_STRING, c->leg[0].trunk->name);
+	odict_entry_add(o, "trunk", ODICT_STRING, c->leg[0]->trunk->name);
 	odict_entry_add(o, "to", ODICT_STRING, c->to_user);
 	odict_entry_add(o, "state", ODICT_STRING, call_state_name(c->state));
 	odict_entry_add(o, "age_s", ODICT_INT,
@@ -30,7 +30,7 @@ void call_describe(const struct call *c, struct odict *o)
 
 		if (odict_alloc(&leg, 8))
 			break;
-		leg_describe(&c->leg[i], leg);
+		leg_describe(c->leg[i], leg);
 		re_snprintf(key, sizeof(key), "%u", i);
 		odict_entry_add(legs, key, ODICT_OBJECT, leg);
 		mem_deref(leg);

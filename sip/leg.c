@@ -31,21 +31,31 @@
 #include "sip/sip_int.h"
 
 
-int leg_init(struct leg *l, struct call *c, bool callee,
-	     const struct gw_trunk *trunk,
-	     const struct gw_session_timer_conf *cf)
+struct leg *leg_alloc(struct call *c, bool callee,
+		      const struct gw_trunk *trunk,
+		      const struct gw_session_timer_conf *cf)
 {
+	struct leg *l = mem_zalloc(sizeof(*l), NULL);
+
+	if (!l)
+		return NULL;
 	l->c = c;
 	l->callee = callee;
 	l->trunk = trunk;
+	if (st_leg_init(&l->st, l, cf)) {
+		/* the trunk's count is the caller's to give back */
+		l->trunk = NULL;
+		leg_close(l);
+		return mem_deref(l);
+	}
 
-	return st_leg_init(&l->st, l, cf);
+	return l;
 }
 
 
 void leg_close(struct leg *l)
 {
-	if (!l->c)
+	if (!l || !l->c)
 		return;
 	st_leg_close(&l->st);
 	if (l->irq)
@@ -62,6 +72,7 @@ void leg_close(struct leg *l)
 		nta_leg_destroy(l->nl);
 	mem_deref(l->ms);
 	mem_deref(l->call_id);
+	mem_deref(l->route);
 	mem_deref(l->target);
 	mem_deref(l->sdp);
 	if (l->home)
@@ -74,7 +85,7 @@ struct leg *leg_other(const struct leg *l)
 {
 	struct call *c = l->c;
 
-	return c->n_legs < 2 ? NULL : l->callee ? &c->leg[0] : &c->leg[1];
+	return c->n_legs < 2 ? NULL : l->callee ? c->leg[0] : c->leg[1];
 }
 
 

@@ -36,7 +36,7 @@ struct leg {
 	const struct gw_trunk *trunk; /**< inbound trunk, or outbound one */
 	struct sa peer;               /**< caller: where its SIP came from;
 					   callee: the trunk's next hop */
-	char route[320];              /**< next hop of every request of ours
+	char *route;                  /**< next hop of every request of ours
 					   on it: peer (caller), the trunk's
 					   outbound_uri (callee); no DNS */
 	struct media_stream *ms;
@@ -60,10 +60,12 @@ struct leg {
 	bool confirmed;               /**< its 2xx came and was ACKed */
 };
 
-/** Set up l as c's leg; callee: a bridge's outbound one */
-int  leg_init(struct leg *l, struct call *c, bool callee,
-	      const struct gw_trunk *trunk,
-	      const struct gw_session_timer_conf *cf);
+/** A new leg of c (a mem object); callee: a bridge's outbound one.
+ *  NULL: no memory (trunk's count not taken over) */
+struct leg *leg_alloc(struct call *c, bool callee,
+		      const struct gw_trunk *trunk,
+		      const struct gw_session_timer_conf *cf);
+/** Release what l holds (NTA objects, media, timer); NULL is ignored */
 void leg_close(struct leg *l);
 /** The other leg of a bridge, NULL for an echo call */
 struct leg *leg_other(const struct leg *l);

@@ -610,7 +610,7 @@ void sipua_timer_status(const struct sipua *ua, struct odict *o)
 		if (c->ended)
 			continue;
 		for (unsigned i = 0; i < c->n_legs; i++)
-			dialogs += c->leg[i].st.active;
+			dialogs += c->leg[i]->st.active;
 	}
 
 	odict_entry_add(o, "running", ODICT_BOOL, true);

@@ -48,11 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	sa_set_str(&laddr, "127.0.0.1", 0);
 
-	(void)media_sdp_same_origin("- 1 1 IN IP4 192.0.2.1", text, size);
+	(void)media_sdp_same_origin(1, text, size);
 
 	if (!media_sdp_answer(&sess, &laddr, 30000, text, size, &mo, &ours)) {
 		our_origin_counts_up(&origin, &ours);
-		if (mo.origin[0] &&
+		if (mo.origin &&
 		    !media_sdp_same_origin(mo.origin, text, size))
 			abort();
 	}

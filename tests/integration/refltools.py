@@ -118,10 +118,7 @@ class Reflector(Daemon):
         self.host = host
         self.addr = ("[%s]:%d" if ":" in host else "%s:%d") % (host,
                                                                self.port)
-        self.sip = "127.0.0.1:%d" % kltest._free_udp_port()
-        super().__init__(scratch=scratch, extra_yaml="""\
-sip: {listen: ["udp:%s"]}
-media: {rtp_ports: %s}
+        gw, ports = kltest.gateway_yaml(extra="""\
 reflector:
   enabled: true
   identity: {private_key_path: %s}
@@ -133,10 +130,10 @@ reflector:
   access: {pairing_enabled: true, %s}
   quotas: {cooldown_sec: 0, %s}
   logging: {audit_log_path: %s}
-%s""" % (self.sip, kltest.rtp_ports(100), self.key_path,
-         self.addr,
-         self.data[0], self.data[1], network, access, quotas,
-         self.audit_path, extra))
+%s""" % (self.key_path, self.addr, self.data[0], self.data[1], network,
+         access, quotas, self.audit_path, extra))
+        self.sip = "127.0.0.1:%d" % ports["udp"]
+        super().__init__(scratch=scratch, extra_yaml=gw)
 
     def __exit__(self, exc_type, exc, tb):
         """Every test ends with no zombie of the daemon's, and no iperf3
