@@ -216,42 +216,40 @@ def far_refusal_answers_the_same_and_keeps_media():
               "media as before: %s" % after)
 
 
-@t.test
-def glare_on_the_callee_leg_is_tried_again_in_2_1_to_4_s():
-    b = Sipp("uas_bridge_491.xml", None, duration_ms=1000,
-             extra=["-rtp_echo"])
+def glare(caller, callee, glared, invites, lo, hi, sender):
+    """Run a glare pair; the retry on the glared leg ("caller" or
+    "callee") must come lo to hi seconds after the INVITE it answered 491
+    (the last two of the invites that leg's sipp received)"""
+    b = Sipp(callee, None, duration_ms=1000, extra=["-rtp_echo"])
     with gateway(b) as d:
         b.start()
-        a = Sipp("uac_bridge_hold_once.xml", d.sip, service="+44123",
-                 duration_ms=1000).start()
+        a = Sipp(caller, d.sip, service="+44123", duration_ms=1000).start()
         both(a, b, d)
-        ts = received_at(b.messages(), "INVITE sip:")
-        check(len(ts) == 3, "the dial, the offer, the retry: %s" % ts,
-              b.messages()[-4000:])
-        gap = ts[2] - ts[1]
-        note("callee leg: tried again after %.3f s" % gap)
-        check(2.05 <= gap <= 4.1, "retry after %.3f s" % gap)
-        check(re.search(r"ev=reoffer_relayed \S+ from=caller", d.logs()),
-              "relayed once the retry was answered", d.logs())
+        msgs = (a if glared == "caller" else b).messages()
+        ts = received_at(msgs, "INVITE sip:")
+        check(len(ts) == invites, "%d INVITEs on the %s's leg: %s"
+              % (invites, glared, ts), msgs[-4000:])
+        gap = ts[-1] - ts[-2]
+        note("%s leg: tried again after %.3f s" % (glared, gap))
+        check(lo <= gap <= hi, "retry after %.3f s" % gap)
+        check(re.search(r"ev=reoffer_relayed \S+ from=%s" % sender,
+                        d.logs()), "relayed once the retry was answered",
+              d.logs())
+
+
+@t.test
+def glare_on_the_callee_leg_is_tried_again_in_2_1_to_4_s():
+    # the dial, the caller's hold carried over, and its retry; we own
+    # this leg's Call-ID
+    glare("uac_bridge_hold_once.xml", "uas_bridge_491.xml", "callee", 3,
+          2.05, 4.1, "caller")
 
 
 @t.test
 def glare_on_the_caller_leg_both_ways():
-    b = Sipp("uas_bridge_hold_once.xml", None, duration_ms=1000,
-             extra=["-rtp_echo"])
-    with gateway(b) as d:
-        b.start()
-        a = Sipp("uac_bridge_glare.xml", d.sip, service="+44123",
-                 duration_ms=1000).start()
-        both(a, b, d)
-        ts = received_at(a.messages(), "INVITE sip:")
-        check(len(ts) == 2, "the offer and its retry: %s" % ts,
-              a.messages()[-4000:])
-        gap = ts[1] - ts[0]
-        note("caller leg: tried again after %.3f s" % gap)
-        check(0 <= gap <= 2.1, "retry after %.3f s" % gap)
-        check(re.search(r"ev=reoffer_relayed \S+ from=callee", d.logs()),
-              "relayed once the retry was answered", d.logs())
+    # the callee's hold carried over and its retry; the caller owns it
+    glare("uac_bridge_glare.xml", "uas_bridge_hold_once.xml", "caller", 2,
+          0, 2.1, "callee")
 
 
 @t.test

@@ -43,17 +43,12 @@ def make_cert(dirpath, cn, days=2, name="agent.pem", key_of=None):
 
 
 def tls_gateway(scratch, certdir):
-    udp = kltest._free_udp_port()
-    tls = free_port(kind=socket.SOCK_STREAM)
-    base = int(kltest.rtp_ports(10).split("-")[0])
-    d = Daemon("""\
-sip:
-  listen: ["udp:127.0.0.1:%d", "tls:127.0.0.1:%d"]
-  tls_certificates: %s
-trunks: [{name: lab, addresses: [127.0.0.1]}]
-routes: [{match: echo, action: echo}]
-media: {rtp_ports: %d-%d}
-""" % (udp, tls, certdir, base, base + 9), scratch=scratch, env=ASAN_ENV)
+    y, ports = kltest.gateway_yaml(
+        listen=("udp", "tls"), sip="tls_certificates: %s" % certdir,
+        trunks="  - {name: lab, addresses: [127.0.0.1]}\n",
+        routes="  - {match: echo, action: echo}\n", rtp=10)
+    d = Daemon(y, scratch=scratch, env=ASAN_ENV)
+    tls = ports["tls"]
     d.tls_port = tls
     return d
 
@@ -207,24 +202,19 @@ def tls_trunk_carries_the_whole_outbound_leg():
     lsock.listen(4)
     lsock.settimeout(5)
     trunk_port = lsock.getsockname()[1]
-    udp, tls = kltest._free_udp_port(), free_port(kind=socket.SOCK_STREAM)
-    base = int(kltest.rtp_ports(10).split("-")[0])
+    y, ports = kltest.gateway_yaml(
+        listen=("udp", "tls"), sip="tls_certificates: %s" % certdir,
+        trunks="  - {name: in, addresses: [127.0.0.1]}\n"
+        "  - {name: out, outbound_uri: \"sip:127.0.0.1:%d\", "
+        "transport: tls}\n" % trunk_port,
+        routes="  - {match: \"+44*\", action: bridge, target: "
+        "\"sip:callee@127.0.0.1:%d\", trunk: out}\n" % trunk_port, rtp=10)
+    udp, tls = ports["udp"], ports["tls"]
     caller = RawUac(udp, "+44123", "tls-trunk")
     sdp = ("v=0\no=t 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\n"
            "t=0 0\nm=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\n")
 
-    with Daemon("""\
-sip:
-  listen: ["udp:127.0.0.1:%d", "tls:127.0.0.1:%d"]
-  tls_certificates: %s
-trunks:
-  - {name: in, addresses: [127.0.0.1]}
-  - {name: out, outbound_uri: "sip:127.0.0.1:%d", transport: tls}
-routes: [{match: "+44*", action: bridge,
-          target: "sip:callee@127.0.0.1:%d", trunk: out}]
-media: {rtp_ports: %d-%d}
-""" % (udp, tls, certdir, trunk_port, trunk_port, base, base + 9),
-                scratch=sc, env=ASAN_ENV) as d:
+    with Daemon(y, scratch=sc, env=ASAN_ENV) as d:
         caller.send("INVITE", 1, caller.sdp())
         conn, _ = lsock.accept()
         trunk = TlsPeer(sock=srv_ctx.wrap_socket(conn, server_side=True))
