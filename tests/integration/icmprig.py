@@ -10,7 +10,8 @@ import re
 import subprocess
 import time
 
-from kltest import SRCDIR, Daemon, _started, check, stop, wait_for
+from kltest import (SRCDIR, Daemon, _started, check, gateway_yaml, stop,
+                    wait_for)
 from nettools import Lan
 from sippkit import Sipp
 
@@ -27,30 +28,27 @@ class Rig:
         # phones call over IPv6 when the LAN has it; the callee stays on
         # 127.0.0.1, so a bridge then joins an IPv6 leg to an IPv4 one
         self.gw = "[%s]" % Lan.GW6 if lan.v6 else Lan.GW
-        listen = '"udp:%s:%d"' % (self.gw, SIP_PORT)
+        listen = ["udp:%s:%d" % (self.gw, SIP_PORT)]
         if lan.v6:   # SIP to the callee needs an IPv4 transport too
-            listen += ', "udp:127.0.0.1:%d"' % SIP_PORT
+            listen.append("udp:127.0.0.1:%d" % SIP_PORT)
         self.callee = Sipp("uas_answer_talk.xml", None, calls=calls,
                            netns=lan["gw"])
         wrap = lan["gw"].wrap([])
         if user:
             wrap += ["setpriv", "--reuid=%s" % user, "--regid=%s" % user,
                      "--clear-groups", "--inh-caps=-all"]
-        self.d = Daemon("""\
-sip:
-  listen: [%s]
-trunks:
-  - name: lab
-    addresses: [10.77.0.0/24, "fd77::/64", 127.0.0.1]
-    outbound_uri: sip:127.0.0.1:%d
-routes:
-  - {match: "+44*", action: bridge, target: "sip:uas@127.0.0.1:%d",
-     trunk: lab}
-media:
-  rtp_ports: 30000-30099
-%sicmp:
-%s%s""" % (listen, self.callee.sip_port, self.callee.sip_port,
-           media, icmp or "  enabled: true\n", extra), wrap=wrap)
+        y, _ = gateway_yaml(
+            listen=listen,
+            trunks="  - name: lab\n"
+            "    addresses: [10.77.0.0/24, \"fd77::/64\", 127.0.0.1]\n"
+            "    outbound_uri: sip:127.0.0.1:%d\n" % self.callee.sip_port,
+            routes="  - {match: \"+44*\", action: bridge, target: "
+            "\"sip:uas@127.0.0.1:%d\",\n     trunk: lab}\n"
+            % self.callee.sip_port,
+            # media: more keys, written indented by the callers
+            media="\n".join(ln[2:] for ln in media.splitlines()),
+            extra="icmp:\n%s%s" % (icmp or "  enabled: true\n", extra))
+        self.d = Daemon(y, wrap=wrap)
         if user:
             os.chmod(self.d.scratch.path, 0o777)
         self.callers, self.phones = [], []

@@ -180,7 +180,8 @@ _rtp_next = [0]
 def rtp_ports(n=100):
     """'first-last': n ports (n even) of this file's block"""
     name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
-    i = RTP_FILES.index(name) if name in RTP_FILES else len(RTP_FILES)
+    # a script of bench/ runs alone: the first block
+    i = RTP_FILES.index(name) if name in RTP_FILES else 0
     n += n % 2
     if _rtp_next[0] + n > RTP_BLOCK:
         _rtp_next[0] = 0
@@ -193,13 +194,16 @@ def gateway_yaml(trunks="", routes="", media="", listen=("udp",), sip="",
                  extra="", rtp=100):
     """The configuration of a gateway under test, written one way for
     every file: SIP on 127.0.0.1, a port per transport in listen (below
-    the ephemeral range), RTP from this file's block; trunks and routes
-    are YAML list items, media and sip more keys of those sections; rtp a
-    count of ports, or a range the test took with rtp_ports().
-    Returns (yaml, {transport: port})."""
-    ports = {tp: _free_udp_port() for tp in listen}
+    the ephemeral range; an entry with an address, "udp:10.77.0.1:5060",
+    is taken as it is: a gateway in a namespace), RTP from this file's
+    block; trunks and routes are YAML list items, media and sip more keys
+    of those sections; rtp a count of ports, or a range the test took
+    with rtp_ports(). Returns (yaml, {transport: port})."""
+    ports = {tp: _free_udp_port() for tp in listen if ":" not in tp}
+    entries = ["%s:127.0.0.1:%d" % (tp, p) for tp, p in ports.items()] + \
+        [tp for tp in listen if ":" in tp]
     return ("sip:\n  listen: [%s]\n%s" % (
-        ", ".join("\"%s:127.0.0.1:%d\"" % (tp, p) for tp, p in ports.items()),
+        ", ".join("\"%s\"" % e for e in entries),
         "".join("  %s\n" % ln for ln in sip.splitlines())) +
         ("trunks:\n%s" % trunks if trunks else "") +
         ("routes:\n%s" % routes if routes else "") +

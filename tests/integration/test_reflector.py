@@ -460,8 +460,12 @@ def udp_echo_flood_rate_limited_spoof_ignored_port_closed():
                           .stdout)
         port = snap["active_test"]["port"]
 
+        drops_a = udp_drops(port)
         replies, rbytes, sbytes, bad, el = echo_burst("127.0.0.1", port,
                                                       10000)
+        # what reached the reflector: the kernel drops the rest on its
+        # full buffer (fewer on a fast host, more under ASan)
+        read_bytes = sbytes - 100 * (udp_drops(port) - drops_a)
         allowed = 500 * (el + 3.0) + 50 + 10
         check(bad == 0, "every reply the bytes sent", bad)
         check(0 < replies <= allowed and rbytes <= sbytes,
@@ -492,9 +496,12 @@ def udp_echo_flood_rate_limited_spoof_ignored_port_closed():
 
         app_ok(r.app(a, "close", r.addr, tid), "close")
         comp = r.events("session_completed")[-1]
+        print("# peer's flood: %d bytes sent, %d reached the reflector, "
+              "%d audited" % (sbytes, read_bytes, comp["bytes_transferred"]),
+              flush=True)
         check(comp["test_id"] == tid and comp["reason"] == "closed" and
-              comp["bytes_transferred"] >= 20 * 64 * 2 + sbytes * 0.5,
-              "bytes audited", comp, sbytes)
+              comp["bytes_transferred"] >= 20 * 64 * 2 + read_bytes * 0.98,
+              "bytes audited", comp, sbytes, read_bytes)
 
         # the port is closed: a port-unreachable, seen as ECONNREFUSED
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
