@@ -202,8 +202,6 @@ void sipua_limits_describe(const struct sipua *ua, struct odict *o)
 }
 
 
-enum { MEDIA_LOG_EVERY_MS = 10000 };
-
 void sipua_media_refused(struct sipua *ua, const char *call_id, int err)
 {
 	const struct gw_port_range *pr = &ua->conf->media.rtp_ports;
@@ -218,7 +216,7 @@ void sipua_media_refused(struct sipua *ua, const char *call_id, int err)
 	}
 
 	++ua->media_refused;
-	if (ua->media_log_at && now - ua->media_log_at < MEDIA_LOG_EVERY_MS)
+	if (ua->media_log_at && now - ua->media_log_at < LOG_EVERY_MS)
 		return;
 
 	media_mgr_ports(ua->mm, &used, &total);

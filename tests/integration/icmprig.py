@@ -3,21 +3,18 @@ bench/dead-peer: keepline in namespace gw bridging calls from phones in
 namespace ph to a callee that keeps talking, so that keepline keeps sending
 RTP to a phone after it dies."""
 
-import calendar
 import json
 import os
-import re
 import subprocess
 import time
 
-from kltest import (SRCDIR, Daemon, _started, check, gateway_yaml, stop,
-                    wait_for)
+from kltest import (SRCDIR, Daemon, _started, check, gateway_yaml, log_time,
+                    stop, wait_for)
 from nettools import Lan
 from sippkit import Sipp
 
 NETTOOLS = os.path.join(SRCDIR, "tests", "integration", "nettools.py")
 SIP_PORT = 5060
-TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z ")
 
 
 class Rig:
@@ -112,13 +109,6 @@ class Rig:
         r = self.d.cli("status", "--json")
         check(r.returncode == 0, "status", r.stderr)
         return json.loads(r.stdout)["subsystems"]["icmp"]
-
-
-def log_time(line):
-    """Wall-clock seconds of a text log line."""
-    m = TS.match(line)
-    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) \
-        + int(m.group(2)) / 1000.0
 
 
 def closed_at(d, call_id, timeout):

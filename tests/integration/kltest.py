@@ -123,6 +123,18 @@ def call_end_counts(logs):
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+_LOG_TS = __import__("re").compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z ")
+
+
+def log_time(line):
+    """Wall-clock seconds of a text log line."""
+    import calendar
+    m = _LOG_TS.match(line)
+    return calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) \
+        + int(m.group(2)) / 1000.0
+
+
 def check(cond, msg, *context):
     if not cond:
         raise AssertionError(msg + "".join("\n" + str(c) for c in context))

@@ -3,12 +3,12 @@ codec change, a far-end refusal, glare on each leg; INFO, REFER and NOTIFY
 inside a bridged call. sipp on both sides of the built gateway; RTP
 counted on the wire, per phase, between the gateway's own log lines."""
 
-import calendar
 import re
 import sys
 import time
 
-from kltest import TAP, Daemon, check, gateway_yaml, need_root, wait_for
+from kltest import (TAP, Daemon, check, gateway_yaml, log_time, need_root,
+                    wait_for)
 from sippkit import Capture, RawUac, Sipp
 
 t = TAP()
@@ -34,15 +34,8 @@ def both(a, b, d):
 
 def log_times(logs, event):
     """Wall-clock times of each log line with ev=event"""
-    out = []
-    for m in re.finditer(r"(?m)^(\S+)T(\S+)Z \S+ [^\n]* ev=%s\b" % event,
-                         logs):
-        day, clock = m.group(1), m.group(2)
-        secs, frac = clock.split(".")
-        t0 = calendar.timegm(time.strptime(day + " " + secs,
-                                           "%Y-%m-%d %H:%M:%S"))
-        out.append(t0 + float("0." + frac))
-    return out
+    return [log_time(ln) for ln in logs.splitlines()
+            if re.search(r" ev=%s\b" % event, ln)]
 
 
 def note(text):
